@@ -1,0 +1,173 @@
+#include "reference_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace tern::ref {
+
+float quantize_activations_i8(const float* x, int8_t* q, size_t k) {
+  float amax = 0;
+  for (size_t i = 0; i < k; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float scale = 127.0f / std::max(amax, 1e-5f);
+  for (size_t i = 0; i < k; ++i) q[i] = int8_t(std::clamp(std::nearbyint(x[i] * scale), -128.0f, 127.0f));
+  return scale;
+}
+
+size_t row_offset(const WeightView& w, size_t row) {
+  if (w.type == DType::I2_S) return row * w.k / 4;
+  return row * dtype_row_bytes(w.type, w.k);
+}
+
+size_t decode_ternary_row(const WeightView& w, size_t row, int8_t* values, float* group_scales) {
+  const uint8_t* p = w.data + row_offset(w, row);
+  std::vector<float> tmp(w.k);
+  if (w.type == DType::I2_S) {
+    dequantize_row(DType::I2_S, p, tmp.data(), w.k, 1.0f);
+    for (size_t i = 0; i < w.k; ++i) values[i] = int8_t(tmp[i]);
+    group_scales[0] = w.scale;
+    return w.k;
+  }
+  // TQ1_0 / TQ2_0: each 256-block stores its scale as f16 at the end of the block.
+  const size_t block_bytes = dtype_traits(w.type)->block_bytes;
+  for (size_t b = 0; b < w.k / 256; ++b) {
+    const uint8_t* blk = p + b * block_bytes;
+    uint16_t h;
+    std::memcpy(&h, blk + block_bytes - 2, 2);
+    const float d = fp16_to_fp32(h);
+    group_scales[b] = d;
+    // Dequantize with a unit scale to read the trits themselves.
+    std::vector<uint8_t> unit(blk, blk + block_bytes);
+    const uint16_t one = fp32_to_fp16(1.0f);
+    std::memcpy(unit.data() + block_bytes - 2, &one, 2);
+    dequantize_row(w.type, unit.data(), tmp.data() + b * 256, 256);
+  }
+  for (size_t i = 0; i < w.k; ++i) values[i] = int8_t(tmp[i]);
+  return 256;
+}
+
+int32_t dot_i8(const int8_t* a, const int8_t* b, size_t n) {
+  int32_t s = 0;
+  for (size_t i = 0; i < n; ++i) s += int32_t(a[i]) * int32_t(b[i]);
+  return s;
+}
+
+void matmul(const WeightView& w, const float* x, float* y, size_t T, bool quantize_act, const Parallel& par) {
+  const size_t K = w.k, N = w.n;
+  const bool ternary = dtype_traits(w.type)->ternary;
+  std::vector<int8_t> xq;
+  std::vector<float> xs(T), xf;
+  if (ternary || quantize_act) {
+    xq.resize(T * K);
+    for (size_t t = 0; t < T; ++t) xs[t] = quantize_activations_i8(x + t * K, xq.data() + t * K, K);
+  }
+  if (!ternary && quantize_act) {  // BitLinear on float weights: fake-quantize the activations
+    xf.resize(T * K);
+    for (size_t t = 0; t < T; ++t)
+      for (size_t i = 0; i < K; ++i) xf[t * K + i] = float(xq[t * K + i]) / xs[t];
+    x = xf.data();
+  }
+  par.for_range(N, [&](size_t n0, size_t n1) {
+    if (ternary) {
+      std::vector<int8_t> vals(K);
+      std::vector<float> gscale(K / 128 + 1);
+      for (size_t n = n0; n < n1; ++n) {
+        const size_t group = decode_ternary_row(w, n, vals.data(), gscale.data());
+        for (size_t t = 0; t < T; ++t) {
+          float acc = 0;
+          for (size_t g = 0; g < K / group; ++g)
+            acc += gscale[g] * float(dot_i8(vals.data() + g * group, xq.data() + t * K + g * group, group));
+          y[t * N + n] = acc / xs[t];
+        }
+      }
+    } else {
+      std::vector<float> row(K);
+      for (size_t n = n0; n < n1; ++n) {
+        dequantize_row(w.type, w.data + row_offset(w, n), row.data(), K);
+        for (size_t t = 0; t < T; ++t) {
+          float acc = 0;
+          const float* xt = x + t * K;
+          for (size_t i = 0; i < K; ++i) acc += row[i] * xt[i];
+          y[t * N + n] = acc;
+        }
+      }
+    }
+  });
+}
+
+void get_rows(const WeightView& w, const int32_t* ids, size_t n_ids, float* out) {
+  for (size_t i = 0; i < n_ids; ++i)
+    dequantize_row(w.type, w.data + row_offset(w, size_t(ids[i])), out + i * w.k, w.k, w.scale);
+}
+
+void rms_norm(const float* x, const float* weight, float* y, size_t T, size_t dim, float eps) {
+  for (size_t t = 0; t < T; ++t) {
+    const float* xt = x + t * dim;
+    float* yt = y + t * dim;
+    double ss = 0;
+    for (size_t i = 0; i < dim; ++i) ss += double(xt[i]) * xt[i];
+    const float r = 1.0f / std::sqrt(float(ss / double(dim)) + eps);
+    for (size_t i = 0; i < dim; ++i) yt[i] = xt[i] * r * weight[i];
+  }
+}
+
+void rope(float* x, size_t T, size_t n_heads, size_t hd, const int32_t* positions, float theta, RopeStyle style) {
+  const size_t half = hd / 2;
+  for (size_t t = 0; t < T; ++t)
+    for (size_t h = 0; h < n_heads; ++h) {
+      float* v = x + (t * n_heads + h) * hd;
+      for (size_t i = 0; i < half; ++i) {
+        const float freq = std::pow(theta, -float(2 * i) / float(hd));
+        const float ang = float(positions[t]) * freq;
+        const float c = std::cos(ang), s = std::sin(ang);
+        const size_t a = style == RopeStyle::Interleaved ? 2 * i : i;
+        const size_t b = style == RopeStyle::Interleaved ? 2 * i + 1 : i + half;
+        const float x0 = v[a], x1 = v[b];
+        v[a] = x0 * c - x1 * s;
+        v[b] = x0 * s + x1 * c;
+      }
+    }
+}
+
+void attention(const AttentionArgs& a, const Parallel& par) {
+  const size_t hd = a.head_dim, kv_dim = a.n_head_kv * hd, group = a.n_head / a.n_head_kv;
+  par.for_range(a.n_tokens * a.n_head, [&](size_t i0, size_t i1) {
+    std::vector<float> score(a.pos0 + a.n_tokens);
+    for (size_t i = i0; i < i1; ++i) {
+      const size_t t = i / a.n_head, h = i % a.n_head, kvh = h / group;
+      const float* q = a.q + (t * a.n_head + h) * hd;
+      const size_t n_keys = a.pos0 + t + 1;
+      float mx = -INFINITY;
+      for (size_t j = 0; j < n_keys; ++j) {
+        const float* k = a.k_cache + j * kv_dim + kvh * hd;
+        float s = 0;
+        for (size_t d = 0; d < hd; ++d) s += q[d] * k[d];
+        score[j] = s * a.scale;
+        mx = std::max(mx, score[j]);
+      }
+      float sum = 0;
+      for (size_t j = 0; j < n_keys; ++j) sum += score[j] = std::exp(score[j] - mx);
+      float* out = a.out + (t * a.n_head + h) * hd;
+      std::fill(out, out + hd, 0.0f);
+      for (size_t j = 0; j < n_keys; ++j) {
+        const float p = score[j] / sum;
+        const float* v = a.v_cache + j * kv_dim + kvh * hd;
+        for (size_t d = 0; d < hd; ++d) out[d] += p * v[d];
+      }
+    }
+  });
+}
+
+void gated_activation(const float* gate, const float* up, float* out, size_t n, Activation act) {
+  for (size_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    const float a = act == Activation::Silu ? g / (1.0f + std::exp(-g)) : (g > 0 ? g * g : 0.0f);
+    out[i] = a * up[i];
+  }
+}
+
+void add(float* x, const float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+}  // namespace tern::ref

@@ -1,0 +1,306 @@
+#include "safetensors.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "tern/error.h"
+#include "tern/mapped_file.h"
+#include "tern/tokenizer.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace tern::safetensors {
+namespace {
+
+struct RawTensor {
+  std::string name, dtype;
+  std::vector<uint64_t> shape;  // safetensors order: outermost first
+  const uint8_t* data = nullptr;
+  size_t nbytes = 0;
+  std::string file;
+};
+
+size_t dtype_size(const std::string& d) {
+  if (d == "F32" || d == "I32" || d == "U32") return 4;
+  if (d == "F16" || d == "BF16" || d == "I16" || d == "U16") return 2;
+  if (d == "U8" || d == "I8" || d == "BOOL") return 1;
+  if (d == "F64" || d == "I64" || d == "U64") return 8;
+  return 0;
+}
+
+json read_json_file(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) throw Error(p.string() + ": cannot open");
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error(p.string() + ": invalid JSON: " + e.what());
+  }
+}
+
+// Parses one .safetensors file: u64 header length, JSON header, then the data region.
+std::vector<RawTensor> read_file(const fs::path& p, std::vector<std::shared_ptr<const void>>& storage) {
+  const std::string path = p.string();
+  auto map = MappedFile::open(path);
+  if (map->size() < 8) throw Error(path + ": bad safetensors header: file shorter than 8 bytes");
+  uint64_t hlen;
+  std::memcpy(&hlen, map->data(), 8);
+  if (hlen < 2 || hlen > map->size() - 8)
+    throw Error(path + ": bad safetensors header: header length " + std::to_string(hlen) + " exceeds file size " +
+                std::to_string(map->size()));
+  json h;
+  try {
+    h = json::parse(map->data() + 8, map->data() + 8 + hlen);
+  } catch (const json::exception& e) {
+    throw Error(path + ": bad safetensors header: " + e.what());
+  }
+  if (!h.is_object()) throw Error(path + ": bad safetensors header: not a JSON object");
+  const uint8_t* base = map->data() + 8 + hlen;
+  const size_t data_size = map->size() - 8 - hlen;
+  std::vector<RawTensor> out;
+  for (auto it = h.begin(); it != h.end(); ++it) {
+    if (it.key() == "__metadata__") continue;
+    const auto& v = it.value();
+    RawTensor t;
+    t.name = it.key();
+    t.file = path;
+    try {
+      t.dtype = v.at("dtype").get<std::string>();
+      t.shape = v.at("shape").get<std::vector<uint64_t>>();
+      const auto offs = v.at("data_offsets").get<std::vector<uint64_t>>();
+      if (offs.size() != 2 || offs[0] > offs[1] || offs[1] > data_size)
+        throw Error(path + ": bad safetensors header: tensor " + t.name + " data_offsets out of range");
+      const size_t es = dtype_size(t.dtype);
+      if (!es) throw Error(path + ": tensor " + t.name + " has unsupported dtype " + t.dtype);
+      uint64_t n = 1;
+      for (auto d : t.shape) {
+        if (d > (uint64_t(1) << 40) || (d && n > (uint64_t(1) << 50) / d))
+          throw Error(path + ": tensor " + t.name + " has an absurd shape");
+        n *= d;
+      }
+      if (n * es != offs[1] - offs[0])
+        throw Error(path + ": bad safetensors header: tensor " + t.name + " size does not match its shape and dtype");
+      t.data = base + offs[0];
+      t.nbytes = size_t(offs[1] - offs[0]);
+    } catch (const json::exception& e) {
+      throw Error(path + ": bad safetensors header: tensor " + t.name + ": " + e.what());
+    }
+    out.push_back(std::move(t));
+  }
+  storage.push_back(map);
+  return out;
+}
+
+std::vector<float> to_f32(const RawTensor& t) {
+  const size_t n = t.nbytes / dtype_size(t.dtype);
+  std::vector<float> v(n);
+  if (t.dtype == "F32") dequantize_row(DType::F32, t.data, v.data(), n);
+  else if (t.dtype == "F16") dequantize_row(DType::F16, t.data, v.data(), n);
+  else if (t.dtype == "BF16") dequantize_row(DType::BF16, t.data, v.data(), n);
+  else throw Error(t.file + ": tensor " + t.name + " has dtype " + t.dtype + ", expected a float type");
+  return v;
+}
+
+// Hugging Face parameter name -> GGUF tensor name ("" when not a tensor the runtime uses).
+std::string map_name(const std::string& hf) {
+  static const std::pair<const char*, const char*> kLayer[] = {
+      {"self_attn.q_proj.weight", "attn_q.weight"},      {"self_attn.k_proj.weight", "attn_k.weight"},
+      {"self_attn.v_proj.weight", "attn_v.weight"},      {"self_attn.o_proj.weight", "attn_output.weight"},
+      {"mlp.gate_proj.weight", "ffn_gate.weight"},       {"mlp.up_proj.weight", "ffn_up.weight"},
+      {"mlp.down_proj.weight", "ffn_down.weight"},       {"input_layernorm.weight", "attn_norm.weight"},
+      {"post_attention_layernorm.weight", "ffn_norm.weight"},
+      {"self_attn.attn_sub_norm.weight", "attn_sub_norm.weight"}, {"mlp.ffn_sub_norm.weight", "ffn_sub_norm.weight"},
+  };
+  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
+  if (hf == "model.norm.weight") return "output_norm.weight";
+  if (hf == "lm_head.weight") return "output.weight";
+  const std::string pre = "model.layers.";
+  if (hf.rfind(pre, 0) != 0) return "";
+  const size_t dot = hf.find('.', pre.size());
+  if (dot == std::string::npos) return "";
+  const std::string idx = hf.substr(pre.size(), dot - pre.size());
+  const std::string rest = hf.substr(dot + 1);
+  for (const auto& [from, to] : kLayer)
+    if (rest == from) return "blk." + idx + "." + to;
+  return "";
+}
+
+bool is_projection(const std::string& gguf_name) {
+  for (const char* p : {"attn_q.", "attn_k.", "attn_v.", "attn_output.", "ffn_gate.", "ffn_up.", "ffn_down."})
+    if (gguf_name.find(p) != std::string::npos) return true;
+  return false;
+}
+
+bool is_norm(const std::string& gguf_name) { return gguf_name.find("norm") != std::string::npos; }
+
+}  // namespace
+
+int probe(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    const bool weights = fs::exists(path / "model.safetensors", ec) || fs::exists(path / "model.safetensors.index.json", ec);
+    if (weights) return fs::exists(path / "config.json", ec) ? 100 : 50;
+    return fs::exists(path / "config.json", ec) ? 20 : 0;
+  }
+  return path.extension() == ".safetensors" ? 50 : 0;
+}
+
+std::unique_ptr<ModelFile> read(const fs::path& input) {
+  std::error_code ec;
+  const fs::path dir = fs::is_directory(input, ec) ? input : input.parent_path();
+  const fs::path config_path = dir / "config.json";
+  if (!fs::exists(config_path, ec)) throw Error(dir.string() + ": missing config.json");
+  const json cfg = read_json_file(config_path);
+
+  auto mf = std::make_unique<ModelFile>();
+  mf->path = dir.string();
+  mf->format = "safetensors";
+
+  // Weight files: a single model.safetensors, the shards named by an index, or the file given.
+  std::vector<fs::path> files;
+  if (!fs::is_directory(input, ec)) {
+    files.push_back(input);
+  } else if (fs::exists(dir / "model.safetensors.index.json", ec)) {
+    const json idx = read_json_file(dir / "model.safetensors.index.json");
+    std::set<std::string> names;
+    try {
+      for (auto it = idx.at("weight_map").begin(); it != idx.at("weight_map").end(); ++it)
+        names.insert(it.value().get<std::string>());
+    } catch (const json::exception& e) {
+      throw Error((dir / "model.safetensors.index.json").string() + ": bad index: " + e.what());
+    }
+    for (const auto& n : names) files.push_back(dir / n);
+  } else {
+    files.push_back(dir / "model.safetensors");
+  }
+  std::map<std::string, RawTensor> raw;
+  for (const auto& f : files)
+    for (auto& t : read_file(f, mf->storage)) raw[t.name] = std::move(t);
+
+  // ---- hyper-parameters ----
+  std::string arch_name;
+  try {
+    for (const auto& a : cfg.value("architectures", json::array())) arch_name = a.get<std::string>();
+  } catch (const json::exception&) {
+  }
+  const std::string model_type = cfg.value("model_type", "");
+  std::string arch;
+  if (arch_name == "BitNetForCausalLM" || arch_name == "BitnetForCausalLM" || model_type == "bitnet") arch = "bitnet";
+  else if (arch_name == "LlamaForCausalLM" || arch_name == "MistralForCausalLM" || model_type == "llama") arch = "llama";
+  else throw Error(config_path.string() + ": unsupported architecture '" + arch_name + "' (model_type '" + model_type + "')");
+  auto num = [&](const char* key) -> int64_t {
+    if (!cfg.contains(key) || !cfg[key].is_number_integer() || cfg[key].get<int64_t>() <= 0)
+      throw Error(config_path.string() + ": missing or invalid " + key);
+    return cfg[key].get<int64_t>();
+  };
+  const std::string a = arch + ".";
+  auto& m = mf->meta;
+  m["general.architecture"] = MetaValue::str(arch);
+  m["general.name"] = MetaValue::str(dir.filename().string());
+  m[a + "embedding_length"] = MetaValue::u32(uint32_t(num("hidden_size")));
+  m[a + "block_count"] = MetaValue::u32(uint32_t(num("num_hidden_layers")));
+  m[a + "feed_forward_length"] = MetaValue::u32(uint32_t(num("intermediate_size")));
+  m[a + "attention.head_count"] = MetaValue::u32(uint32_t(num("num_attention_heads")));
+  m[a + "attention.head_count_kv"] =
+      MetaValue::u32(uint32_t(cfg.contains("num_key_value_heads") ? num("num_key_value_heads") : num("num_attention_heads")));
+  m[a + "vocab_size"] = MetaValue::u32(uint32_t(num("vocab_size")));
+  m[a + "context_length"] = MetaValue::u32(uint32_t(cfg.value("max_position_embeddings", 2048)));
+  m[a + "rope.freq_base"] = MetaValue::f32(cfg.value("rope_theta", 10000.0f));
+  m[a + "attention.layer_norm_rms_epsilon"] = MetaValue::f32(cfg.value("rms_norm_eps", 1e-5f));
+  if (cfg.contains("head_dim") && cfg["head_dim"].is_number_integer())
+    m[a + "attention.key_length"] = MetaValue::u32(uint32_t(num("head_dim")));
+  // Hugging Face checkpoints keep q/k rows in rotate-half order; we run them as-is instead of permuting.
+  m["tern.rope_layout"] = MetaValue::str("rotate_half");
+  const std::string act = cfg.value("hidden_act", "silu");
+  if (act == "relu2") m["tern.ffn_activation"] = MetaValue::str("relu2");
+  else if (act == "silu") m["tern.ffn_activation"] = MetaValue::str("silu");
+  else throw Error(config_path.string() + ": unsupported hidden_act '" + act + "'");
+
+  // ---- tensors ----
+  const bool bitnet = arch == "bitnet";
+  for (const auto& [hf_name, t] : raw) {
+    const std::string name = map_name(hf_name);
+    if (name.empty()) continue;
+    TensorInfo ti;
+    ti.name = name;
+    for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) ti.ne.push_back(*it);
+    if (bitnet && is_projection(name)) {
+      // Ternary projection -> I2_S, whatever the checkpoint's layout.
+      std::vector<float> values;
+      float scale = 1.0f;
+      if (t.dtype == "U8") {  // offline quant: packed [N/4, K], real weight = ternary / weight_scale
+        const std::string scale_name = hf_name.substr(0, hf_name.size() - 6) + "weight_scale";
+        auto sit = raw.find(scale_name);
+        if (sit == raw.end()) throw Error(t.file + ": packed tensor " + hf_name + " has no " + scale_name);
+        const auto sv = to_f32(sit->second);
+        if (sv.empty() || !(std::isfinite(sv[0]) && sv[0] != 0.0f))
+          throw Error(t.file + ": " + scale_name + " is not a finite non-zero scale");
+        scale = 1.0f / sv[0];
+        if (t.shape.size() != 2) throw Error(t.file + ": packed tensor " + hf_name + " is not 2-D");
+        const size_t quarter = t.shape[0], K = t.shape[1], N = quarter * 4;
+        values.resize(N * K);
+        for (size_t r = 0; r < quarter; ++r)
+          for (size_t c = 0; c < K; ++c) {
+            const uint8_t b = t.data[r * K + c];
+            for (size_t j = 0; j < 4; ++j) values[(r + j * quarter) * K + c] = float(int((b >> (2 * j)) & 3) - 1);
+          }
+        ti.ne = {K, N};
+        for (auto& v : values) v *= scale;
+      } else {  // online quant: latent float weights, scale = mean|w|
+        values = to_f32(t);
+        scale = ternary_absmean_scale(values.data(), values.size());
+      }
+      const size_t K = ti.ne[0], N = ti.n_rows();
+      if (dtype_row_ok(DType::I2_S, K)) {
+        ti.type = DType::I2_S;
+        ti.nbytes = dtype_tensor_bytes(DType::I2_S, K, N);
+        uint8_t* dst = mf->alloc(ti.nbytes);
+        quantize_row(DType::I2_S, values.data(), dst, K * N, scale);
+        i2s_set_scale(dst, K * N, scale);
+        ti.data = dst;
+      } else {  // rows I2_S cannot hold: keep ternary * scale in f32
+        ti.type = DType::F32;
+        ti.nbytes = K * N * 4;
+        auto* dst = reinterpret_cast<float*>(mf->alloc(ti.nbytes));
+        for (size_t i = 0; i < K * N; ++i) dst[i] = std::clamp(std::nearbyint(values[i] / scale), -1.0f, 1.0f) * scale;
+        ti.data = reinterpret_cast<uint8_t*>(dst);
+      }
+    } else if (is_norm(name) || t.dtype == "F64") {
+      const auto v = to_f32(t);
+      ti.type = DType::F32;
+      ti.nbytes = v.size() * 4;
+      uint8_t* dst = mf->alloc(ti.nbytes);
+      std::memcpy(dst, v.data(), ti.nbytes);
+      ti.data = dst;
+    } else if (t.dtype == "F32" || t.dtype == "F16" || t.dtype == "BF16") {  // zero-copy
+      ti.type = t.dtype == "F32" ? DType::F32 : t.dtype == "F16" ? DType::F16 : DType::BF16;
+      ti.data = t.data;
+      ti.nbytes = t.nbytes;
+    } else {
+      throw Error(t.file + ": tensor " + hf_name + " has unsupported dtype " + t.dtype);
+    }
+    mf->tensors.push_back(std::move(ti));
+  }
+  std::sort(mf->tensors.begin(), mf->tensors.end(), [](const TensorInfo& x, const TensorInfo& y) { return x.name < y.name; });
+
+  // ---- tokenizer (embedded so the model is self-contained, as in GGUF) ----
+  for (const char* tok : {"tokenizer.json", "tokenizer.model"}) {
+    if (!fs::exists(dir / tok, ec)) continue;
+    Vocab vocab = Tokenizer::from_file(dir / tok)->vocab();
+    if (cfg.contains("bos_token_id") && cfg["bos_token_id"].is_number_integer()) vocab.bos = cfg["bos_token_id"].get<int32_t>();
+    if (cfg.contains("eos_token_id") && cfg["eos_token_id"].is_number_integer()) vocab.eos = cfg["eos_token_id"].get<int32_t>();
+    if (fs::exists(dir / "tokenizer_config.json", ec)) {
+      const json tc = read_json_file(dir / "tokenizer_config.json");
+      if (tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean()) vocab.add_bos = tc["add_bos_token"].get<bool>();
+    }
+    vocab.to_metadata(m);
+    break;
+  }
+  return mf;
+}
+
+}  // namespace tern::safetensors

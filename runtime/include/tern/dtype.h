@@ -1,0 +1,72 @@
+#pragma once
+// Weight and tensor element types. Numeric ids and block layouts are GGML's (and bitnet.cpp's for I2_S), so
+// GGUF files move between tern, llama.cpp and bitnet.cpp unchanged.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tern {
+
+enum class DType : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q8_0 = 8,
+  BF16 = 30,
+  TQ1_0 = 34,
+  TQ2_0 = 35,
+  I2_S = 36,  // bitnet.cpp: 2-bit ternary, whole-tensor f32 scale stored after the packed data
+};
+
+struct DTypeTraits {
+  DType type;
+  const char* name;
+  size_t block_size;   // elements per block
+  size_t block_bytes;  // bytes per block
+  bool ternary;        // values are {-1,0,+1} times a scale; matmul uses int8 activations
+};
+
+const DTypeTraits* dtype_traits(DType t);  // nullptr for unknown ids
+std::optional<DType> dtype_from_id(uint32_t id);
+std::optional<DType> dtype_from_name(std::string_view name);  // case-insensitive ("q4_1", "I2_S")
+const char* dtype_name(DType t);
+
+// Bytes needed to store a tensor with `n_per_row` elements per row and `n_rows` rows. I2_S is not row-blocked:
+// it stores all elements packed plus a 32-byte trailer holding the scale.
+size_t dtype_row_bytes(DType t, size_t n_per_row);
+size_t dtype_tensor_bytes(DType t, size_t n_per_row, size_t n_rows);
+bool dtype_row_ok(DType t, size_t n_per_row);  // n_per_row is a multiple of the block size
+
+// I2_S packs 128 weights into 32 bytes: weight j of a block sits in byte j % 32 at bit 6 - 2*(j / 32),
+// code 0 = -1, 1 = 0, 2 = +1.
+inline constexpr size_t kI2SBlock = 128;
+
+// ---- scalar conversions ----
+float fp16_to_fp32(uint16_t h);
+uint16_t fp32_to_fp16(float f);
+inline float bf16_to_fp32(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+uint16_t fp32_to_bf16(float f);  // round to nearest even
+
+// ---- reference (scalar) row conversion: the oracle for every backend and the quantizer's implementation ----
+// Dequantize elements [0, n) of a row that starts at `row`. For I2_S, `tensor_scale` is the tensor's scale
+// (read it with i2s_scale); other types ignore it.
+void dequantize_row(DType t, const void* row, float* out, size_t n, float tensor_scale = 1.0f);
+// Quantize a row. Ternary types round to {-1,0,1} relative to `tensor_scale` (I2_S) or the block max (TQ*).
+void quantize_row(DType t, const float* in, void* row, size_t n, float tensor_scale = 1.0f);
+// I2_S whole-tensor helpers.
+float i2s_scale(const void* data, size_t n_elements);
+void i2s_set_scale(void* data, size_t n_elements, float scale);
+
+// The BitNet b1.58 absmean quantizer: scale = mean|w|, q = clamp(round(w / scale), -1, 1).
+float ternary_absmean_scale(const float* w, size_t n);
+
+}  // namespace tern

@@ -1,0 +1,30 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <functional>
+#include <string>
+
+namespace tern {
+
+// A read-only memory mapping of a whole file. Throws tern::Error naming the file on failure.
+class MappedFile {
+ public:
+  static std::shared_ptr<MappedFile> open(const std::string& path);
+  ~MappedFile();
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile() = default;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  std::string path_;
+};
+
+// Writes via a temporary file in the same directory and renames it into place, so readers never see a
+// half-written file. The callback receives the temporary path; on exception the temporary is removed.
+void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
+
+}  // namespace tern

@@ -1,0 +1,75 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tern/model_file.h"
+#include "tern/plugin/backend_api.h"
+#include "tern/thread_pool.h"
+
+namespace tern {
+
+// Decoder-only transformer hyper-parameters, read from GGUF-style metadata (`<arch>.*` keys).
+struct HParams {
+  std::string arch;  // "llama" or "bitnet"
+  size_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, head_dim = 0;
+  size_t n_ctx_train = 0;
+  float rope_theta = 10000.0f;
+  float norm_eps = 1e-5f;
+  RopeStyle rope_style = RopeStyle::Interleaved;
+  Activation ffn_act = Activation::Silu;
+  bool bitlinear = false;  // BitNet: sub-norms and int8 activation quantization in every projection
+
+  static HParams from_metadata(const ModelFile& file);
+};
+
+class Model {
+ public:
+  // Validates every tensor's presence, dtype and shape against the hyper-parameters; throws tern::Error.
+  Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend);
+  ~Model();
+
+  const HParams& hparams() const { return hp_; }
+  const ModelFile& file() const { return *file_; }
+  const Backend& backend() const { return *backend_; }
+  uint64_t weight_bytes() const;
+
+  struct Layer {
+    std::vector<float> attn_norm, ffn_norm, attn_sub_norm, ffn_sub_norm;
+    WeightView wq, wk, wv, wo, w_gate, w_up, w_down;
+  };
+  const std::vector<Layer>& layers() const { return layers_; }
+  const WeightView& token_embd() const { return token_embd_; }
+  const WeightView& output() const { return output_; }
+  const std::vector<float>& output_norm() const { return output_norm_; }
+
+ private:
+  std::unique_ptr<ModelFile> file_;
+  std::shared_ptr<Backend> backend_;
+  HParams hp_;
+  std::vector<Layer> layers_;
+  WeightView token_embd_, output_;
+  std::vector<float> output_norm_;
+};
+
+// One generation stream: KV cache plus scratch buffers.
+class Session {
+ public:
+  Session(const Model& model, size_t n_ctx, size_t n_threads);
+  // Appends `tokens` at the current position and returns logits for the last of them ([n_vocab]).
+  const std::vector<float>& eval(const std::vector<int32_t>& tokens);
+  size_t position() const { return pos_; }
+  size_t n_ctx() const { return n_ctx_; }
+  void reset() { pos_ = 0; }
+
+ private:
+  const Model& model_;
+  size_t n_ctx_;
+  size_t pos_ = 0;
+  ThreadPool pool_;
+  std::vector<float> k_cache_, v_cache_;  // [layer][pos][n_head_kv * head_dim]
+  std::vector<float> logits_;
+};
+
+}  // namespace tern

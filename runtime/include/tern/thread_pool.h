@@ -1,0 +1,38 @@
+#pragma once
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "tern/plugin/backend_api.h"
+
+namespace tern {
+
+// A fixed pool that runs one parallel range at a time; the calling thread takes part, so threads() == 1
+// spawns nothing.
+class ThreadPool final : public Parallel {
+ public:
+  explicit ThreadPool(size_t n_threads);
+  ~ThreadPool() override;
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  void for_range(size_t n, const std::function<void(size_t, size_t)>& fn) const override;
+  size_t threads() const override { return workers_.size() + 1; }
+
+ private:
+  void worker_loop(size_t index);
+  void run_chunk(size_t index) const;
+
+  std::vector<std::thread> workers_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_work_, cv_done_;
+  mutable const std::function<void(size_t, size_t)>* job_ = nullptr;
+  mutable size_t job_n_ = 0;
+  mutable uint64_t generation_ = 0;
+  mutable size_t pending_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace tern

@@ -1,0 +1,107 @@
+#include "tern/cpu_features.h"
+
+#include <cstdlib>
+#include <sstream>
+
+#if defined(TERN_HAVE_CPUINFO)
+#include <cpuinfo.h>
+#endif
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
+namespace tern {
+namespace {
+
+std::string detected_arch() {
+#if defined(__x86_64__)
+  return "x86_64";
+#elif defined(__aarch64__)
+  return "aarch64";
+#elif defined(__riscv) && __riscv_xlen == 64
+  return "riscv64";
+#else
+  return "unknown";
+#endif
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  f.arch = detected_arch();
+#if defined(TERN_HAVE_CPUINFO)
+  if (cpuinfo_initialize()) {
+    f.source = "cpuinfo";
+    if (cpuinfo_get_packages_count() > 0) f.model = cpuinfo_get_package(0)->name;
+    auto add = [&](bool has, const char* name) {
+      if (has) f.flags.insert(name);
+    };
+#if defined(__x86_64__)
+    add(cpuinfo_has_x86_sse4_2(), "sse4.2");
+    add(cpuinfo_has_x86_avx(), "avx");
+    add(cpuinfo_has_x86_avx2(), "avx2");
+    add(cpuinfo_has_x86_fma3(), "fma");
+    add(cpuinfo_has_x86_f16c(), "f16c");
+    add(cpuinfo_has_x86_avx512f(), "avx512f");
+    add(cpuinfo_has_x86_avx512bw(), "avx512bw");
+    add(cpuinfo_has_x86_avx512vl(), "avx512vl");
+    add(cpuinfo_has_x86_avx512dq(), "avx512dq");
+    add(cpuinfo_has_x86_avx512vnni(), "avx512vnni");
+    add(cpuinfo_has_x86_avx512vbmi(), "avx512vbmi");
+    add(cpuinfo_has_x86_avx512bf16(), "avx512bf16");
+#elif defined(__aarch64__)
+    add(cpuinfo_has_arm_neon(), "neon");
+    add(cpuinfo_has_arm_neon_dot(), "dotprod");
+    add(cpuinfo_has_arm_neon_fp16_arith(), "fp16");
+    add(cpuinfo_has_arm_i8mm(), "i8mm");
+    add(cpuinfo_has_arm_sve(), "sve");
+#elif defined(__riscv)
+    add(cpuinfo_has_riscv_v(), "rvv");
+#endif
+    return f;
+  }
+#endif
+  f.source = "getauxval";
+#if defined(__linux__) && defined(__aarch64__)
+  const unsigned long hw = getauxval(AT_HWCAP);
+  if (hw & (1UL << 1)) f.flags.insert("neon");      // HWCAP_ASIMD
+  if (hw & (1UL << 20)) f.flags.insert("dotprod");  // HWCAP_ASIMDDP
+  if (hw & (1UL << 22)) f.flags.insert("sve");      // HWCAP_SVE
+#elif defined(__linux__) && defined(__riscv)
+  const unsigned long hw = getauxval(AT_HWCAP);
+  if (hw & (1UL << ('V' - 'A'))) f.flags.insert("rvv");
+#elif defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2")) f.flags.insert("avx2");
+  if (__builtin_cpu_supports("fma")) f.flags.insert("fma");
+  if (__builtin_cpu_supports("avx512f")) f.flags.insert("avx512f");
+  if (__builtin_cpu_supports("avx512bw")) f.flags.insert("avx512bw");
+  if (__builtin_cpu_supports("avx512vl")) f.flags.insert("avx512vl");
+  if (__builtin_cpu_supports("avx512vnni")) f.flags.insert("avx512vnni");
+  f.source = "compiler builtins";
+#endif
+  return f;
+}
+
+}  // namespace
+
+std::string CpuFeatures::flags_string() const {
+  std::string s;
+  for (const auto& x : flags) s += (s.empty() ? "" : " ") + x;
+  return s;
+}
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures f = [] {
+    CpuFeatures d = detect();
+    if (const char* o = std::getenv("TERN_CPU_FEATURES")) {
+      d.flags.clear();
+      std::istringstream is(o);
+      for (std::string w; is >> w;) d.flags.insert(w);
+      d.source = "TERN_CPU_FEATURES";
+    }
+    return d;
+  }();
+  return f;
+}
+
+}  // namespace tern

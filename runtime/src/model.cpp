@@ -1,0 +1,209 @@
+#include "tern/model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "tern/error.h"
+
+namespace tern {
+
+HParams HParams::from_metadata(const ModelFile& f) {
+  HParams hp;
+  hp.arch = f.get_string("general.architecture");
+  if (hp.arch.empty()) throw Error(f.path + ": missing general.architecture");
+  if (hp.arch != "llama" && hp.arch != "bitnet" && hp.arch != "bitnet-b1.58")
+    throw Error(f.path + ": unsupported architecture '" + hp.arch + "' (supported: llama, bitnet, bitnet-b1.58)");
+  const std::string a = hp.arch + ".";
+  auto need = [&](const std::string& key) -> size_t {
+    const int64_t v = f.get_int(a + key, -1);
+    if (v <= 0 || v > (int64_t(1) << 24)) throw Error(f.path + ": missing or invalid " + a + key);
+    return size_t(v);
+  };
+  hp.n_embd = need("embedding_length");
+  hp.n_layer = need("block_count");
+  hp.n_ff = need("feed_forward_length");
+  hp.n_head = need("attention.head_count");
+  hp.n_head_kv = size_t(f.get_int(a + "attention.head_count_kv", int64_t(hp.n_head)));
+  hp.n_ctx_train = size_t(f.get_int(a + "context_length", 2048));
+  hp.rope_theta = float(f.get_float(a + "rope.freq_base", 10000.0));
+  hp.norm_eps = float(f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5));
+  if (hp.n_head_kv == 0 || hp.n_head % hp.n_head_kv != 0)
+    throw Error(f.path + ": head_count " + std::to_string(hp.n_head) + " is not a multiple of head_count_kv " +
+                std::to_string(hp.n_head_kv));
+  if (hp.n_embd % hp.n_head != 0) throw Error(f.path + ": embedding_length is not a multiple of head_count");
+  hp.head_dim = size_t(f.get_int(a + "attention.key_length", int64_t(hp.n_embd / hp.n_head)));
+  if (hp.head_dim % 2 != 0) throw Error(f.path + ": head dimension must be even for RoPE");
+  const auto* embd = f.find("token_embd.weight");
+  hp.n_vocab = size_t(f.get_int(a + "vocab_size", embd && embd->ne.size() == 2 ? int64_t(embd->ne[1]) : 0));
+  hp.bitlinear = hp.arch != "llama";
+  hp.ffn_act = hp.arch == "bitnet-b1.58" ? Activation::Relu2 : Activation::Silu;
+  const std::string act = f.get_string("tern.ffn_activation", "");
+  if (act == "relu2") hp.ffn_act = Activation::Relu2;
+  else if (act == "silu") hp.ffn_act = Activation::Silu;
+  else if (!act.empty()) throw Error(f.path + ": unknown tern.ffn_activation '" + act + "'");
+  const std::string layout = f.get_string("tern.rope_layout", "interleaved");
+  if (layout == "rotate_half") hp.rope_style = RopeStyle::RotateHalf;
+  else if (layout != "interleaved") throw Error(f.path + ": unknown tern.rope_layout '" + layout + "'");
+  return hp;
+}
+
+namespace {
+
+const TensorInfo& tensor(const ModelFile& f, const std::string& name) {
+  const auto* t = f.find(name);
+  if (!t) throw Error(f.path + ": missing tensor " + name);
+  return *t;
+}
+
+void check_shape(const ModelFile& f, const TensorInfo& t, std::vector<uint64_t> want) {
+  if (t.ne != want) {
+    TensorInfo w;
+    w.ne = want;
+    throw Error(f.path + ": tensor " + t.name + " has shape " + t.shape_string() + ", expected " + w.shape_string());
+  }
+}
+
+WeightView weight(const ModelFile& f, const Backend& be, const std::string& name, size_t k, size_t n) {
+  const auto& t = tensor(f, name);
+  check_shape(f, t, {k, n});
+  if (!dtype_row_ok(t.type, k))
+    throw Error(f.path + ": tensor " + name + " row length " + std::to_string(k) + " is not a multiple of the " +
+                dtype_name(t.type) + " block size");
+  if (!be.supports(t.type))
+    throw Error(f.path + ": tensor " + name + " has type " + dtype_name(t.type) + ", which this backend cannot run");
+  if (t.nbytes < dtype_tensor_bytes(t.type, k, n))
+    throw Error(f.path + ": tensor " + name + " data is shorter than its shape and type need");
+  WeightView w;
+  w.type = t.type;
+  w.data = t.data;
+  w.nbytes = t.nbytes;
+  w.k = k;
+  w.n = n;
+  if (t.type == DType::I2_S) w.scale = i2s_scale(t.data, k * n);
+  be.prepare(w);
+  return w;
+}
+
+std::vector<float> norm_weight(const ModelFile& f, const std::string& name, size_t dim) {
+  const auto& t = tensor(f, name);
+  check_shape(f, t, {dim});
+  if (t.type != DType::F32 && t.type != DType::F16 && t.type != DType::BF16)
+    throw Error(f.path + ": norm tensor " + name + " must be F32, F16 or BF16, not " + dtype_name(t.type));
+  if (t.nbytes < dtype_tensor_bytes(t.type, dim, 1)) throw Error(f.path + ": tensor " + name + " is truncated");
+  std::vector<float> v(dim);
+  dequantize_row(t.type, t.data, v.data(), dim);
+  return v;
+}
+
+}  // namespace
+
+Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend)
+    : file_(std::move(file)), backend_(std::move(backend)) {
+  const auto& f = *file_;
+  hp_ = HParams::from_metadata(f);
+  const size_t D = hp_.n_embd, F = hp_.n_ff, hd = hp_.head_dim;
+  const size_t q_dim = hp_.n_head * hd, kv_dim = hp_.n_head_kv * hd;
+  if (hp_.n_vocab == 0) throw Error(f.path + ": cannot determine vocabulary size");
+  token_embd_ = weight(f, *backend_, "token_embd.weight", D, hp_.n_vocab);
+  output_ = f.find("output.weight") ? weight(f, *backend_, "output.weight", D, hp_.n_vocab) : token_embd_;
+  output_norm_ = norm_weight(f, "output_norm.weight", D);
+  for (size_t l = 0; l < hp_.n_layer; ++l) {
+    const std::string p = "blk." + std::to_string(l) + ".";
+    Layer L;
+    L.attn_norm = norm_weight(f, p + "attn_norm.weight", D);
+    L.ffn_norm = norm_weight(f, p + "ffn_norm.weight", D);
+    if (hp_.bitlinear) {
+      L.attn_sub_norm = norm_weight(f, p + "attn_sub_norm.weight", q_dim);
+      L.ffn_sub_norm = norm_weight(f, p + "ffn_sub_norm.weight", F);
+    }
+    L.wq = weight(f, *backend_, p + "attn_q.weight", D, q_dim);
+    L.wk = weight(f, *backend_, p + "attn_k.weight", D, kv_dim);
+    L.wv = weight(f, *backend_, p + "attn_v.weight", D, kv_dim);
+    L.wo = weight(f, *backend_, p + "attn_output.weight", q_dim, D);
+    L.w_gate = weight(f, *backend_, p + "ffn_gate.weight", D, F);
+    L.w_up = weight(f, *backend_, p + "ffn_up.weight", D, F);
+    L.w_down = weight(f, *backend_, p + "ffn_down.weight", F, D);
+    layers_.push_back(std::move(L));
+  }
+}
+
+Model::~Model() = default;
+
+uint64_t Model::weight_bytes() const {
+  uint64_t n = 0;
+  for (const auto& t : file_->tensors) n += t.nbytes;
+  return n;
+}
+
+Session::Session(const Model& model, size_t n_ctx, size_t n_threads)
+    : model_(model), n_ctx_(n_ctx), pool_(n_threads) {
+  const auto& hp = model.hparams();
+  const size_t kv = hp.n_head_kv * hp.head_dim;
+  k_cache_.assign(hp.n_layer * n_ctx * kv, 0.0f);
+  v_cache_.assign(hp.n_layer * n_ctx * kv, 0.0f);
+  logits_.resize(hp.n_vocab);
+}
+
+const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens) {
+  const auto& hp = model_.hparams();
+  const auto& be = model_.backend();
+  const size_t T = tokens.size();
+  if (T == 0) throw Error("eval: no tokens");
+  if (pos_ + T > n_ctx_)
+    throw Error("context full: " + std::to_string(pos_ + T) + " tokens exceed --ctx " + std::to_string(n_ctx_));
+  for (auto id : tokens)
+    if (id < 0 || size_t(id) >= hp.n_vocab) throw Error("token id " + std::to_string(id) + " out of vocabulary");
+
+  const size_t D = hp.n_embd, F = hp.n_ff, hd = hp.head_dim;
+  const size_t q_dim = hp.n_head * hd, kv_dim = hp.n_head_kv * hd;
+  const bool aq = hp.bitlinear;
+  std::vector<float> x(T * D), xn(T * D), q(T * q_dim), k(T * kv_dim), v(T * kv_dim), att(T * q_dim), o(T * D),
+      g(T * F), u(T * F);
+  std::vector<int32_t> positions(T);
+  for (size_t t = 0; t < T; ++t) positions[t] = int32_t(pos_ + t);
+
+  be.get_rows(model_.token_embd(), tokens.data(), T, x.data());
+  for (size_t l = 0; l < hp.n_layer; ++l) {
+    const auto& L = model_.layers()[l];
+    be.rms_norm(x.data(), L.attn_norm.data(), xn.data(), T, D, hp.norm_eps);
+    be.matmul(L.wq, xn.data(), q.data(), T, aq, pool_);
+    be.matmul(L.wk, xn.data(), k.data(), T, aq, pool_);
+    be.matmul(L.wv, xn.data(), v.data(), T, aq, pool_);
+    be.rope(q.data(), T, hp.n_head, hd, positions.data(), hp.rope_theta, hp.rope_style);
+    be.rope(k.data(), T, hp.n_head_kv, hd, positions.data(), hp.rope_theta, hp.rope_style);
+    float* kc = k_cache_.data() + l * n_ctx_ * kv_dim;
+    float* vc = v_cache_.data() + l * n_ctx_ * kv_dim;
+    std::copy(k.begin(), k.end(), kc + pos_ * kv_dim);
+    std::copy(v.begin(), v.end(), vc + pos_ * kv_dim);
+    AttentionArgs args;
+    args.q = q.data();
+    args.k_cache = kc;
+    args.v_cache = vc;
+    args.out = att.data();
+    args.n_tokens = T;
+    args.pos0 = pos_;
+    args.n_head = hp.n_head;
+    args.n_head_kv = hp.n_head_kv;
+    args.head_dim = hd;
+    args.scale = 1.0f / std::sqrt(float(hd));
+    be.attention(args, pool_);
+    if (hp.bitlinear) be.rms_norm(att.data(), L.attn_sub_norm.data(), att.data(), T, q_dim, hp.norm_eps);
+    be.matmul(L.wo, att.data(), o.data(), T, aq, pool_);
+    be.add(x.data(), o.data(), T * D);
+
+    be.rms_norm(x.data(), L.ffn_norm.data(), xn.data(), T, D, hp.norm_eps);
+    be.matmul(L.w_gate, xn.data(), g.data(), T, aq, pool_);
+    be.matmul(L.w_up, xn.data(), u.data(), T, aq, pool_);
+    be.gated_activation(g.data(), u.data(), g.data(), T * F, hp.ffn_act);
+    if (hp.bitlinear) be.rms_norm(g.data(), L.ffn_sub_norm.data(), g.data(), T, F, hp.norm_eps);
+    be.matmul(L.w_down, g.data(), o.data(), T, aq, pool_);
+    be.add(x.data(), o.data(), T * D);
+  }
+  be.rms_norm(x.data() + (T - 1) * D, model_.output_norm().data(), xn.data(), 1, D, hp.norm_eps);
+  // The LM head is a plain linear layer even in BitNet (its activations are not quantized).
+  be.matmul(model_.output(), xn.data(), logits_.data(), 1, false, pool_);
+  pos_ += T;
+  return logits_;
+}
+
+}  // namespace tern

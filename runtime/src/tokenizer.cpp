@@ -1,0 +1,283 @@
+#include "tern/tokenizer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <queue>
+
+#include "tern/error.h"
+
+namespace tern {
+
+std::vector<uint32_t> utf8_to_codepoints(std::string_view s);
+size_t utf8_char_len(unsigned char c);
+
+namespace {
+const std::string kSpmSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
+  return s;
+}
+}  // namespace
+
+// ---------------------------------------------------------------- metadata round trip
+
+Vocab Vocab::from_metadata(const ModelFile& f) {
+  Vocab v;
+  const std::string model = f.get_string("tokenizer.ggml.model", "");
+  if (model.empty() || model == "none") throw Error(f.path + ": no tokenizer in the model (use --tokenizer FILE)");
+  if (model == "llama") v.kind = Kind::Spm;
+  else if (model == "gpt2") v.kind = Kind::Bpe;
+  else throw Error(f.path + ": unsupported tokenizer.ggml.model '" + model + "' (supported: llama, gpt2)");
+  const MetaValue* tokens = f.get("tokenizer.ggml.tokens");
+  if (!tokens || tokens->type != MetaType::ARRAY || tokens->elem != MetaType::STRING || tokens->arr.empty())
+    throw Error(f.path + ": tokenizer.ggml.tokens missing or not a string array");
+  for (const auto& t : tokens->arr) v.tokens.push_back(t.s);
+  const size_t n = v.tokens.size();
+  if (const MetaValue* s = f.get("tokenizer.ggml.scores")) {
+    if (s->type != MetaType::ARRAY || s->arr.size() != n) throw Error(f.path + ": tokenizer.ggml.scores has the wrong length");
+    for (const auto& x : s->arr) v.scores.push_back(float(x.as_float()));
+  } else {
+    v.scores.assign(n, 0.0f);
+  }
+  if (const MetaValue* tt = f.get("tokenizer.ggml.token_type")) {
+    if (tt->type != MetaType::ARRAY || tt->arr.size() != n)
+      throw Error(f.path + ": tokenizer.ggml.token_type has the wrong length");
+    for (const auto& x : tt->arr) v.types.push_back(TokenType(x.as_int()));
+  } else {
+    v.types.assign(n, TokenType::Normal);
+  }
+  if (const MetaValue* m = f.get("tokenizer.ggml.merges"))
+    for (const auto& x : m->arr) v.merges.push_back(x.s);
+  if (v.kind == Kind::Bpe && v.merges.empty()) throw Error(f.path + ": BPE tokenizer without tokenizer.ggml.merges");
+  v.pre = f.get_string("tokenizer.ggml.pre", "default");
+  auto id = [&](const char* key) {
+    const int64_t x = f.get_int(key, -1);
+    if (x >= int64_t(n)) throw Error(f.path + ": " + key + " is out of the vocabulary");
+    return int32_t(x);
+  };
+  v.bos = id("tokenizer.ggml.bos_token_id");
+  v.eos = id("tokenizer.ggml.eos_token_id");
+  v.unk = id("tokenizer.ggml.unknown_token_id");
+  v.pad = id("tokenizer.ggml.padding_token_id");
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", v.kind == Kind::Spm);
+  v.add_space_prefix = f.get_bool("tokenizer.ggml.add_space_prefix", v.kind == Kind::Spm);
+  return v;
+}
+
+void Vocab::to_metadata(std::map<std::string, MetaValue>& meta) const {
+  meta["tokenizer.ggml.model"] = MetaValue::str(kind == Kind::Spm ? "llama" : "gpt2");
+  if (kind == Kind::Bpe) meta["tokenizer.ggml.pre"] = MetaValue::str(pre);
+  std::vector<MetaValue> tok, sc, ty, mg;
+  for (const auto& t : tokens) tok.push_back(MetaValue::str(t));
+  for (auto t : types) ty.push_back(MetaValue::i32(int32_t(t)));
+  meta["tokenizer.ggml.tokens"] = MetaValue::array(MetaType::STRING, std::move(tok));
+  meta["tokenizer.ggml.token_type"] = MetaValue::array(MetaType::I32, std::move(ty));
+  if (kind == Kind::Spm) {
+    for (auto s : scores) sc.push_back(MetaValue::f32(s));
+    meta["tokenizer.ggml.scores"] = MetaValue::array(MetaType::F32, std::move(sc));
+  } else {
+    for (const auto& m : merges) mg.push_back(MetaValue::str(m));
+    meta["tokenizer.ggml.merges"] = MetaValue::array(MetaType::STRING, std::move(mg));
+  }
+  auto put_id = [&](const char* key, int32_t v) {
+    if (v >= 0) meta[key] = MetaValue::u32(uint32_t(v));
+  };
+  put_id("tokenizer.ggml.bos_token_id", bos);
+  put_id("tokenizer.ggml.eos_token_id", eos);
+  put_id("tokenizer.ggml.unknown_token_id", unk);
+  put_id("tokenizer.ggml.padding_token_id", pad);
+  meta["tokenizer.ggml.add_bos_token"] = MetaValue::boolean(add_bos);
+  meta["tokenizer.ggml.add_space_prefix"] = MetaValue::boolean(add_space_prefix);
+}
+
+// ---------------------------------------------------------------- tokenizer
+
+Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
+  std::fill(std::begin(byte_tokens_), std::end(byte_tokens_), -1);
+  const size_t n = vocab_.tokens.size();
+  vocab_.types.resize(n, TokenType::Normal);
+  vocab_.scores.resize(n, 0.0f);
+  for (size_t i = 0; i < n; ++i) {
+    token_to_id_.emplace(vocab_.tokens[i], int32_t(i));
+    const auto& t = vocab_.tokens[i];
+    if (vocab_.types[i] == TokenType::Byte && t.size() == 6 && t.rfind("<0x", 0) == 0)
+      byte_tokens_[std::stoi(t.substr(3, 2), nullptr, 16)] = int32_t(i);
+    if ((vocab_.types[i] == TokenType::Control || vocab_.types[i] == TokenType::UserDefined) && !t.empty())
+      specials_.push_back(int32_t(i));
+  }
+  std::stable_sort(specials_.begin(), specials_.end(),
+                   [&](int32_t a, int32_t b) { return vocab_.tokens[a].size() > vocab_.tokens[b].size(); });
+  for (size_t i = 0; i < vocab_.merges.size(); ++i) merge_rank_.emplace(vocab_.merges[i], int32_t(i));
+}
+
+bool Tokenizer::is_end_of_generation(int32_t id) const {
+  if (id == vocab_.eos) return true;
+  if (id < 0 || size_t(id) >= n_vocab()) return false;
+  const auto& t = vocab_.tokens[size_t(id)];
+  return vocab_.types[size_t(id)] == TokenType::Control &&
+         (t == "<|eot_id|>" || t == "<|im_end|>" || t == "<|end_of_text|>" || t == "<|endoftext|>");
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos) const {
+  std::vector<int32_t> out;
+  if (add_bos && vocab_.bos >= 0) out.push_back(vocab_.bos);
+  // Split out special tokens written literally, then tokenize the text between them.
+  size_t start = 0, pos = 0;
+  bool first = true;
+  while (pos < text.size()) {
+    int32_t hit = -1;
+    if (text[pos] == '<' || vocab_.kind == Vocab::Kind::Bpe)
+      for (int32_t id : specials_) {
+        const auto& t = vocab_.tokens[size_t(id)];
+        if (vocab_.types[size_t(id)] == TokenType::UserDefined && vocab_.kind == Vocab::Kind::Spm) continue;
+        if (text.compare(pos, t.size(), t) == 0) {
+          hit = id;
+          break;
+        }
+      }
+    if (hit < 0) {
+      ++pos;
+      continue;
+    }
+    if (pos > start) encode_fragment(text.substr(start, pos - start), first, out);
+    out.push_back(hit);
+    first = true;  // like llama.cpp: text after a special token gets the SPM space prefix again
+    pos += vocab_.tokens[size_t(hit)].size();
+    start = pos;
+  }
+  if (start < text.size()) encode_fragment(text.substr(start), first, out);
+  return out;
+}
+
+void Tokenizer::encode_fragment(std::string_view text, bool first, std::vector<int32_t>& out) const {
+  if (vocab_.kind == Vocab::Kind::Spm) {
+    std::string s = (first && vocab_.add_space_prefix ? " " : "") + std::string(text);
+    encode_spm(replace_all(s, " ", kSpmSpace), out);
+    return;
+  }
+  const bool ignore_merges = vocab_.pre == "llama-bpe" || vocab_.pre == "llama3";
+  for (const auto& word : pretokenize(vocab_.pre, text)) {
+    const std::string enc = bytes_to_unicode(word);
+    if (ignore_merges) {
+      auto it = token_to_id_.find(enc);
+      if (it != token_to_id_.end()) {
+        out.push_back(it->second);
+        continue;
+      }
+    }
+    encode_bpe_word(enc, out);
+  }
+}
+
+// SentencePiece BPE as llama.cpp does it: repeatedly merge the adjacent pair whose concatenation is the
+// highest-scoring vocabulary piece; pieces left outside the vocabulary fall back to <0xXX> byte tokens.
+void Tokenizer::encode_spm(std::string_view text, std::vector<int32_t>& out) const {
+  struct Sym {
+    int prev, next;
+    size_t off, len;
+  };
+  std::vector<Sym> syms;
+  for (size_t off = 0; off < text.size();) {
+    const size_t len = std::min(utf8_char_len(static_cast<unsigned char>(text[off])), text.size() - off);
+    syms.push_back({int(syms.size()) - 1, int(syms.size()) + 1, off, len});
+    off += len;
+  }
+  if (syms.empty()) return;
+  syms.back().next = -1;
+  struct Bigram {
+    int left, right;
+    float score;
+    size_t size;
+  };
+  auto cmp = [](const Bigram& a, const Bigram& b) { return a.score < b.score || (a.score == b.score && a.left > b.left); };
+  std::priority_queue<Bigram, std::vector<Bigram>, decltype(cmp)> queue(cmp);
+  auto try_add = [&](int l, int r) {
+    if (l < 0 || r < 0) return;
+    const std::string piece(text.substr(syms[size_t(l)].off, syms[size_t(l)].len + syms[size_t(r)].len));
+    auto it = token_to_id_.find(piece);
+    if (it == token_to_id_.end()) return;
+    queue.push({l, r, vocab_.scores[size_t(it->second)], piece.size()});
+  };
+  for (size_t i = 1; i < syms.size(); ++i) try_add(int(i) - 1, int(i));
+  while (!queue.empty()) {
+    const Bigram b = queue.top();
+    queue.pop();
+    Sym& l = syms[size_t(b.left)];
+    Sym& r = syms[size_t(b.right)];
+    if (l.len == 0 || r.len == 0 || l.len + r.len != b.size) continue;  // stale
+    l.len += r.len;
+    r.len = 0;
+    l.next = r.next;
+    if (r.next >= 0) syms[size_t(r.next)].prev = b.left;
+    try_add(l.prev, b.left);
+    try_add(b.left, l.next);
+  }
+  for (int i = 0; i >= 0; i = syms[size_t(i)].next) {
+    const std::string piece(text.substr(syms[size_t(i)].off, syms[size_t(i)].len));
+    auto it = token_to_id_.find(piece);
+    if (it != token_to_id_.end()) {
+      out.push_back(it->second);
+      continue;
+    }
+    for (unsigned char c : piece) {
+      const int32_t bt = byte_tokens_[c];
+      if (bt >= 0) out.push_back(bt);
+      else if (vocab_.unk >= 0) out.push_back(vocab_.unk);
+    }
+  }
+}
+
+// Byte-level BPE on one pre-tokenized word: merge the lowest-ranked adjacent pair until none is left.
+void Tokenizer::encode_bpe_word(const std::string& word, std::vector<int32_t>& out) const {
+  std::vector<std::string> parts;
+  for (size_t off = 0; off < word.size();) {
+    const size_t len = std::min(utf8_char_len(static_cast<unsigned char>(word[off])), word.size() - off);
+    parts.push_back(word.substr(off, len));
+    off += len;
+  }
+  while (parts.size() > 1) {
+    int32_t best_rank = INT32_MAX;
+    size_t best = 0;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      auto it = merge_rank_.find(parts[i] + " " + parts[i + 1]);
+      if (it != merge_rank_.end() && it->second < best_rank) best_rank = it->second, best = i;
+    }
+    if (best_rank == INT32_MAX) break;
+    parts[best] += parts[best + 1];
+    parts.erase(parts.begin() + long(best) + 1);
+  }
+  for (const auto& p : parts) {
+    auto it = token_to_id_.find(p);
+    if (it != token_to_id_.end()) {
+      out.push_back(it->second);
+    } else {  // not in the vocabulary: emit each byte's token if there is one
+      for (unsigned char c : unicode_to_bytes(p)) {
+        auto bt = token_to_id_.find(bytes_to_unicode(std::string(1, char(c))));
+        if (bt != token_to_id_.end()) out.push_back(bt->second);
+        else if (vocab_.unk >= 0) out.push_back(vocab_.unk);
+      }
+    }
+  }
+}
+
+std::string Tokenizer::token_to_piece(int32_t id) const {
+  if (id < 0 || size_t(id) >= n_vocab()) return "";
+  const auto& t = vocab_.tokens[size_t(id)];
+  const TokenType type = vocab_.types[size_t(id)];
+  if (type == TokenType::Control || type == TokenType::Unknown || type == TokenType::Unused) return "";
+  if (vocab_.kind == Vocab::Kind::Spm) {
+    if (type == TokenType::Byte && t.size() == 6) return std::string(1, char(std::stoi(t.substr(3, 2), nullptr, 16)));
+    return replace_all(t, kSpmSpace, " ");
+  }
+  if (type == TokenType::UserDefined) return t;
+  return unicode_to_bytes(t);
+}
+
+std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
+  std::string s;
+  for (auto id : ids) s += token_to_piece(id);
+  return s;
+}
+
+}  // namespace tern

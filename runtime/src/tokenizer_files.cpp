@@ -1,0 +1,219 @@
+// Loading vocabularies from tokenizer files: SentencePiece tokenizer.model (protobuf), Hugging Face
+// tokenizer.json (BPE), or any model file a format plugin can read.
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tern/error.h"
+#include "tern/registry.h"
+#include "tern/tokenizer.h"
+
+namespace fs = std::filesystem;
+
+namespace tern {
+namespace {
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw Error(p.string() + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Minimal protobuf wire-format reader, enough for sentencepiece_model.proto.
+class Proto {
+ public:
+  Proto(std::string_view data, const std::string& path) : d_(data), path_(path) {}
+  bool done() const { return pos_ >= d_.size(); }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= d_.size()) fail();
+      const auto b = static_cast<unsigned char>(d_[pos_++]);
+      v |= uint64_t(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    fail();
+  }
+  std::string_view bytes() {
+    const uint64_t n = varint();
+    if (n > d_.size() - pos_) fail();
+    auto s = d_.substr(pos_, size_t(n));
+    pos_ += size_t(n);
+    return s;
+  }
+  uint32_t fixed32() {
+    if (d_.size() - pos_ < 4) fail();
+    uint32_t v;
+    std::memcpy(&v, d_.data() + pos_, 4);
+    pos_ += 4;
+    return v;
+  }
+  void skip(uint32_t wire) {
+    if (wire == 0) varint();
+    else if (wire == 1) { if (d_.size() - pos_ < 8) fail(); pos_ += 8; }
+    else if (wire == 2) bytes();
+    else if (wire == 5) fixed32();
+    else fail();
+  }
+  [[noreturn]] void fail() const { throw Error(path_ + ": not a valid SentencePiece model (corrupt protobuf)"); }
+
+ private:
+  std::string_view d_;
+  size_t pos_ = 0;
+  const std::string& path_;
+};
+
+Vocab read_sentencepiece(const fs::path& p) {
+  const std::string data = read_file(p);
+  const std::string path = p.string();
+  Vocab v;
+  v.kind = Vocab::Kind::Spm;
+  v.add_bos = true;
+  int64_t unk = 0, bos = 1, eos = 2, pad = -1;
+  Proto top(data, path);
+  while (!top.done()) {
+    const uint64_t key = top.varint();
+    const uint32_t field = uint32_t(key >> 3), wire = uint32_t(key & 7);
+    if (field == 1 && wire == 2) {  // SentencePiece piece
+      Proto m(top.bytes(), path);
+      std::string piece;
+      float score = 0;
+      int type = 1;
+      while (!m.done()) {
+        const uint64_t k = m.varint();
+        const uint32_t f = uint32_t(k >> 3), w = uint32_t(k & 7);
+        if (f == 1 && w == 2) piece = std::string(m.bytes());
+        else if (f == 2 && w == 5) { const uint32_t bits = m.fixed32(); std::memcpy(&score, &bits, 4); }
+        else if (f == 3 && w == 0) type = int(m.varint());
+        else m.skip(w);
+      }
+      v.tokens.push_back(piece);
+      v.scores.push_back(score);
+      v.types.push_back(TokenType(type));
+    } else if (field == 2 && wire == 2) {  // TrainerSpec
+      Proto m(top.bytes(), path);
+      while (!m.done()) {
+        const uint64_t k = m.varint();
+        const uint32_t f = uint32_t(k >> 3), w = uint32_t(k & 7);
+        if (w == 0 && (f == 40 || f == 41 || f == 42 || f == 43)) {
+          const auto val = int64_t(int32_t(uint32_t(m.varint())));
+          (f == 40 ? unk : f == 41 ? bos : f == 42 ? eos : pad) = val;
+        } else {
+          m.skip(w);
+        }
+      }
+    } else if (field == 3 && wire == 2) {  // NormalizerSpec
+      Proto m(top.bytes(), path);
+      while (!m.done()) {
+        const uint64_t k = m.varint();
+        const uint32_t f = uint32_t(k >> 3), w = uint32_t(k & 7);
+        if (f == 3 && w == 0) v.add_space_prefix = m.varint() != 0;
+        else m.skip(w);
+      }
+    } else {
+      top.skip(wire);
+    }
+  }
+  if (v.tokens.empty()) throw Error(path + ": SentencePiece model has no pieces");
+  const auto n = int64_t(v.tokens.size());
+  v.unk = unk < n ? int32_t(unk) : -1;
+  v.bos = bos < n ? int32_t(bos) : -1;
+  v.eos = eos < n ? int32_t(eos) : -1;
+  v.pad = pad < n ? int32_t(pad) : -1;
+  return v;
+}
+
+Vocab read_tokenizer_json(const fs::path& p) {
+  using nlohmann::json;
+  const std::string path = p.string();
+  json j;
+  try {
+    j = json::parse(read_file(p));
+  } catch (const json::exception& e) {
+    throw Error(path + ": invalid JSON: " + e.what());
+  }
+  Vocab v;
+  v.kind = Vocab::Kind::Bpe;
+  try {
+    const auto& model = j.at("model");
+    if (model.value("type", "") != "BPE")
+      throw Error(path + ": unsupported tokenizer model type '" + model.value("type", "") + "' (supported: BPE)");
+    const auto& vocab = model.at("vocab");
+    size_t n = vocab.size();
+    for (const auto& at : j.value("added_tokens", json::array())) n = std::max(n, at.at("id").get<size_t>() + 1);
+    v.tokens.assign(n, "");
+    v.types.assign(n, TokenType::Unused);
+    for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+      const auto id = it.value().get<size_t>();
+      if (id >= n) throw Error(path + ": token id " + std::to_string(id) + " out of range");
+      v.tokens[id] = it.key();
+      v.types[id] = TokenType::Normal;
+    }
+    for (const auto& at : j.value("added_tokens", json::array())) {
+      const auto id = at.at("id").get<size_t>();
+      v.tokens[id] = at.at("content").get<std::string>();
+      v.types[id] = at.value("special", false) ? TokenType::Control : TokenType::UserDefined;
+    }
+    for (const auto& m : model.at("merges"))
+      v.merges.push_back(m.is_string() ? m.get<std::string>() : m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
+    v.scores.assign(n, 0.0f);
+    // Pre-tokenizer: recognize the Llama 3 split regex and SmolLM's digit splitting; otherwise GPT-2.
+    const std::string pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"].dump() : "";
+    if (pre.find("\\\\p{N}{1,3}") != std::string::npos) v.pre = "llama-bpe";
+    else if (pre.find("\"Digits\"") != std::string::npos) v.pre = "smollm";
+    else v.pre = "gpt-2";
+    // Post-processor templates that start with a special token mean "add BOS".
+    if (j.contains("post_processor") && j["post_processor"].dump().find("SpecialToken") != std::string::npos)
+      v.add_bos = true;
+  } catch (const json::exception& e) {
+    throw Error(path + ": unexpected tokenizer.json structure: " + e.what());
+  }
+  v.add_space_prefix = false;
+  auto find = [&](const std::string& s) -> int32_t {
+    for (size_t i = 0; i < v.tokens.size(); ++i)
+      if (v.tokens[i] == s) return int32_t(i);
+    return -1;
+  };
+  // BOS/EOS from tokenizer_config.json next to it, else by well-known names.
+  std::string bos_s, eos_s;
+  const fs::path cfg = p.parent_path() / "tokenizer_config.json";
+  std::error_code ec;
+  if (fs::exists(cfg, ec)) {
+    try {
+      const json c = json::parse(read_file(cfg));
+      auto tok = [](const json& x) { return x.is_string() ? x.get<std::string>() : x.is_object() ? x.value("content", "") : ""; };
+      if (c.contains("bos_token")) bos_s = tok(c["bos_token"]);
+      if (c.contains("eos_token")) eos_s = tok(c["eos_token"]);
+      if (c.contains("add_bos_token") && c["add_bos_token"].is_boolean()) v.add_bos = c["add_bos_token"].get<bool>();
+    } catch (const json::exception& e) {
+      throw Error(cfg.string() + ": invalid JSON: " + e.what());
+    }
+  }
+  for (const char* s : {"<|begin_of_text|>", "<s>", "<|endoftext|>", "<|im_start|>"})
+    if (bos_s.empty() && find(s) >= 0) bos_s = s;
+  for (const char* s : {"<|end_of_text|>", "</s>", "<|endoftext|>", "<|im_end|>"})
+    if (eos_s.empty() && find(s) >= 0) eos_s = s;
+  v.bos = bos_s.empty() ? -1 : find(bos_s);
+  v.eos = eos_s.empty() ? -1 : find(eos_s);
+  return v;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> Tokenizer::from_file(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path.string() + ": tokenizer file not found");
+  if (path.extension() == ".json") return std::make_unique<Tokenizer>(read_tokenizer_json(path));
+  if (path.extension() == ".model") return std::make_unique<Tokenizer>(read_sentencepiece(path));
+  auto mf = load_model_file(path);
+  return from_model_file(*mf);
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::from_model_file(const ModelFile& file) {
+  return std::make_unique<Tokenizer>(Vocab::from_metadata(file));
+}
+
+}  // namespace tern

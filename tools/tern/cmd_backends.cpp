@@ -1,0 +1,50 @@
+#include <cstdio>
+#include <sstream>
+#include <boost/program_options.hpp>
+
+#include "commands.h"
+#include "tern/cpu_features.h"
+#include "tern/error.h"
+#include "tern/registry.h"
+
+namespace po = boost::program_options;
+
+namespace tern::cli {
+
+int cmd_backends(const std::vector<std::string>& args) {
+  po::options_description opts("tern backends");
+  opts.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end())).options(opts).run(), vm);
+  if (vm.count("help")) {
+    std::printf("%s", (std::ostringstream() << opts).str().c_str());
+    return 0;
+  }
+  const auto& cpu = cpu_features();
+  std::printf("CPU: %s%s%s\nfeatures (%s): %s\n\n", cpu.arch.c_str(), cpu.model.empty() ? "" : ", ", cpu.model.c_str(),
+              cpu.source.c_str(), cpu.flags_string().c_str());
+  auto& reg = Registry::instance();
+  std::printf("%-8s %-12s %-8s %-9s %-28s %s\n", "KIND", "NAME", "PRIORITY", "STATUS", "REQUIRES", "PATH");
+  for (const auto& r : reg.plugins()) {
+    std::printf("%-8s %-12s %-8s %-9s %-28s %s\n", r.kind.empty() ? "?" : r.kind.c_str(), r.name.c_str(),
+                r.kind == "backend" ? std::to_string(r.priority).c_str() : "-", r.usable ? "usable" : "skipped",
+                r.requires_features.empty() ? "-" : r.requires_features.c_str(), r.path.c_str());
+    if (!r.problem.empty()) std::printf("         skipped: %s\n", r.problem.c_str());
+  }
+  if (reg.plugins().empty()) {
+    std::printf("(no plugins found; searched:");
+    for (const auto& d : reg.search_path()) std::printf(" %s", d.c_str());
+    std::printf(")\n");
+  }
+  std::string why;
+  try {
+    auto be = reg.backend("", &why);
+    std::printf("\nchosen backend: %s (%s)\n", reg.usable_backends().front().c_str(), why.c_str());
+  } catch (const Error& e) {
+    std::printf("\nchosen backend: none (%s)\n", e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,119 @@
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "commands.h"
+#include "tern/error.h"
+#include "tern/model.h"
+#include "tern/registry.h"
+#include "tern/sampler.h"
+#include "tern/tokenizer.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace tern::cli {
+
+std::string default_model_path() {
+  const char* name = "SmolLM2-135M-Instruct.Q4_1.gguf";
+  if (const char* env = std::getenv("TERN_MODEL")) return env;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (const fs::path& base : {fs::current_path(), exe.parent_path() / ".." / "..", exe.parent_path() / ".."}) {
+    const fs::path p = base / "models" / name;
+    if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
+  }
+  throw Error(std::string("no -m given and the default model models/") + name +
+              " was not found (run scripts/setup.sh, or set TERN_MODEL)");
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  std::string model_path, prompt, backend_name, tokenizer_path;
+  int n_predict = 128;
+  SamplerParams sp;
+  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  size_t n_ctx = 0;
+  bool verbose = false;
+  po::options_description opts("tern run [options]");
+  opts.add_options()("help,h", "show this help")
+      ("model,m", po::value(&model_path), "model file (GGUF) or Hugging Face checkpoint directory")
+      ("prompt,p", po::value(&prompt)->default_value(""), "prompt text")
+      ("n-predict,n", po::value(&n_predict)->default_value(128), "tokens to generate")
+      ("temp", po::value(&sp.temperature)->default_value(0.8f, "0.8"), "sampling temperature; 0 = greedy")
+      ("top-k", po::value(&sp.top_k)->default_value(40), "top-k sampling (0 = off)")
+      ("top-p", po::value(&sp.top_p)->default_value(0.95f, "0.95"), "top-p sampling (1 = off)")
+      ("seed", po::value(&sp.seed)->default_value(42), "random seed")
+      ("threads,t", po::value(&threads), "worker threads (default: all cores)")
+      ("backend", po::value(&backend_name), "kernel backend to use (default: best for this CPU)")
+      ("tokenizer", po::value(&tokenizer_path), "tokenizer file overriding the model's own")
+      ("ctx,c", po::value(&n_ctx), "context length (default: min(model's, 2048))")
+      ("verbose,v", po::bool_switch(&verbose), "print model and backend details");
+  po::variables_map vm;
+  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end())).options(opts).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::printf("%s", (std::ostringstream() << opts).str().c_str());
+    return 0;
+  }
+  if (n_predict < 0) throw Error("--n-predict must be >= 0");
+  if (threads == 0) throw Error("--threads must be >= 1");
+  if (model_path.empty()) model_path = default_model_path();
+
+  using clock = std::chrono::steady_clock;
+  const auto t_load = clock::now();
+  auto& reg = Registry::instance();
+  std::string why;
+  auto backend = reg.backend(backend_name, &why);
+  auto file = load_model_file(model_path);
+  auto tokenizer = tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
+  Model model(std::move(file), backend);
+  const auto& hp = model.hparams();
+  if (tokenizer->n_vocab() > hp.n_vocab)
+    throw Error(model_path + ": tokenizer has " + std::to_string(tokenizer->n_vocab()) + " tokens but the model only " +
+                std::to_string(hp.n_vocab));
+  if (n_ctx == 0) n_ctx = std::min<size_t>(hp.n_ctx_train ? hp.n_ctx_train : 2048, 2048);
+  const auto tokens = tokenizer->encode(prompt, tokenizer->vocab().add_bos);
+  if (tokens.empty()) throw Error("empty prompt and the tokenizer adds no BOS token; give -p TEXT");
+  if (tokens.size() + size_t(n_predict) > n_ctx)
+    throw Error("prompt (" + std::to_string(tokens.size()) + " tokens) plus -n " + std::to_string(n_predict) +
+                " exceeds the context of " + std::to_string(n_ctx) + " (raise --ctx)");
+  Session session(model, n_ctx, threads);
+  const double load_s = std::chrono::duration<double>(clock::now() - t_load).count();
+  if (verbose) {
+    std::string chosen = backend_name;
+    if (chosen.empty()) chosen = reg.usable_backends().front();
+    std::fprintf(stderr, "backend: %s (%s)\nmodel: %s [%s, %zu layers, dim %zu, %zu heads/%zu kv, ffn %zu, vocab %zu]\n",
+                 chosen.c_str(), why.c_str(), model_path.c_str(), hp.arch.c_str(), hp.n_layer, hp.n_embd, hp.n_head,
+                 hp.n_head_kv, hp.n_ff, hp.n_vocab);
+    std::fprintf(stderr, "prompt tokens:");
+    for (auto t : tokens) std::fprintf(stderr, " %d", t);
+    std::fprintf(stderr, "\n");
+  }
+
+  std::fputs(prompt.c_str(), stdout);
+  std::fflush(stdout);
+  Sampler sampler(sp);
+  const auto t0 = clock::now();
+  const std::vector<float>* logits = &session.eval(tokens);
+  const double prompt_s = std::chrono::duration<double>(clock::now() - t0).count();
+  const auto t1 = clock::now();
+  int generated = 0;
+  for (; generated < n_predict; ++generated) {
+    const int32_t next = sampler.sample(*logits);
+    if (tokenizer->is_end_of_generation(next)) break;
+    std::fputs(tokenizer->token_to_piece(next).c_str(), stdout);
+    std::fflush(stdout);
+    if (generated + 1 < n_predict) logits = &session.eval({next});
+  }
+  const double gen_s = std::chrono::duration<double>(clock::now() - t1).count();
+  std::fputs("\n", stdout);
+  std::fprintf(stderr, "load %.2f s | prompt %zu tokens, %.1f tok/s | generation %d tokens, %.1f tok/s\n", load_s,
+               tokens.size(), double(tokens.size()) / std::max(prompt_s, 1e-9), generated,
+               double(generated) / std::max(gen_s, 1e-9));
+  return 0;
+}
+
+}  // namespace tern::cli

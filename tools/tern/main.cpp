@@ -1,0 +1,49 @@
+#include <boost/program_options/errors.hpp>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <map>
+
+#include "commands.h"
+#include "tern/error.h"
+
+namespace {
+
+void usage() {
+  std::fputs(
+      "usage: tern <command> [options]\n"
+      "commands:\n"
+      "  run        generate text from a model\n"
+      "  backends   list kernel and format plugins, which can run here, and which is chosen\n"
+      "Run 'tern <command> --help' for the options of a command.\n",
+      stderr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using Cmd = int (*)(const std::vector<std::string>&);
+  const std::map<std::string, Cmd> commands = {{"run", tern::cli::cmd_run}, {"backends", tern::cli::cmd_backends}};
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage();
+    return argc < 2 ? 1 : 0;
+  }
+  auto it = commands.find(argv[1]);
+  if (it == commands.end()) {
+    std::fprintf(stderr, "tern: unknown command '%s'\n", argv[1]);
+    usage();
+    return 1;
+  }
+  try {
+    return it->second(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const tern::Error& e) {
+    std::fprintf(stderr, "tern: error: %s\n", e.what());
+  } catch (const boost::program_options::error& e) {
+    std::fprintf(stderr, "tern %s: %s (see 'tern %s --help')\n", argv[1], e.what(), argv[1]);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "tern: error: out of memory\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tern: error: %s\n", e.what());
+  }
+  return 1;
+}
