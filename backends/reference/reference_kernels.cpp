@@ -10,7 +10,7 @@ float quantize_activations_i8(const float* x, int8_t* q, size_t k) {
   float amax = 0;
   for (size_t i = 0; i < k; ++i) amax = std::max(amax, std::fabs(x[i]));
   const float scale = 127.0f / std::max(amax, 1e-5f);
-  for (size_t i = 0; i < k; ++i) q[i] = int8_t(std::clamp(std::nearbyint(x[i] * scale), -128.0f, 127.0f));
+  for (size_t i = 0; i < k; ++i) q[i] = int8_t(std::clamp(std::round(x[i] * scale), -128.0f, 127.0f));
   return scale;
 }
 
@@ -104,9 +104,9 @@ void rms_norm(const float* x, const float* weight, float* y, size_t T, size_t di
   for (size_t t = 0; t < T; ++t) {
     const float* xt = x + t * dim;
     float* yt = y + t * dim;
-    double ss = 0;
-    for (size_t i = 0; i < dim; ++i) ss += double(xt[i]) * xt[i];
-    const float r = 1.0f / std::sqrt(float(ss / double(dim)) + eps);
+    float ss = 0;
+    for (size_t i = 0; i < dim; ++i) ss += xt[i] * xt[i];
+    const float r = 1.0f / std::sqrt(ss / float(dim) + eps);
     for (size_t i = 0; i < dim; ++i) yt[i] = xt[i] * r * weight[i];
   }
 }

@@ -152,7 +152,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos) cons
 
 void Tokenizer::encode_fragment(std::string_view text, bool first, std::vector<int32_t>& out) const {
   if (vocab_.kind == Vocab::Kind::Spm) {
-    std::string s = (first && vocab_.add_space_prefix ? " " : "") + std::string(text);
+    std::string s(first && vocab_.add_space_prefix ? 1 : 0, ' ');
+    s.append(text);
     encode_spm(replace_all(s, " ", kSpmSpace), out);
     return;
   }

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Black-box tests of the tern CLI: bad input gives one line on stderr and exit 1; plugin listing and skipping."""
+import argparse
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import unittest
+
+ARGS = None
+
+
+def tern(*args, env_extra=None, timeout=120):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    return subprocess.run([ARGS.tern, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+class BadInput(unittest.TestCase):
+    def assert_one_line_error(self, r, *fragments):
+        self.assertEqual(r.returncode, 1, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        for f in fragments:
+            self.assertIn(f, lines[0])
+
+    def write(self, name, data):
+        p = os.path.join(ARGS.tmp, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        return p
+
+    def good_gguf(self):
+        # A small valid GGUF written by the PyPI gguf package.
+        import gguf
+        import numpy as np
+        p = os.path.join(ARGS.tmp, "cli_good.gguf")
+        w = gguf.GGUFWriter(p, "llama")
+        w.add_uint32("llama.block_count", 1)
+        w.add_tensor("token_embd.weight", np.ones((8, 32), dtype=np.float32))
+        w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+        return open(p, "rb").read()
+
+    def test_truncated_gguf(self):
+        p = self.write("cli_truncated.gguf", self.good_gguf()[:40])
+        self.assert_one_line_error(tern("run", "-m", p, "-p", "hi"), p, "truncated")
+
+    def test_wrong_magic(self):
+        p = self.write("cli_magic.gguf", b"GGML" + self.good_gguf()[4:])
+        self.assert_one_line_error(tern("run", "-m", p, "-p", "hi"), p, "wrong magic")
+
+    def test_tensor_data_past_end(self):
+        p = self.write("cli_short.gguf", self.good_gguf()[:-64])
+        self.assert_one_line_error(tern("run", "-m", p, "-p", "hi"), p, "past end of file")
+
+    def test_bad_safetensors_header(self):
+        d = os.path.join(ARGS.tmp, "cli_bad_st")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        shutil.copy(os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed/config.json"), d)
+        with open(os.path.join(d, "model.safetensors"), "wb") as f:
+            f.write(struct.pack("<Q", 10) + b"{not json}")
+        self.assert_one_line_error(tern("run", "-m", d, "-p", "hi"), "model.safetensors", "bad safetensors header")
+
+    def test_missing_config_json(self):
+        d = os.path.join(ARGS.tmp, "cli_no_config")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        shutil.copy(os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed/model.safetensors"), d)
+        self.assert_one_line_error(tern("run", "-m", d, "-p", "hi"), d, "missing config.json")
+
+    def test_missing_file(self):
+        self.assert_one_line_error(tern("run", "-m", "/nonexistent/model.gguf", "-p", "x"), "/nonexistent/model.gguf")
+
+    def test_model_without_architecture_tensors(self):
+        p = self.write("cli_incomplete.gguf", self.good_gguf())
+        self.assert_one_line_error(tern("run", "-m", p, "-p", "hi"), p)
+
+    def test_unknown_backend(self):
+        m = os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed")
+        self.assert_one_line_error(tern("run", "-m", m, "--backend", "nope", "-p", "x"), "backend 'nope' not found")
+
+    def test_bad_option(self):
+        r = tern("run", "--no-such-flag")
+        self.assertEqual(r.returncode, 1)
+
+    def test_missing_format_plugins(self):
+        m = os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed")
+        exe_copy_dir = os.path.join(ARGS.tmp, "lonely_bin")
+        shutil.rmtree(exe_copy_dir, ignore_errors=True)
+        os.makedirs(exe_copy_dir)
+        lonely = os.path.join(exe_copy_dir, "tern")
+        shutil.copy(ARGS.tern, lonely)
+        r = subprocess.run([lonely, "run", "-m", m, "-p", "x"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no usable backend plugin found", r.stderr)
+
+
+class Backends(unittest.TestCase):
+    def test_lists_plugins_and_choice(self):
+        r = tern("backends")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for s in ["reference", "gguf", "safetensors", "chosen backend:", "features"]:
+            self.assertIn(s, r.stdout)
+
+    def test_skips_bad_plugins_with_reasons(self):
+        r = tern("backends", env_extra={"TERN_PLUGIN_PATH": ARGS.test_plugins})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("skipped: ABI version 999", r.stdout)
+        self.assertIn("skipped: CPU lacks quantum-ops", r.stdout)
+        self.assertNotIn("chosen backend: bad-abi", r.stdout)
+        self.assertNotIn("chosen backend: future-isa", r.stdout)
+
+    def test_cpu_without_features_falls_back_to_reference(self):
+        r = tern("backends", env_extra={"TERN_CPU_FEATURES": ""})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("chosen backend: reference", r.stdout)
+
+
+class Run(unittest.TestCase):
+    def test_greedy_is_deterministic_and_reports_speed(self):
+        m = os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed")
+        a = tern("run", "-m", m, "-p", "Once upon a time", "-n", "20", "--temp", "0")
+        b = tern("run", "-m", m, "-p", "Once upon a time", "-n", "20", "--temp", "0", "--threads", "1")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        self.assertEqual(a.stdout, b.stdout)
+        self.assertTrue(a.stdout.startswith("Once upon a time, there was a little girl named Lily."), a.stdout)
+        self.assertRegex(a.stderr, r"prompt \d+ tokens, [\d.]+ tok/s \| generation \d+ tokens, [\d.]+ tok/s")
+
+    def test_sampling_with_seed_is_reproducible(self):
+        m = os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-bf16")
+        args = ["run", "-m", m, "-p", "One day", "-n", "20", "--temp", "0.9", "--top-k", "20", "--top-p", "0.9"]
+        a, b = tern(*args, "--seed", "5"), tern(*args, "--seed", "5")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        self.assertEqual(a.stdout, b.stdout)
+
+    def test_tokenizer_override(self):
+        m = os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed")
+        t = os.path.join(m, "tokenizer.model")
+        r = tern("run", "-m", m, "--tokenizer", t, "-p", "Once upon a time", "-n", "8", "--temp", "0")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("there was", r.stdout)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--tern", required=True)
+    p.add_argument("--shared", required=True)
+    p.add_argument("--tmp", required=True)
+    p.add_argument("--test-plugins", required=True)
+    ARGS, rest = p.parse_known_args()
+    unittest.main(argv=[sys.argv[0], "-v", *rest])

@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "tern/dtype.h"
+#include "tern/registry.h"
+#include "test_util.h"
+
+using namespace tern;
+
+TEST(DType, Fp16RoundTripsEveryHalfValue) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = fp16_to_fp32(uint16_t(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(fp32_to_fp16(f), h) << "half 0x" << std::hex << h;
+  }
+}
+
+TEST(DType, Fp16RoundsToNearestEven) {
+  EXPECT_EQ(fp32_to_fp16(1.0f + 1.0f / 2048), fp32_to_fp16(1.0f));                 // tie -> even
+  EXPECT_EQ(fp32_to_fp16(1.0f + 3.0f / 2048), fp32_to_fp16(1.0f + 4.0f / 2048));   // tie -> even (up)
+  EXPECT_EQ(fp16_to_fp32(fp32_to_fp16(65520.0f)), INFINITY);
+  EXPECT_EQ(fp16_to_fp32(fp32_to_fp16(5.96e-8f)), 5.9604645e-8f);  // smallest subnormal
+}
+
+TEST(DType, TensorSizes) {
+  EXPECT_EQ(dtype_tensor_bytes(DType::Q4_1, 576, 10), 576 / 32 * 20 * 10u);
+  EXPECT_EQ(dtype_tensor_bytes(DType::TQ1_0, 512, 2), 2 * 54 * 2u);
+  EXPECT_EQ(dtype_tensor_bytes(DType::I2_S, 256, 256), 256 * 256 / 4 + 32u);
+  EXPECT_FALSE(dtype_row_ok(DType::TQ2_0, 300));
+  EXPECT_EQ(dtype_from_name("tq2_0"), DType::TQ2_0);
+  EXPECT_EQ(dtype_from_id(7), std::nullopt);  // Q5_1: not supported, must not be mistaken for another type
+}
+
+TEST(DType, I2SRoundTripIsExactForTernary) {
+  std::mt19937 rng(7);
+  const size_t n = 4 * kI2SBlock;
+  std::vector<float> x(n), y(n);
+  for (auto& v : x) v = 0.37f * float(int(rng() % 3) - 1);
+  std::vector<uint8_t> buf(dtype_tensor_bytes(DType::I2_S, n, 1));
+  quantize_row(DType::I2_S, x.data(), buf.data(), n, 0.37f);
+  i2s_set_scale(buf.data(), n, 0.37f);
+  EXPECT_EQ(i2s_scale(buf.data(), n), 0.37f);
+  dequantize_row(DType::I2_S, buf.data(), y.data(), n, i2s_scale(buf.data(), n));
+  EXPECT_EQ(x, y);
+  // bitnet.cpp layout: weight j of a 128-block lives in byte j % 32 at bit 6 - 2 * (j / 32).
+  EXPECT_EQ((buf[5] >> 6) & 3, int(x[5] / 0.37f) + 1);
+  EXPECT_EQ((buf[5] >> 0) & 3, int(x[96 + 5] / 0.37f) + 1);
+}
+
+// Bytes and floats produced by the PyPI gguf package (see tests/python/make_quant_fixture.py).
+class GgufPackageFixture : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { file_ = load_model_file(test::tmp_dir() + "/quant_fixture.gguf").release(); }
+  static void TearDownTestSuite() { delete file_; }
+  static ModelFile* file_;
+};
+ModelFile* GgufPackageFixture::file_ = nullptr;
+
+TEST_F(GgufPackageFixture, DequantizeMatchesGgufPackageExactly) {
+  for (const char* name : {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "TQ1_0", "TQ2_0"}) {
+    const auto* q = file_->find(std::string("q.") + name);
+    const auto* dq = file_->find(std::string("dq.") + name);
+    ASSERT_TRUE(q && dq) << name;
+    ASSERT_EQ(q->type, *dtype_from_name(name));
+    std::vector<float> out(q->n_elements());
+    const size_t K = q->ne[0], row_bytes = dtype_row_bytes(q->type, K);
+    for (size_t r = 0; r < q->n_rows(); ++r) dequantize_row(q->type, q->data + r * row_bytes, out.data() + r * K, K);
+    const auto* want = reinterpret_cast<const float*>(dq->data);
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], want[i]) << name << " element " << i;
+  }
+}
+
+TEST_F(GgufPackageFixture, QuantizeMatchesGgufPackageBytes) {
+  const auto* src = file_->find("source");
+  ASSERT_TRUE(src);
+  const auto* x = reinterpret_cast<const float*>(src->data);
+  for (const char* name : {"F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "TQ1_0", "TQ2_0"}) {
+    const auto* q = file_->find(std::string("q.") + name);
+    std::vector<uint8_t> ours(q->nbytes);
+    const size_t K = src->ne[0], row_bytes = dtype_row_bytes(q->type, K);
+    for (size_t r = 0; r < src->n_rows(); ++r) quantize_row(q->type, x + r * K, ours.data() + r * row_bytes, K);
+    size_t diff = 0;
+    for (size_t i = 0; i < ours.size(); ++i) diff += ours[i] != q->data[i];
+    EXPECT_EQ(diff, 0u) << name << ": bytes differing from the gguf package";
+  }
+}

@@ -1,0 +1,97 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tern/tokenizer.h"
+#include "test_util.h"
+
+using namespace tern;
+
+namespace {
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// llama.cpp's test-tokenizer-0 format: inputs separated by "\n__ggml_vocab_test__\n", one output line of ids each.
+void run_vectors(const Tokenizer& tok, const std::string& base) {
+  const std::string inp = slurp(base + ".inp"), out = slurp(base + ".out");
+  ASSERT_FALSE(inp.empty()) << base;
+  std::vector<std::string> inputs;
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  for (size_t pos = 0; pos < inp.size();) {
+    const size_t next = inp.find(sep, pos);
+    if (next == std::string::npos) break;
+    inputs.push_back(inp.substr(pos, next - pos));
+    pos = next + sep.size();
+  }
+  std::istringstream lines(out);
+  size_t n = 0, failures = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    ASSERT_LT(n, inputs.size());
+    std::vector<int32_t> want;
+    std::istringstream ids(line);
+    for (int32_t id; ids >> id;) want.push_back(id);
+    const auto got = tok.encode(inputs[n], false);
+    if (got != want) ++failures;
+    EXPECT_EQ(got, want) << "input #" << n << ": '" << inputs[n] << "'";
+  }
+  EXPECT_EQ(n, inputs.size());
+  EXPECT_EQ(failures, 0u);
+}
+
+const std::string kVocab = test::shared_dir() + "/tokenizers/llamacpp-vocab/";
+
+}  // namespace
+
+TEST(TokenizerVectors, LlamaSpm) {
+  auto tok = Tokenizer::from_file(kVocab + "ggml-vocab-llama-spm.gguf");
+  run_vectors(*tok, kVocab + "ggml-vocab-llama-spm.gguf");
+}
+
+TEST(TokenizerVectors, Gpt2) {
+  auto tok = Tokenizer::from_file(kVocab + "ggml-vocab-gpt-2.gguf");
+  run_vectors(*tok, kVocab + "ggml-vocab-gpt-2.gguf");
+}
+
+TEST(TokenizerVectors, Llama3TokenizerJson) {
+  auto tok = Tokenizer::from_file(test::shared_dir() + "/tokenizers/llama3/tokenizer.json");
+  EXPECT_EQ(tok->vocab().pre, "llama-bpe");
+  EXPECT_EQ(tok->bos(), 128000);
+  run_vectors(*tok, kVocab + "ggml-vocab-llama-bpe.gguf");
+}
+
+TEST(Tokenizer, SentencePieceModelFileMatchesTinyStoriesPrompt) {
+  auto tok = Tokenizer::from_file(test::shared_dir() + "/models/bitnet-tinystories-3m-packed/tokenizer.model");
+  EXPECT_EQ(tok->n_vocab(), 512u);
+  const auto ids = tok->encode("Once upon a time", true);
+  EXPECT_EQ(ids, (std::vector<int32_t>{1, 403, 407, 261, 378}));
+  EXPECT_EQ(tok->decode(ids), " Once upon a time");
+}
+
+TEST(Tokenizer, VocabMetadataRoundTrip) {
+  auto tok = Tokenizer::from_file(test::shared_dir() + "/tokenizers/llama3/tokenizer.json");
+  ModelFile mf;
+  tok->vocab().to_metadata(mf.meta);
+  Tokenizer again(Vocab::from_metadata(mf));
+  const std::string text = "Hello world! 12345 ünïcode\n\n  spaces";
+  EXPECT_EQ(again.encode(text, true), tok->encode(text, true));
+  EXPECT_EQ(again.decode(again.encode(text, false)), text);
+}
+
+TEST(Tokenizer, SpecialTokensInTextMapToTheirIds) {
+  auto tok = Tokenizer::from_file(test::shared_dir() + "/tokenizers/llama3/tokenizer.json");
+  const auto ids = tok->encode("<|start_header_id|>user", false);
+  ASSERT_GE(ids.size(), 2u);
+  EXPECT_EQ(tok->vocab().tokens[size_t(ids[0])], "<|start_header_id|>");
+}
+
+TEST(Tokenizer, ByteLevelMappingIsReversible) {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += char(b);
+  EXPECT_EQ(unicode_to_bytes(bytes_to_unicode(all)), all);
+}
