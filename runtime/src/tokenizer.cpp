@@ -106,8 +106,10 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
     if ((vocab_.types[i] == TokenType::Control || vocab_.types[i] == TokenType::UserDefined) && !t.empty())
       specials_.push_back(int32_t(i));
   }
-  std::stable_sort(specials_.begin(), specials_.end(),
-                   [&](int32_t a, int32_t b) { return vocab_.tokens[a].size() > vocab_.tokens[b].size(); });
+  std::sort(specials_.begin(), specials_.end(), [&](int32_t a, int32_t b) {
+    const size_t la = vocab_.tokens[size_t(a)].size(), lb = vocab_.tokens[size_t(b)].size();
+    return la != lb ? la > lb : a < b;
+  });
   for (size_t i = 0; i < vocab_.merges.size(); ++i) merge_rank_.emplace(vocab_.merges[i], int32_t(i));
 }
 
