@@ -1,0 +1,68 @@
+// x86 AVX2 matmul vs the scalar reference on the same shapes, in the same run (2B4T-like: K=2560).
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "reference_kernels.h"
+#include "tern/thread_pool.h"
+#include "x86_kernels.h"
+
+namespace {
+
+struct Case {
+  std::vector<uint8_t> bytes;
+  std::vector<float> x, y;
+  tern::WeightView w;
+};
+
+Case make_case(tern::DType type, size_t K, size_t N, size_t T) {
+  Case c;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 0.02f);
+  std::vector<float> w(K * N);
+  for (auto& v : w) v = nd(rng);
+  c.x.resize(T * K);
+  c.y.resize(T * N);
+  for (auto& v : c.x) v = nd(rng);
+  const float scale = tern::ternary_absmean_scale(w.data(), w.size());
+  c.bytes.resize(tern::dtype_tensor_bytes(type, K, N));
+  if (type == tern::DType::I2_S) {
+    tern::quantize_row(type, w.data(), c.bytes.data(), K * N, scale);
+    tern::i2s_set_scale(c.bytes.data(), K * N, scale);
+  } else {
+    for (size_t r = 0; r < N; ++r)
+      tern::quantize_row(type, w.data() + r * K, c.bytes.data() + r * tern::dtype_row_bytes(type, K), K);
+  }
+  c.w = {type, c.bytes.data(), c.bytes.size(), K, N, scale, nullptr};
+  return c;
+}
+
+void run_matmul(benchmark::State& state, tern::DType type, bool x86) {
+  Case c = make_case(type, size_t(state.range(0)), size_t(state.range(1)), size_t(state.range(2)));
+  tern::ThreadPool pool(1);
+  for (auto _ : state) {
+    if (x86) tern::x86::matmul_avx2(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool);
+    else tern::ref::matmul(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool);
+    benchmark::DoNotOptimize(c.y.data());
+  }
+  state.counters["weight_GB/s"] = benchmark::Counter(double(c.bytes.size()) * double(state.iterations()),
+                                                     benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+void BM_MatmulReference(benchmark::State& state, tern::DType type) { run_matmul(state, type, false); }
+void BM_MatmulAvx2(benchmark::State& state, tern::DType type) { run_matmul(state, type, true); }
+
+#define TERN_BENCH_PAIR(T)                                                                                   \
+  BENCHMARK_CAPTURE(BM_MatmulReference, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16}); \
+  BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16});
+TERN_BENCH_PAIR(I2_S)
+TERN_BENCH_PAIR(TQ2_0)
+TERN_BENCH_PAIR(Q4_1)
+TERN_BENCH_PAIR(Q8_0)
+TERN_BENCH_PAIR(F16)
+TERN_BENCH_PAIR(BF16)
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,112 @@
+// Conformance of the AVX2 kernels against the scalar reference: exact for integer dot products, a stated
+// relative tolerance for float outputs (different summation order).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "reference_kernels.h"
+#include "tern/cpu_features.h"
+#include "tern/thread_pool.h"
+#include "x86_kernels.h"
+
+using namespace tern;
+
+namespace {
+
+bool cpu_ok() { return cpu_features().has("avx2") && cpu_features().has("fma") && cpu_features().has("f16c"); }
+
+std::vector<uint8_t> make_weight(DType t, size_t K, size_t N, std::mt19937& rng, float* scale_out) {
+  std::normal_distribution<float> nd(0.0f, 0.02f);
+  std::vector<float> w(K * N);
+  for (auto& v : w) v = nd(rng);
+  const bool ternary = dtype_traits(t)->ternary;
+  const float scale = ternary_absmean_scale(w.data(), w.size());
+  if (ternary)  // BitNet weights: ternary values times one scale, as the models hold them
+    for (auto& v : w) v = std::clamp(std::nearbyint(v / scale), -1.0f, 1.0f) * scale;
+  std::vector<uint8_t> bytes(dtype_tensor_bytes(t, K, N));
+  if (t == DType::I2_S) {
+    quantize_row(t, w.data(), bytes.data(), K * N, scale);
+    i2s_set_scale(bytes.data(), K * N, scale);
+  } else {
+    for (size_t r = 0; r < N; ++r) quantize_row(t, w.data() + r * K, bytes.data() + r * dtype_row_bytes(t, K), K);
+  }
+  *scale_out = scale;
+  return bytes;
+}
+
+class X86Matmul : public ::testing::TestWithParam<DType> {};
+
+TEST_P(X86Matmul, MatchesReferenceOnRaggedShapes) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  const DType t = GetParam();
+  const size_t block = dtype_traits(t)->block_size;
+  std::mt19937 rng(unsigned(t) * 7 + 1);
+  ThreadPool pool(2);
+  for (int trial = 0; trial < 6; ++trial) {
+    const size_t K = block * (1 + rng() % 6) * (block < 64 ? 4 : 1), N = 1 + rng() % 37, T = 1 + rng() % 5;
+    const bool qa = trial % 2 == 1;
+    float scale;
+    auto bytes = make_weight(t, K, N, rng, &scale);
+    WeightView w{t, bytes.data(), bytes.size(), K, N, scale, nullptr};
+    std::normal_distribution<float> nd;
+    std::vector<float> x(T * K), y_ref(T * N), y_x86(T * N);
+    for (auto& v : x) v = nd(rng);
+    ref::matmul(w, x.data(), y_ref.data(), T, qa, pool);
+    x86::matmul_avx2(w, x.data(), y_x86.data(), T, qa, pool);
+    for (size_t i = 0; i < y_ref.size(); ++i)
+      ASSERT_NEAR(y_x86[i], y_ref[i], 1e-4f * (1.0f + std::fabs(y_ref[i])))
+          << dtype_name(t) << " K=" << K << " N=" << N << " T=" << T << " i=" << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, X86Matmul,
+                         ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
+                                           DType::I2_S, DType::TQ2_0, DType::TQ1_0),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+TEST(X86Kernels, TernaryIntegerDotsAreExact) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(99);
+  for (DType t : {DType::I2_S, DType::TQ2_0}) {
+    const size_t K = 768;
+    float scale;
+    auto bytes = make_weight(t, K, 1, rng, &scale);
+    WeightView w{t, bytes.data(), bytes.size(), K, 1, scale, nullptr};
+    std::vector<int8_t> q(K), vals(K);
+    for (auto& v : q) v = int8_t(int(rng() % 256) - 128);  // includes -128, the worst case for saturation
+    std::vector<float> gs(K);
+    const size_t group = ref::decode_ternary_row(w, 0, vals.data(), gs.data());
+    int32_t qsum = 0;
+    for (auto v : q) qsum += v;
+    if (t == DType::I2_S) {
+      EXPECT_EQ(x86::i2s_dot_codes_avx2(bytes.data(), q.data(), K) - qsum, ref::dot_i8(vals.data(), q.data(), K));
+    } else {
+      for (size_t b = 0; b < K / group; ++b) {
+        int32_t bsum = 0;
+        for (size_t i = 0; i < 256; ++i) bsum += q[b * 256 + i];
+        EXPECT_EQ(x86::tq2_block_dot_codes_avx2(bytes.data() + b * 66, q.data() + b * 256) - bsum,
+                  ref::dot_i8(vals.data() + b * 256, q.data() + b * 256, 256));
+      }
+    }
+  }
+}
+
+TEST(X86Kernels, DequantizeMatchesReferenceExactly) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(5);
+  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
+    const size_t K = 96;
+    float scale;
+    auto bytes = make_weight(t, K, 1, rng, &scale);
+    std::vector<float> a(K), b(K);
+    dequantize_row(t, bytes.data(), a.data(), K);
+    ASSERT_TRUE(x86::dequantize_row_avx2(t, bytes.data(), b.data(), K));
+    for (size_t i = 0; i < K; ++i)
+      ASSERT_NEAR(a[i], b[i], t == DType::Q4_0 || t == DType::Q4_1 ? 1e-6f * (1 + std::fabs(a[i])) : 0.0f)
+          << dtype_name(t) << " " << i;  // Q4 uses an FMA (d*q + m in one rounding)
+  }
+}
+
+}  // namespace

@@ -1,0 +1,199 @@
+#include <immintrin.h>
+
+#include <vector>
+
+#include "reference_kernels.h"
+#include "x86_kernels.h"
+
+namespace tern::x86 {
+namespace {
+
+inline int32_t hsum_epi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline float hsum_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline float load_f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// 32 two-bit codes at bit offset `shift` of each byte, times 32 int8 activations, as 16 int16 pair sums.
+inline __m256i codes_times_q(__m256i packed, int shift, const int8_t* q) {
+  const __m256i mask = _mm256_set1_epi8(3);
+  const __m256i codes = _mm256_and_si256(_mm256_srli_epi16(packed, shift), mask);
+  return _mm256_maddubs_epi16(codes, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
+}
+
+}  // namespace
+
+int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc = _mm256_setzero_si256();
+  for (size_t b = 0; b < k / 128; ++b, row += 32, q += 128) {
+    const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row));
+    // |code * q| <= 2 * 128, two per int16 lane, four groups summed: at most 2048, no saturation.
+    __m256i s = _mm256_add_epi16(codes_times_q(p, 6, q), codes_times_q(p, 4, q + 32));
+    s = _mm256_add_epi16(s, _mm256_add_epi16(codes_times_q(p, 2, q + 64), codes_times_q(p, 0, q + 96)));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
+  }
+  return hsum_epi32(acc);
+}
+
+int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc = _mm256_setzero_si256();
+  for (int j = 0; j < 64; j += 32) {
+    const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + j));
+    const int8_t* qj = q + j * 4;
+    __m256i s = _mm256_add_epi16(codes_times_q(p, 0, qj), codes_times_q(p, 2, qj + 32));
+    s = _mm256_add_epi16(s, _mm256_add_epi16(codes_times_q(p, 4, qj + 64), codes_times_q(p, 6, qj + 96)));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
+  }
+  return hsum_epi32(acc);
+}
+
+float dot_f32_avx2(const float* a, const float* b, size_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  float s = hsum_ps(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
+  switch (type) {
+    case DType::F32:
+      std::memcpy(out, row, k * 4);
+      return true;
+    case DType::F16: {
+      size_t i = 0;
+      for (; i + 8 <= k; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i))));
+      for (; i < k; ++i) out[i] = load_f16(row + 2 * i);
+      return true;
+    }
+    case DType::BF16: {
+      size_t i = 0;
+      for (; i + 8 <= k; i += 8) {
+        const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
+        _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+      }
+      for (; i < k; ++i) {
+        uint16_t h;
+        std::memcpy(&h, row + 2 * i, 2);
+        out[i] = bf16_to_fp32(h);
+      }
+      return true;
+    }
+    case DType::Q8_0:
+      for (size_t b = 0; b < k / 32; ++b, row += 34, out += 32) {
+        const __m256 d = _mm256_set1_ps(load_f16(row));
+        for (int c = 0; c < 4; ++c) {
+          const __m256i v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + 2 + 8 * c)));
+          _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(d, _mm256_cvtepi32_ps(v)));
+        }
+      }
+      return true;
+    case DType::Q4_0:
+    case DType::Q4_1: {
+      const bool has_min = type == DType::Q4_1;
+      const size_t bb = has_min ? 20 : 18, qoff = has_min ? 4 : 2;
+      const __m128i low = _mm_set1_epi8(0xf);
+      for (size_t b = 0; b < k / 32; ++b, row += bb, out += 32) {
+        const __m256 d = _mm256_set1_ps(load_f16(row));
+        const __m256 m = _mm256_set1_ps(has_min ? load_f16(row + 2) : -8.0f * load_f16(row));
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + qoff));
+        const __m128i lo = _mm_and_si128(v, low), hi = _mm_and_si128(_mm_srli_epi16(v, 4), low);
+        const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+        for (int c = 0; c < 4; ++c) {
+          const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[c]));
+          _mm256_storeu_ps(out + 8 * c, _mm256_fmadd_ps(d, q, m));
+        }
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+bool matmul_avx2_supports(DType t) {
+  switch (t) {
+    case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0: case DType::Q4_1:
+    case DType::I2_S: case DType::TQ2_0:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool quantize_act, const Parallel& par) {
+  if (!matmul_avx2_supports(w.type)) return ref::matmul(w, x, y, T, quantize_act, par);
+  const size_t K = w.k, N = w.n;
+  const bool ternary = w.type == DType::I2_S || w.type == DType::TQ2_0;
+  std::vector<int8_t> xq;
+  std::vector<float> xs(T), xf;
+  std::vector<int32_t> qsum;  // per token (I2_S) or per token and 256-block (TQ2_0): sum of activations
+  if (ternary || quantize_act) {
+    xq.resize(T * K);
+    for (size_t t = 0; t < T; ++t) xs[t] = ref::quantize_activations_i8(x + t * K, xq.data() + t * K, K);
+  }
+  if (ternary) {
+    const size_t group = w.type == DType::I2_S ? K : 256, ng = K / group;
+    qsum.assign(T * ng, 0);
+    for (size_t t = 0; t < T; ++t)
+      for (size_t i = 0; i < K; ++i) qsum[t * ng + i / group] += xq[t * K + i];
+  } else if (quantize_act) {
+    xf.resize(T * K);
+    for (size_t i = 0; i < T * K; ++i) xf[i] = float(xq[i]) / xs[i / K];
+    x = xf.data();
+  }
+  par.for_range(N, [&](size_t n0, size_t n1) {
+    if (w.type == DType::I2_S) {
+      for (size_t n = n0; n < n1; ++n) {
+        const uint8_t* row = w.data + n * K / 4;
+        for (size_t t = 0; t < T; ++t) {
+          const int32_t dot = i2s_dot_codes_avx2(row, xq.data() + t * K, K) - qsum[t];
+          y[t * N + n] = float(dot) / xs[t] * w.scale;
+        }
+      }
+    } else if (w.type == DType::TQ2_0) {
+      const size_t nb = K / 256;
+      for (size_t n = n0; n < n1; ++n) {
+        const uint8_t* row = w.data + n * nb * 66;
+        for (size_t t = 0; t < T; ++t) {
+          float acc = 0;
+          for (size_t b = 0; b < nb; ++b) {
+            const int32_t dot = tq2_block_dot_codes_avx2(row + b * 66, xq.data() + t * K + b * 256) - qsum[t * nb + b];
+            acc += load_f16(row + b * 66 + 64) * float(dot);
+          }
+          y[t * N + n] = acc / xs[t];
+        }
+      }
+    } else {
+      std::vector<float> tmp(K);
+      const size_t row_bytes = dtype_row_bytes(w.type, K);
+      for (size_t n = n0; n < n1; ++n) {
+        dequantize_row_avx2(w.type, w.data + n * row_bytes, tmp.data(), K);
+        for (size_t t = 0; t < T; ++t) y[t * N + n] = dot_f32_avx2(tmp.data(), x + t * K, K);
+      }
+    }
+  });
+}
+
+}  // namespace tern::x86
