@@ -169,7 +169,8 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
         const uint8_t* row = w.data + n * K / 4;
         for (size_t t = 0; t < T; ++t) {
           const int32_t dot = i2s_dot_codes_avx2(row, xq.data() + t * K, K) - qsum[t];
-          y[t * N + n] = float(dot) / xs[t] * w.scale;
+          // Same float operations, in the same order, as the reference: outputs are bit-identical.
+          y[t * N + n] = (w.scale * float(dot)) / xs[t];
         }
       }
     } else if (w.type == DType::TQ2_0) {
