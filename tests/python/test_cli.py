@@ -118,6 +118,34 @@ class Backends(unittest.TestCase):
         self.assertIn("chosen backend: reference", r.stdout)
 
 
+class Inspect(unittest.TestCase):
+    def test_table_and_ternary_stats(self):
+        m = os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed")
+        r = tern("inspect", m)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"blk\.0\.attn_q\.weight\s+I2_S\s+\[256, 256\]\s+16416")
+        import json
+        r = tern("inspect", m, "--tensor", "blk.0.attn_q.weight", "--json")
+        st = json.loads(r.stdout)
+        self.assertAlmostEqual(st["frac_zero"] + st["frac_pm_one"], 1.0, places=6)
+        self.assertTrue(0.2 < st["frac_zero"] < 0.5, st)
+        self.assertEqual(st["nan"], 0)
+
+    def test_ln_flags_norms_scaled_by_1_over_56(self):
+        import gguf
+        import numpy as np
+        p = os.path.join(ARGS.tmp, "cli_ln.gguf")
+        w = gguf.GGUFWriter(p, "llama")
+        w.add_tensor("blk.0.attn_norm.weight", np.ones(64, dtype=np.float32))
+        w.add_tensor("blk.0.ffn_norm.weight", np.ones(64, dtype=np.float32) / 56)
+        w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+        r = tern("inspect", "--ln", p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"blk\.0\.attn_norm\s+rms=1\.000\n")
+        self.assertRegex(r.stdout, r"blk\.0\.ffn_norm\s+rms=0\.018\s+SUSPICIOUS")
+        self.assertIn("1 suspicious norm weight(s)", r.stdout)
+
+
 class Run(unittest.TestCase):
     def test_greedy_is_deterministic_and_reports_speed(self):
         m = os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed")

@@ -7,6 +7,7 @@ namespace tern::cli {
 // Each subcommand gets its own arguments (argv[0] is the subcommand name) and returns the exit code.
 int cmd_run(const std::vector<std::string>& args);
 int cmd_backends(const std::vector<std::string>& args);
+int cmd_inspect(const std::vector<std::string>& args);
 
 // models/<default> next to the working directory or the source tree the binary was built in.
 std::string default_model_path();

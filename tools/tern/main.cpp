@@ -15,6 +15,7 @@ void usage() {
       "commands:\n"
       "  run        generate text from a model\n"
       "  backends   list kernel and format plugins, which can run here, and which is chosen\n"
+      "  inspect    metadata, tensor table, tensor statistics (--tensor) and norm health (--ln)\n"
       "Run 'tern <command> --help' for the options of a command.\n",
       stderr);
 }
@@ -23,7 +24,8 @@ void usage() {
 
 int main(int argc, char** argv) {
   using Cmd = int (*)(const std::vector<std::string>&);
-  const std::map<std::string, Cmd> commands = {{"run", tern::cli::cmd_run}, {"backends", tern::cli::cmd_backends}};
+  const std::map<std::string, Cmd> commands = {{"run", tern::cli::cmd_run}, {"backends", tern::cli::cmd_backends},
+                                                {"inspect", tern::cli::cmd_inspect}};
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage();
     return argc < 2 ? 1 : 0;
