@@ -18,13 +18,7 @@ void BM_ReferenceMatmul(benchmark::State& state, tern::DType type) {
   for (auto& v : x) v = nd(rng);
   const float scale = tern::ternary_absmean_scale(w.data(), w.size());
   std::vector<uint8_t> bytes(tern::dtype_tensor_bytes(type, K, N));
-  if (type == tern::DType::I2_S) {
-    tern::quantize_row(type, w.data(), bytes.data(), K * N, scale);
-    tern::i2s_set_scale(bytes.data(), K * N, scale);
-  } else {
-    for (size_t r = 0; r < N; ++r)
-      tern::quantize_row(type, w.data() + r * K, bytes.data() + r * tern::dtype_row_bytes(type, K), K);
-  }
+  tern::quantize_matrix(type, w.data(), bytes.data(), K, N, scale);
   tern::WeightView view{type, bytes.data(), bytes.size(), K, N, scale, nullptr};
   tern::ThreadPool pool(1);
   for (auto _ : state) {

@@ -33,12 +33,7 @@ struct TernaryWeight {
       if (!any) trits[g * 256] = 1, w[g * 256] = group_scale[g];
     }
     bytes.resize(dtype_tensor_bytes(t, k, n));
-    if (t == DType::I2_S) {
-      quantize_row(t, w.data(), bytes.data(), k * n, group_scale[0]);
-      i2s_set_scale(bytes.data(), k * n, group_scale[0]);
-    } else {
-      for (size_t r = 0; r < n; ++r) quantize_row(t, w.data() + r * k, bytes.data() + r * dtype_row_bytes(t, k), k);
-    }
+    quantize_matrix(t, w.data(), bytes.data(), k, n, group_scale[0]);
     view = {t, bytes.data(), bytes.size(), k, n, t == DType::I2_S ? group_scale[0] : 1.0f, nullptr};
   }
 

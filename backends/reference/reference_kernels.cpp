@@ -14,10 +14,7 @@ float quantize_activations_i8(const float* x, int8_t* q, size_t k) {
   return scale;
 }
 
-size_t row_offset(const WeightView& w, size_t row) {
-  if (w.type == DType::I2_S) return row * w.k / 4;
-  return row * dtype_row_bytes(w.type, w.k);
-}
+size_t row_offset(const WeightView& w, size_t row) { return dtype_row_offset(w.type, w.k, row); }
 
 size_t decode_ternary_row(const WeightView& w, size_t row, int8_t* values, float* group_scales) {
   const uint8_t* p = w.data + row_offset(w, row);

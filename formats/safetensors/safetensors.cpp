@@ -259,8 +259,7 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
         ti.type = DType::I2_S;
         ti.nbytes = dtype_tensor_bytes(DType::I2_S, K, N);
         uint8_t* dst = mf->alloc(ti.nbytes);
-        quantize_row(DType::I2_S, values.data(), dst, K * N, scale);
-        i2s_set_scale(dst, K * N, scale);
+        quantize_matrix(DType::I2_S, values.data(), dst, K, N, scale);
         ti.data = dst;
       } else {  // rows I2_S cannot hold: keep ternary * scale in f32
         ti.type = DType::F32;

@@ -75,6 +75,10 @@ size_t dtype_row_bytes(DType t, size_t n_per_row) {
   return n_per_row / tr->block_size * tr->block_bytes;
 }
 
+size_t dtype_row_offset(DType t, size_t n_per_row, size_t row) {
+  return t == DType::I2_S ? row * n_per_row / 4 : row * dtype_row_bytes(t, n_per_row);
+}
+
 size_t dtype_tensor_bytes(DType t, size_t n_per_row, size_t n_rows) {
   if (t == DType::I2_S) return n_per_row * n_rows / 4 + 32;
   return dtype_row_bytes(t, n_per_row) * n_rows;
@@ -316,6 +320,16 @@ void quantize_row(DType t, const float* x, void* row_v, size_t n, float tensor_s
     }
   }
   throw Error(std::string("quantize: unsupported dtype ") + dtype_name(t));
+}
+
+void quantize_matrix(DType t, const float* in, uint8_t* out, size_t k, size_t n, float tensor_scale) {
+  if (t == DType::I2_S) {
+    quantize_row(t, in, out, k * n, tensor_scale);
+    i2s_set_scale(out, k * n, tensor_scale);
+    return;
+  }
+  const size_t row_bytes = dtype_row_bytes(t, k);
+  for (size_t r = 0; r < n; ++r) quantize_row(t, in + r * k, out + r * row_bytes, k);
 }
 
 }  // namespace tern

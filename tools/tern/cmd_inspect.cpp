@@ -33,8 +33,7 @@ TensorStats tensor_stats(const TensorInfo& t) {
   s.max = -s.min;
   uint64_t zeros = 0, ones = 0;
   for (size_t r = 0; r < t.n_rows(); ++r) {
-    const size_t off = t.type == DType::I2_S ? r * K / 4 : r * dtype_row_bytes(t.type, K);
-    dequantize_row(t.type, t.data + off, row.data(), K, i2s);
+    dequantize_row(t.type, t.data + dtype_row_offset(t.type, K, r), row.data(), K, i2s);
     float row_max = 0;
     if (ternary)
       for (float v : row) row_max = std::max(row_max, std::fabs(v));

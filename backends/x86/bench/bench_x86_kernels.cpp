@@ -27,13 +27,7 @@ Case make_case(tern::DType type, size_t K, size_t N, size_t T) {
   for (auto& v : c.x) v = nd(rng);
   const float scale = tern::ternary_absmean_scale(w.data(), w.size());
   c.bytes.resize(tern::dtype_tensor_bytes(type, K, N));
-  if (type == tern::DType::I2_S) {
-    tern::quantize_row(type, w.data(), c.bytes.data(), K * N, scale);
-    tern::i2s_set_scale(c.bytes.data(), K * N, scale);
-  } else {
-    for (size_t r = 0; r < N; ++r)
-      tern::quantize_row(type, w.data() + r * K, c.bytes.data() + r * tern::dtype_row_bytes(type, K), K);
-  }
+  tern::quantize_matrix(type, w.data(), c.bytes.data(), K, N, scale);
   c.w = {type, c.bytes.data(), c.bytes.size(), K, N, scale, nullptr};
   return c;
 }

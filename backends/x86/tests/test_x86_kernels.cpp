@@ -26,12 +26,7 @@ std::vector<uint8_t> make_weight(DType t, size_t K, size_t N, std::mt19937& rng,
   if (ternary)  // BitNet weights: ternary values times one scale, as the models hold them
     for (auto& v : w) v = std::clamp(std::nearbyint(v / scale), -1.0f, 1.0f) * scale;
   std::vector<uint8_t> bytes(dtype_tensor_bytes(t, K, N));
-  if (t == DType::I2_S) {
-    quantize_row(t, w.data(), bytes.data(), K * N, scale);
-    i2s_set_scale(bytes.data(), K * N, scale);
-  } else {
-    for (size_t r = 0; r < N; ++r) quantize_row(t, w.data() + r * K, bytes.data() + r * dtype_row_bytes(t, K), K);
-  }
+  quantize_matrix(t, w.data(), bytes.data(), K, N, scale);
   *scale_out = scale;
   return bytes;
 }

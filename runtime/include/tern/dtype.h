@@ -40,6 +40,8 @@ const char* dtype_name(DType t);
 size_t dtype_row_bytes(DType t, size_t n_per_row);
 size_t dtype_tensor_bytes(DType t, size_t n_per_row, size_t n_rows);
 bool dtype_row_ok(DType t, size_t n_per_row);  // n_per_row is a multiple of the block size
+// Byte offset of row `row` (I2_S rows are contiguous runs of 2-bit codes, not blocks of row_bytes).
+size_t dtype_row_offset(DType t, size_t n_per_row, size_t row);
 
 // I2_S packs 128 weights into 32 bytes: weight j of a block sits in byte j % 32 at bit 6 - 2*(j / 32),
 // code 0 = -1, 1 = 0, 2 = +1.
@@ -62,6 +64,9 @@ uint16_t fp32_to_bf16(float f);  // round to nearest even
 void dequantize_row(DType t, const void* row, float* out, size_t n, float tensor_scale = 1.0f);
 // Quantize a row. Ternary types round to {-1,0,1} relative to `tensor_scale` (I2_S) or the block max (TQ*).
 void quantize_row(DType t, const float* in, void* row, size_t n, float tensor_scale = 1.0f);
+// Quantizes an n_rows x n_per_row matrix into `out` (dtype_tensor_bytes(t, n_per_row, n_rows) bytes). I2_S
+// uses `tensor_scale` for the whole tensor and stores it in the trailer; other types ignore it.
+void quantize_matrix(DType t, const float* in, uint8_t* out, size_t n_per_row, size_t n_rows, float tensor_scale = 1.0f);
 // I2_S whole-tensor helpers.
 float i2s_scale(const void* data, size_t n_elements);
 void i2s_set_scale(void* data, size_t n_elements, float scale);
