@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <regex>
+#include <cctype>
 
 #include "tern/model.h"
 #include "tern/registry.h"
@@ -38,7 +38,15 @@ Generation greedy(const std::string& model_path, const std::string& prompt, int 
   return g;
 }
 
-std::string squash_spaces(const std::string& s) { return std::regex_replace(s, std::regex("\\s+"), " "); }
+std::string squash_spaces(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    const bool space = std::isspace(static_cast<unsigned char>(c));
+    if (!space) out += c;
+    else if (out.empty() || out.back() != ' ') out += ' ';
+  }
+  return out;
+}
 
 // Expected outputs from ../shared/models/README.md (the original authors' C implementation).
 const std::pair<const char*, const char*> kExpected[] = {

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 
 #include "commands.h"
@@ -59,7 +58,7 @@ TensorStats tensor_stats(const TensorInfo& t) {
   return s;
 }
 
-bool is_norm_tensor(const std::string& name) { return std::regex_search(name, std::regex("norm\\.weight$")); }
+bool is_norm_tensor(const std::string& name) { return name.ends_with("norm.weight"); }
 
 }  // namespace
 
