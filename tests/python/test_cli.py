@@ -163,6 +163,40 @@ class Run(unittest.TestCase):
         self.assertEqual(a.returncode, 0, a.stderr)
         self.assertEqual(a.stdout, b.stdout)
 
+    def test_sharded_checkpoint_matches_single_file(self):
+        # Split the packed checkpoint into two shards plus model.safetensors.index.json, by hand.
+        import json
+        src = os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed")
+        raw = open(os.path.join(src, "model.safetensors"), "rb").read()
+        n = struct.unpack("<Q", raw[:8])[0]
+        header = json.loads(raw[8:8 + n])
+        header.pop("__metadata__", None)
+        names = sorted(header)
+        d = os.path.join(ARGS.tmp, "cli_sharded")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for f in ["config.json", "tokenizer.model", "tokenizer_config.json"]:
+            shutil.copy(os.path.join(src, f), d)
+        weight_map = {}
+        for i, part in enumerate([names[: len(names) // 2], names[len(names) // 2:]]):
+            fname = f"model-{i + 1:05d}-of-00002.safetensors"
+            hdr, blobs, off = {}, [], 0
+            for name in part:
+                a, b = header[name]["data_offsets"]
+                blobs.append(raw[8 + n + a: 8 + n + b])
+                hdr[name] = {"dtype": header[name]["dtype"], "shape": header[name]["shape"], "data_offsets": [off, off + b - a]}
+                off += b - a
+                weight_map[name] = fname
+            hb = json.dumps(hdr).encode()
+            with open(os.path.join(d, fname), "wb") as f:
+                f.write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
+        with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+            json.dump({"metadata": {}, "weight_map": weight_map}, f)
+        args = ["-p", "Once upon a time", "-n", "24", "--temp", "0"]
+        one, two = tern("run", "-m", src, *args), tern("run", "-m", d, *args)
+        self.assertEqual(two.returncode, 0, two.stderr)
+        self.assertEqual(one.stdout, two.stdout)
+
     def test_tokenizer_override(self):
         m = os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed")
         t = os.path.join(m, "tokenizer.model")
