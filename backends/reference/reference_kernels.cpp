@@ -49,21 +49,25 @@ int32_t dot_i8(const int8_t* a, const int8_t* b, size_t n) {
   return s;
 }
 
+const float* prepare_activations(const float* x, size_t T, size_t K, bool ternary, bool quantize_act,
+                                 MatmulActivations& a) {
+  if (!ternary && !quantize_act) return x;
+  a.q.resize(T * K);
+  a.scale.resize(T);
+  for (size_t t = 0; t < T; ++t) a.scale[t] = quantize_activations_i8(x + t * K, a.q.data() + t * K, K);
+  if (ternary) return x;
+  a.fake.resize(T * K);  // BitLinear on float weights: fake-quantize the activations
+  for (size_t i = 0; i < T * K; ++i) a.fake[i] = float(a.q[i]) / a.scale[i / K];
+  return a.fake.data();
+}
+
 void matmul(const WeightView& w, const float* x, float* y, size_t T, bool quantize_act, const Parallel& par) {
   const size_t K = w.k, N = w.n;
   const bool ternary = dtype_traits(w.type)->ternary;
-  std::vector<int8_t> xq;
-  std::vector<float> xs(T), xf;
-  if (ternary || quantize_act) {
-    xq.resize(T * K);
-    for (size_t t = 0; t < T; ++t) xs[t] = quantize_activations_i8(x + t * K, xq.data() + t * K, K);
-  }
-  if (!ternary && quantize_act) {  // BitLinear on float weights: fake-quantize the activations
-    xf.resize(T * K);
-    for (size_t t = 0; t < T; ++t)
-      for (size_t i = 0; i < K; ++i) xf[t * K + i] = float(xq[t * K + i]) / xs[t];
-    x = xf.data();
-  }
+  MatmulActivations act;
+  x = prepare_activations(x, T, K, ternary, quantize_act, act);
+  const std::vector<int8_t>& xq = act.q;
+  const std::vector<float>& xs = act.scale;
   par.for_range(N, [&](size_t n0, size_t n1) {
     if (ternary) {
       std::vector<int8_t> vals(K);

@@ -2,6 +2,7 @@
 // Portable scalar kernels: the oracle every other backend is tested against. Plain loops, no intrinsics.
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "tern/plugin/backend_api.h"
 
@@ -14,6 +15,16 @@ float quantize_activations_i8(const float* x, int8_t* q, size_t k);
 // Decodes one ternary weight row into values in {-1, 0, 1} and one float scale per group of `group` values
 // (the whole row for I2_S, 256 for TQ1_0 / TQ2_0). Returns the group size.
 size_t decode_ternary_row(const WeightView& w, size_t row, int8_t* values, float* group_scales);
+
+// Activations as a matmul consumes them. With int8 (ternary weights, or quantize_activations): q holds
+// [T, K] int8 values and scale one scale per token. For float weights with quantize_activations the returned
+// pointer is the fake-quantized floats (q / scale); otherwise it is x itself.
+struct MatmulActivations {
+  std::vector<int8_t> q;
+  std::vector<float> scale, fake;
+};
+const float* prepare_activations(const float* x, size_t T, size_t K, bool ternary, bool quantize_activations,
+                                 MatmulActivations& a);
 
 int32_t dot_i8(const int8_t* a, const int8_t* b, size_t n);
 

@@ -146,22 +146,16 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
   if (!matmul_avx2_supports(w.type)) return ref::matmul(w, x, y, T, quantize_act, par);
   const size_t K = w.k, N = w.n;
   const bool ternary = w.type == DType::I2_S || w.type == DType::TQ2_0;
-  std::vector<int8_t> xq;
-  std::vector<float> xs(T), xf;
+  ref::MatmulActivations act;
+  x = ref::prepare_activations(x, T, K, ternary, quantize_act, act);
+  const std::vector<int8_t>& xq = act.q;
+  const std::vector<float>& xs = act.scale;
   std::vector<int32_t> qsum;  // per token (I2_S) or per token and 256-block (TQ2_0): sum of activations
-  if (ternary || quantize_act) {
-    xq.resize(T * K);
-    for (size_t t = 0; t < T; ++t) xs[t] = ref::quantize_activations_i8(x + t * K, xq.data() + t * K, K);
-  }
   if (ternary) {
     const size_t group = w.type == DType::I2_S ? K : 256, ng = K / group;
     qsum.assign(T * ng, 0);
     for (size_t t = 0; t < T; ++t)
       for (size_t i = 0; i < K; ++i) qsum[t * ng + i / group] += xq[t * K + i];
-  } else if (quantize_act) {
-    xf.resize(T * K);
-    for (size_t i = 0; i < T * K; ++i) xf[i] = float(xq[i]) / xs[i / K];
-    x = xf.data();
   }
   par.for_range(N, [&](size_t n0, size_t n1) {
     if (w.type == DType::I2_S) {
