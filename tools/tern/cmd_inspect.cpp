@@ -1,66 +1,19 @@
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "commands.h"
+#include "tern/convert.h"
 #include "tern/error.h"
+#include "tern/health.h"
 #include "tern/registry.h"
 
 namespace po = boost::program_options;
 using nlohmann::json;
 
 namespace tern::cli {
-namespace {
-
-struct TensorStats {
-  double mean = 0, std = 0, min = 0, max = 0, rms = 0;
-  double frac_zero = 0, frac_pm_one = 0;  // share of 0 and of +-scale (ternary types)
-  uint64_t nan = 0, inf = 0, n = 0;
-};
-
-TensorStats tensor_stats(const TensorInfo& t) {
-  TensorStats s;
-  const size_t K = t.ne[0];
-  const float i2s = t.type == DType::I2_S ? i2s_scale(t.data, t.n_elements()) : 1.0f;
-  const bool ternary = dtype_traits(t.type)->ternary;
-  std::vector<float> row(K);
-  double sum = 0, sq = 0;
-  s.min = std::numeric_limits<double>::infinity();
-  s.max = -s.min;
-  uint64_t zeros = 0, ones = 0;
-  for (size_t r = 0; r < t.n_rows(); ++r) {
-    dequantize_row(t.type, t.data + dtype_row_offset(t.type, K, r), row.data(), K, i2s);
-    float row_max = 0;
-    if (ternary)
-      for (float v : row) row_max = std::max(row_max, std::fabs(v));
-    for (float v : row) {
-      if (std::isnan(v)) { ++s.nan; continue; }
-      if (std::isinf(v)) { ++s.inf; continue; }
-      ++s.n;
-      sum += v;
-      sq += double(v) * v;
-      s.min = std::min(s.min, double(v));
-      s.max = std::max(s.max, double(v));
-      zeros += v == 0.0f;
-      ones += ternary && v != 0.0f;
-    }
-  }
-  if (s.n) {
-    s.mean = sum / double(s.n);
-    s.rms = std::sqrt(sq / double(s.n));
-    s.std = std::sqrt(std::max(0.0, sq / double(s.n) - s.mean * s.mean));
-    s.frac_zero = double(zeros) / double(s.n);
-    s.frac_pm_one = double(ones) / double(s.n);
-  }
-  return s;
-}
-
-bool is_norm_tensor(const std::string& name) { return name.ends_with("norm.weight"); }
-
-}  // namespace
 
 int cmd_inspect(const std::vector<std::string>& args) {
   std::string model_path, tensor_name;

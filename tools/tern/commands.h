@@ -8,6 +8,11 @@ namespace tern::cli {
 int cmd_run(const std::vector<std::string>& args);
 int cmd_backends(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
+int cmd_validate(const std::vector<std::string>& args);
+int cmd_export(const std::vector<std::string>& args);
+int cmd_quantize(const std::vector<std::string>& args);
+int cmd_baseline(const std::vector<std::string>& args);
+int cmd_manifest(const std::vector<std::string>& args);
 
 // models/<default> next to the working directory or the source tree the binary was built in.
 std::string default_model_path();

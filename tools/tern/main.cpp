@@ -16,6 +16,11 @@ void usage() {
       "  run        generate text from a model\n"
       "  backends   list kernel and format plugins, which can run here, and which is chosen\n"
       "  inspect    metadata, tensor table, tensor statistics (--tensor) and norm health (--ln)\n"
+      "  validate   norm weights, projection weights and greedy probes; exit codes 0, 10-15\n"
+      "  export     Hugging Face checkpoint -> OUT_DIR/clean-f16.gguf with fingerprint and provenance\n"
+      "  quantize   clean GGUF -> ternary projections (i2_s, tq1_0, tq2_0), norms and embeddings untouched\n"
+      "  baseline   write (-o) or re-check (--verify) a reproducible baseline document\n"
+      "  manifest   deployment manifest (architecture, size, sha256, measured tok/s) as JSON\n"
       "Run 'tern <command> --help' for the options of a command.\n",
       stderr);
 }
@@ -25,7 +30,12 @@ void usage() {
 int main(int argc, char** argv) {
   using Cmd = int (*)(const std::vector<std::string>&);
   const std::map<std::string, Cmd> commands = {{"run", tern::cli::cmd_run}, {"backends", tern::cli::cmd_backends},
-                                                {"inspect", tern::cli::cmd_inspect}};
+                                                {"inspect", tern::cli::cmd_inspect},
+                                                {"validate", tern::cli::cmd_validate},
+                                                {"export", tern::cli::cmd_export},
+                                                {"quantize", tern::cli::cmd_quantize},
+                                                {"baseline", tern::cli::cmd_baseline},
+                                                {"manifest", tern::cli::cmd_manifest}};
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage();
     return argc < 2 ? 1 : 0;

@@ -1,0 +1,169 @@
+#include "tern/convert.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "tern/error.h"
+
+namespace tern {
+namespace {
+
+std::vector<float> dequantize_tensor(const TensorInfo& t) {
+  const size_t k = t.ne.empty() ? 0 : t.ne[0], rows = t.n_rows();
+  std::vector<float> out(k * rows);
+  const float scale = t.type == DType::I2_S ? i2s_scale(t.data, k * rows) : 1.0f;
+  for (size_t r = 0; r < rows; ++r)
+    dequantize_row(t.type, t.data + dtype_row_offset(t.type, k, r), out.data() + r * k, k, scale);
+  return out;
+}
+
+size_t layer_heads(const ModelFile& f, const std::string& name) {
+  const std::string arch = f.get_string("general.architecture");
+  const int64_t n_head = f.get_int(arch + ".attention.head_count", 0);
+  if (name.ends_with("attn_k.weight")) return size_t(f.get_int(arch + ".attention.head_count_kv", n_head));
+  return size_t(n_head);
+}
+
+// Makes `w` ternary times one scale in place; returns {scale, exact}. `recorded` is the exact scale the
+// exporter saved for this tensor (0 if none); it replaces the magnitude when that is its F16 rounding.
+std::pair<float, bool> ternarize(float* w, size_t n, float recorded) {
+  float amax = 0;
+  for (size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(w[i]));
+  if (amax == 0) return {1.0f, true};
+  bool exact = true;
+  for (size_t i = 0; i < n && exact; ++i) exact = w[i] == 0 || std::fabs(w[i]) == amax;
+  if (exact && recorded > 0 && fp16_to_fp32(fp32_to_fp16(recorded)) == amax) {
+    for (size_t i = 0; i < n; ++i) w[i] = w[i] == 0 ? 0.0f : std::copysign(recorded, w[i]);
+    return {recorded, true};
+  }
+  if (exact) return {amax, true};
+  const float g = ternary_absmean_scale(w, n);
+  for (size_t i = 0; i < n; ++i) w[i] = std::clamp(std::nearbyint(w[i] / g), -1.0f, 1.0f) * g;
+  return {g, false};
+}
+
+}  // namespace
+
+bool is_projection_tensor(const std::string& name) {
+  for (const char* p : {"attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight", "ffn_gate.weight",
+                        "ffn_up.weight", "ffn_down.weight"})
+    if (name.starts_with("blk.") && name.ends_with(std::string(".") + p)) return true;
+  return false;
+}
+
+bool is_norm_tensor(const std::string& name) { return name.ends_with("norm.weight"); }
+
+void permute_rows_rotate_half_to_interleaved(float* rows, size_t k, size_t n_head, size_t head_dim) {
+  std::vector<float> head(head_dim * k);
+  const size_t half = head_dim / 2;
+  for (size_t h = 0; h < n_head; ++h) {
+    float* base = rows + h * head_dim * k;
+    std::memcpy(head.data(), base, head.size() * sizeof(float));
+    for (size_t i = 0; i < half; ++i)
+      for (size_t j = 0; j < 2; ++j)
+        std::memcpy(base + (2 * i + j) * k, head.data() + (j * half + i) * k, k * sizeof(float));
+  }
+}
+
+ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {
+  ModelFile out;
+  out.path = src.path;
+  out.format = src.format;
+  out.meta = src.meta;
+  out.storage = src.storage;
+  const bool permute = src.get_string("tern.rope_layout", "interleaved") == "rotate_half";
+  out.meta.erase("tern.rope_layout");
+  out.meta["general.file_type"] = MetaValue::u32(uint32_t(llama_file_type(DType::F16)));
+  size_t done = 0;
+  for (const auto& t : src.tensors) {
+    TensorInfo o = t;
+    const bool to_f32 = is_norm_tensor(t.name) || t.ne.size() < 2;
+    const DType want = to_f32 ? DType::F32 : DType::F16;
+    const bool qk = permute && (t.name.ends_with("attn_q.weight") || t.name.ends_with("attn_k.weight"));
+    if (t.type == DType::I2_S && want == DType::F16)  // F16 rounds the scale; keep it exact for quantize
+      out.meta[kTernaryScaleKeyPrefix + t.name] = MetaValue::f32(i2s_scale(t.data, t.n_elements()));
+    if (t.type != want || qk) {
+      std::vector<float> v = dequantize_tensor(t);
+      if (qk) {
+        const size_t heads = layer_heads(src, t.name);
+        if (heads == 0 || t.n_rows() % heads != 0 || (t.n_rows() / heads) % 2 != 0)
+          throw Error(src.path + ": cannot permute " + t.name + " (" + t.shape_string() + ") for " +
+                      std::to_string(heads) + " heads");
+        permute_rows_rotate_half_to_interleaved(v.data(), t.ne[0], heads, t.n_rows() / heads);
+      }
+      for (float x : v)
+        if (!std::isfinite(x)) throw Error(src.path + ": tensor " + t.name + " contains NaN or Inf");
+      o.type = want;
+      o.nbytes = dtype_tensor_bytes(want, t.ne[0], t.n_rows());
+      uint8_t* dst = out.alloc(o.nbytes);
+      quantize_matrix(want, v.data(), dst, t.ne[0], t.n_rows());
+      o.data = dst;
+    }
+    out.tensors.push_back(std::move(o));
+    if (progress) progress(++done, src.tensors.size(), t.name);
+  }
+  return out;
+}
+
+ModelFile quantize_ternary(const ModelFile& src, DType type, const std::function<bool(const std::string&)>& exclude,
+                           QuantizeReport* report, const ProgressFn& progress) {
+  const auto* traits = dtype_traits(type);
+  if (!traits || !traits->ternary) throw Error(std::string("quantize: ") + dtype_name(type) + " is not a ternary type");
+  ModelFile out;
+  out.path = src.path;
+  out.format = src.format;
+  out.meta = src.meta;
+  out.storage = src.storage;
+  out.meta["general.file_type"] = MetaValue::u32(uint32_t(llama_file_type(type)));
+  out.meta["general.quantization_version"] = MetaValue::u32(2);
+  QuantizeReport local;
+  QuantizeReport& rep = report ? *report : local;
+  size_t done = 0;
+  for (const auto& t : src.tensors) {
+    const bool quantize = is_projection_tensor(t.name) && t.ne.size() == 2 && !(exclude && exclude(t.name));
+    TensorInfo o = t;
+    if (!quantize) {
+      rep.kept.push_back(t.name);
+    } else {
+      const size_t k = t.ne[0], rows = t.n_rows();
+      if (!dtype_row_ok(type, k))
+        throw Error(src.path + ": tensor " + t.name + " (" + t.shape_string() + ") cannot be stored as " +
+                    dtype_name(type) + ": its row length " + std::to_string(k) + " is not a multiple of " +
+                    std::to_string(traits->block_size));
+      std::vector<float> v = dequantize_tensor(t);
+      for (float x : v)
+        if (!std::isfinite(x)) throw Error(src.path + ": tensor " + t.name + " contains NaN or Inf");
+      const std::string scale_key = kTernaryScaleKeyPrefix + t.name;
+      const auto [scale, exact] = ternarize(v.data(), v.size(), float(src.get_float(scale_key, 0.0)));
+      out.meta.erase(scale_key);
+      const size_t zeros = size_t(std::count(v.begin(), v.end(), 0.0f));
+      o.type = type;
+      o.nbytes = dtype_tensor_bytes(type, k, rows);
+      uint8_t* dst = out.alloc(o.nbytes);
+      quantize_matrix(type, v.data(), dst, k, rows, scale);
+      o.data = dst;
+      rep.quantized.push_back({t.name, exact, scale, v.empty() ? 0.0 : double(zeros) / double(v.size())});
+    }
+    out.tensors.push_back(std::move(o));
+    if (progress) progress(++done, src.tensors.size(), t.name);
+  }
+  return out;
+}
+
+int llama_file_type(DType t) {
+  switch (t) {
+    case DType::F32: return 0;
+    case DType::F16: return 1;
+    case DType::Q4_0: return 2;
+    case DType::Q4_1: return 3;
+    case DType::Q8_0: return 7;
+    case DType::BF16: return 32;
+    case DType::TQ1_0: return 36;
+    case DType::TQ2_0: return 37;
+    case DType::I2_S: return 40;  // bitnet.cpp's LLAMA_FTYPE_MOSTLY_I2_S
+  }
+  return -1;
+}
+
+}  // namespace tern

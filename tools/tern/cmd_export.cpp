@@ -1,0 +1,98 @@
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "tern/convert.h"
+#include "tern/error.h"
+#include "tern/registry.h"
+#include "tern/sha256.h"
+#include "tern/tokenizer.h"
+#include "tern/version.h"
+#include "tool_util.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+namespace tern::cli {
+
+int cmd_export(const std::vector<std::string>& args) {
+  std::string source, tokenizer_path, out_dir;
+  po::options_description opts("tern export CHECKPOINT_DIR [--tokenizer tokenizer.json] -o OUT_DIR");
+  opts.add_options()("help,h", "show this help")
+      ("checkpoint", po::value(&source), "Hugging Face checkpoint directory (or any model file tern reads)")
+      ("tokenizer", po::value(&tokenizer_path), "tokenizer.json / tokenizer.model to embed instead of the checkpoint's")
+      ("out,o", po::value(&out_dir), "output directory for clean-f16.gguf, .fingerprint and .meta.json");
+  po::positional_options_description pos;
+  pos.add("checkpoint", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, opts, pos, vm)) return 0;
+  if (source.empty() || out_dir.empty()) throw Error("tern export: give CHECKPOINT_DIR and -o OUT_DIR");
+
+  auto src = load_model_file(source);
+  ordered_json tok_meta = nullptr;
+  if (!tokenizer_path.empty()) {
+    Vocab vocab = Tokenizer::from_file(tokenizer_path)->vocab();
+    for (auto it = src->meta.begin(); it != src->meta.end();)
+      it = it->first.starts_with("tokenizer.") ? src->meta.erase(it) : std::next(it);
+    vocab.to_metadata(src->meta);
+    tok_meta = {{"path", fs::absolute(tokenizer_path).string()}, {"sha256", "sha256-" + sha256_file_hex(tokenizer_path)}};
+  }
+  if (!src->get("tokenizer.ggml.tokens"))
+    throw Error(source + ": no tokenizer in the checkpoint; pass --tokenizer tokenizer.json");
+  const bool permuted = src->get_string("tern.rope_layout", "interleaved") == "rotate_half";
+
+  ModelFile clean = [&] {
+    Progress progress("export");
+    return to_clean_f16(*src, std::ref(progress));
+  }();
+  clean.meta["tern.converter"] = MetaValue::str(std::string("tern export ") + version());
+
+  fs::create_directories(out_dir);
+  const fs::path gguf = fs::path(out_dir) / "clean-f16.gguf";
+  Registry::instance().format("gguf").write(clean, gguf);
+
+  // Provenance: every regular file of the source and the tokenizer, hashed.
+  ordered_json files = ordered_json::object();
+  std::vector<fs::path> inputs;
+  if (fs::is_directory(source)) {
+    for (const auto& e : fs::directory_iterator(source))
+      if (e.is_regular_file()) inputs.push_back(e.path());
+  } else {
+    inputs.push_back(source);
+  }
+  std::sort(inputs.begin(), inputs.end());
+  for (const auto& p : inputs) files[p.filename().string()] = "sha256-" + sha256_file_hex(p);
+  if (tok_meta.is_null()) {
+    for (const char* name : {"tokenizer.json", "tokenizer.model"})
+      if (files.contains(name)) {
+        tok_meta = {{"path", (fs::absolute(source) / name).string()}, {"sha256", files[name]}};
+        break;
+      }
+    if (tok_meta.is_null()) tok_meta = {{"path", "embedded in the source model"}, {"sha256", nullptr}};
+  }
+  std::map<std::string, std::string> dtypes;
+  for (const auto& t : clean.tensors) {
+    const std::string cls = is_norm_tensor(t.name) ? "norms" : is_projection_tensor(t.name) ? "projections"
+                          : t.name.starts_with("token_embd") ? "token_embd" : t.name.starts_with("output") ? "output" : "other";
+    dtypes[cls] = dtype_name(t.type);
+  }
+  ordered_json meta = {
+      {"kind", "export"},
+      {"source", fs::absolute(source).lexically_normal().string()},
+      {"source_format", src->format},
+      {"source_files", files},
+      {"tokenizer", tok_meta},
+      {"converter", "tern export"},
+      {"converter_version", version()},
+      {"architecture", clean.get_string("general.architecture")},
+      {"dtypes", dtypes},
+      {"rope_layout", permuted ? "interleaved (q/k rows permuted from Hugging Face rotate-half order)" : "interleaved"},
+  };
+  const std::string fp = write_provenance(gguf, meta);
+  std::printf("wrote %s (%zu tensors, %.2f MiB)\n%s\n", gguf.c_str(), clean.tensors.size(),
+              double(fs::file_size(gguf)) / (1 << 20), fp.c_str());
+  return 0;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,100 @@
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "commands.h"
+#include "tern/error.h"
+#include "tern/generate.h"
+#include "tern/model.h"
+#include "tern/registry.h"
+#include "tern/tokenizer.h"
+#include "tern/version.h"
+#include "tool_util.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+namespace tern::cli {
+
+int cmd_manifest(const std::vector<std::string>& args) {
+  std::string model_path, out_path, name, model_version = "1.0.0", backend_name, tokenizer_path;
+  size_t bench_tokens = 32;
+  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  po::options_description opts("tern manifest MODEL -o manifest.json");
+  opts.add_options()("help,h", "show this help")("model,m", po::value(&model_path), "model file")
+      ("out,o", po::value(&out_path), "manifest file to write")
+      ("name", po::value(&name), "model name (default: general.name, else the file name)")
+      ("model-version", po::value(&model_version)->default_value("1.0.0"), "version recorded for the model")
+      ("tokenizer", po::value(&tokenizer_path), "tokenizer file shipped with the model (default: embedded)")
+      ("bench-tokens", po::value(&bench_tokens)->default_value(32), "tokens generated to measure speed (0: skip)")
+      ("threads,t", po::value(&threads), "threads for the speed measurement (default: all cores)")
+      ("backend", po::value(&backend_name), "kernel backend for the speed measurement");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::variables_map vm;
+  if (!parse_command_line(args, opts, pos, vm)) return 0;
+  if (model_path.empty() || out_path.empty()) throw Error("tern manifest: give MODEL and -o manifest.json");
+
+  auto file = load_model_file(model_path);
+  const std::string arch = file->get_string("general.architecture");
+  if (name.empty()) name = file->get_string("general.name", fs::path(model_path).stem().string());
+  uint64_t params = 0;
+  std::map<std::string, size_t> proj_types;
+  for (const auto& t : file->tensors) {
+    params += t.n_elements();
+    if (t.name.starts_with("blk.") && t.ne.size() == 2) ++proj_types[dtype_name(t.type)];
+  }
+  std::string quant = "unknown";
+  size_t most = 0;
+  for (const auto& [k, v] : proj_types)
+    if (v > most) quant = k, most = v;
+  std::transform(quant.begin(), quant.end(), quant.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+
+  auto tokenizer = tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
+  std::string why;
+  auto backend = Registry::instance().backend(backend_name, &why);
+  if (backend_name.empty()) backend_name = Registry::instance().usable_backends().front();
+  const std::string format = file->format;
+  Model model(std::move(file), backend);
+  const auto& hp = model.hparams();
+  ordered_json perf = ordered_json::object();
+  if (bench_tokens) {
+    const auto g = generate_greedy(model, *tokenizer, "Once upon a time", bench_tokens, threads);
+    perf = {{"inference_speed_tokens_per_sec", g.tokens.empty() ? 0.0 : double(g.tokens.size()) / g.gen_seconds},
+            {"prompt_tokens_per_sec", double(g.prompt_tokens.size()) / g.prompt_seconds},
+            {"measured_tokens", g.tokens.size()},
+            {"backend", backend_name},
+            {"threads", threads}};
+  }
+  const ordered_json manifest = {
+      {"model_name", name},
+      {"version", model_version},
+      {"format", format},
+      {"quantization", quant},
+      {"architecture", arch},
+      {"parameters", params},
+      {"vocab_size", hp.n_vocab},
+      {"context_length", hp.n_ctx_train},
+      {"embedding_dim", hp.n_embd},
+      {"num_layers", hp.n_layer},
+      {"num_heads", hp.n_head},
+      {"num_kv_heads", hp.n_head_kv},
+      {"size_bytes", fs::file_size(model_path)},
+      {"checksum", "sha256:" + fingerprint(model_path).substr(7)},
+      {"created", build_date()},
+      // The reference backend is portable C++ and tern builds for all three (see scripts/cross.sh).
+      {"target_architectures", {"x86_64", "aarch64", "riscv64"}},
+      {"performance", perf},
+      {"files", {{"model", fs::path(model_path).filename().string()},
+                 {"tokenizer", tokenizer_path.empty() ? "embedded" : fs::path(tokenizer_path).filename().string()}}},
+      {"tern_version", version()},
+  };
+  if (fs::path(out_path).has_parent_path()) fs::create_directories(fs::path(out_path).parent_path());
+  write_text_file(out_path, manifest.dump(2) + "\n");
+  std::printf("wrote %s\n", out_path.c_str());
+  return 0;
+}
+
+}  // namespace tern::cli
