@@ -21,6 +21,8 @@ void usage() {
       "  quantize   clean GGUF -> ternary projections (i2_s, tq1_0, tq2_0), norms and embeddings untouched\n"
       "  baseline   write (-o) or re-check (--verify) a reproducible baseline document\n"
       "  manifest   deployment manifest (architecture, size, sha256, measured tok/s) as JSON\n"
+      "  bench      prompt-processing and generation tokens/s per backend and thread count (--json)\n"
+      "  synth      write a benchmark GGUF: real architecture dimensions, random ternary weights\n"
       "Run 'tern <command> --help' for the options of a command.\n",
       stderr);
 }
@@ -35,7 +37,9 @@ int main(int argc, char** argv) {
                                                 {"export", tern::cli::cmd_export},
                                                 {"quantize", tern::cli::cmd_quantize},
                                                 {"baseline", tern::cli::cmd_baseline},
-                                                {"manifest", tern::cli::cmd_manifest}};
+                                                {"manifest", tern::cli::cmd_manifest},
+                                                {"bench", tern::cli::cmd_bench},
+                                                {"synth", tern::cli::cmd_synth}};
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage();
     return argc < 2 ? 1 : 0;

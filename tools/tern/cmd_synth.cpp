@@ -1,0 +1,46 @@
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "tern/error.h"
+#include "tern/registry.h"
+#include "tern/synthetic.h"
+#include "tool_util.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace tern::cli {
+
+int cmd_synth(const std::vector<std::string>& args) {
+  std::string preset, type_name = "i2_s", embd_name = "f16", out;
+  size_t layers = 0;
+  uint64_t seed = 1;
+  po::options_description opts(
+      "tern synth --preset bitnet-2b4t|bitnet-large|tiny --type TYPE -o OUT.gguf\n"
+      "Writes a benchmark model: real dimensions, random ternary weights (never commit the output)");
+  opts.add_options()("help,h", "show this help")("preset", po::value(&preset), "architecture preset")
+      ("type", po::value(&type_name)->default_value("i2_s"), "projection weight type (i2_s, tq1_0, tq2_0, f16, q8_0, ...)")
+      ("embd-type", po::value(&embd_name)->default_value("f16"), "token embedding / output type")
+      ("layers", po::value(&layers), "override the number of layers (for quick runs)")
+      ("seed", po::value(&seed)->default_value(1), "random seed")("out,o", po::value(&out), "output GGUF");
+  po::positional_options_description pos;
+  po::variables_map vm;
+  if (!parse_command_line(args, opts, pos, vm)) return 0;
+  if (preset.empty() || out.empty()) throw Error("tern synth: give --preset and -o OUT.gguf");
+  const auto type = dtype_from_name(type_name);
+  if (!type) throw Error("tern synth: unknown --type '" + type_name + "'");
+  const auto embd = dtype_from_name(embd_name);
+  if (!embd || *embd == DType::I2_S || dtype_traits(*embd)->ternary)
+    throw Error("tern synth: --embd-type must be a non-ternary type, not '" + embd_name + "'");
+  auto spec = synthetic_preset(preset);
+  if (layers) spec.n_layer = layers;
+  const ModelFile model = make_synthetic_model(spec, *type, *embd, seed);
+  if (fs::path(out).has_parent_path()) fs::create_directories(fs::path(out).parent_path());
+  Registry::instance().format("gguf").write(model, out);
+  std::printf("wrote %s: %s, %zu layers, projections %s, %.2f GiB\n", out.c_str(), preset.c_str(), spec.n_layer,
+              dtype_name(*type), double(fs::file_size(out)) / (1 << 30));
+  return 0;
+}
+
+}  // namespace tern::cli
