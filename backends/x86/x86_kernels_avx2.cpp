@@ -1,5 +1,6 @@
 #include <immintrin.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "reference_kernels.h"
@@ -48,6 +49,34 @@ int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
   }
   return hsum_epi32(acc);
+}
+
+void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]) {
+  const __m256i ones = _mm256_set1_epi16(1), mask = _mm256_set1_epi8(3);
+  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  const size_t nb = k / 128;
+  // A block adds at most 2048 in magnitude to an int16 lane (see i2s_dot_codes_avx2), so eight blocks fit
+  // before widening to int32.
+  for (size_t b0 = 0; b0 < nb; b0 += 8) {
+    __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (size_t b = b0; b < std::min(b0 + 8, nb); ++b) {
+      const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * 32));
+      // Decode the codes once, use them for four tokens: this is what makes prefill a GEMM, not four GEMVs.
+      const __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(p, 6), mask);
+      const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(p, 4), mask);
+      const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(p, 2), mask);
+      const __m256i c3 = _mm256_and_si256(p, mask);
+      for (int t = 0; t < 4; ++t) {
+        const int8_t* qt = q + t * k + b * 128;
+        auto ld = [](const int8_t* a) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); };
+        const __m256i x01 = _mm256_add_epi16(_mm256_maddubs_epi16(c0, ld(qt)), _mm256_maddubs_epi16(c1, ld(qt + 32)));
+        const __m256i x23 = _mm256_add_epi16(_mm256_maddubs_epi16(c2, ld(qt + 64)), _mm256_maddubs_epi16(c3, ld(qt + 96)));
+        s[t] = _mm256_add_epi16(s[t], _mm256_add_epi16(x01, x23));
+      }
+    }
+    for (int t = 0; t < 4; ++t) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s[t], ones));
+  }
+  for (int t = 0; t < 4; ++t) out[t] = hsum_epi32(acc[t]);
 }
 
 int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
@@ -161,7 +190,13 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
     if (w.type == DType::I2_S) {
       for (size_t n = n0; n < n1; ++n) {
         const uint8_t* row = w.data + n * K / 4;
-        for (size_t t = 0; t < T; ++t) {
+        size_t t = 0;
+        for (; t + 4 <= T; t += 4) {
+          int32_t dots[4];
+          i2s_dot_codes_x4_avx2(row, xq.data() + t * K, K, dots);
+          for (size_t j = 0; j < 4; ++j) y[(t + j) * N + n] = (w.scale * float(dots[j] - qsum[t + j])) / xs[t + j];
+        }
+        for (; t < T; ++t) {
           const int32_t dot = i2s_dot_codes_avx2(row, xq.data() + t * K, K) - qsum[t];
           // Same float operations, in the same order, as the reference: outputs are bit-identical.
           y[t * N + n] = (w.scale * float(dot)) / xs[t];

@@ -165,9 +165,14 @@ const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens) {
   const size_t D = hp.n_embd, F = hp.n_ff, hd = hp.head_dim;
   const size_t q_dim = hp.n_head * hd, kv_dim = hp.n_head_kv * hd;
   const bool aq = hp.bitlinear;
-  std::vector<float> x(T * D), xn(T * D), q(T * q_dim), k(T * kv_dim), v(T * kv_dim), att(T * q_dim), o(T * D),
-      g(T * F), u(T * F);
-  std::vector<int32_t> positions(T);
+  // Scratch grows to the largest batch seen and is reused: decoding allocates nothing per token.
+  Scratch& sc = scratch_;
+  for (auto [buf, n] : {std::pair{&sc.x, T * D}, {&sc.xn, T * D}, {&sc.q, T * q_dim}, {&sc.k, T * kv_dim},
+                        {&sc.v, T * kv_dim}, {&sc.att, T * q_dim}, {&sc.o, T * D}, {&sc.g, T * F}, {&sc.u, T * F}})
+    if (buf->size() < n) buf->resize(n);
+  if (sc.positions.size() < T) sc.positions.resize(T);
+  auto &x = sc.x, &xn = sc.xn, &q = sc.q, &k = sc.k, &v = sc.v, &att = sc.att, &o = sc.o, &g = sc.g, &u = sc.u;
+  auto& positions = sc.positions;
   for (size_t t = 0; t < T; ++t) positions[t] = int32_t(pos_ + t);
 
   be.get_rows(model_.token_embd(), tokens.data(), T, x.data());
@@ -181,8 +186,8 @@ const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens) {
     be.rope(k.data(), T, hp.n_head_kv, hd, positions.data(), hp.rope_theta, hp.rope_style);
     float* kc = k_cache_.data() + l * n_ctx_ * kv_dim;
     float* vc = v_cache_.data() + l * n_ctx_ * kv_dim;
-    std::copy(k.begin(), k.end(), kc + pos_ * kv_dim);
-    std::copy(v.begin(), v.end(), vc + pos_ * kv_dim);
+    std::copy_n(k.begin(), T * kv_dim, kc + pos_ * kv_dim);
+    std::copy_n(v.begin(), T * kv_dim, vc + pos_ * kv_dim);
     AttentionArgs args;
     args.q = q.data();
     args.k_cache = kc;

@@ -40,7 +40,7 @@ TEST_P(X86Matmul, MatchesReferenceOnRaggedShapes) {
   std::mt19937 rng(unsigned(t) * 7 + 1);
   ThreadPool pool(2);
   for (int trial = 0; trial < 6; ++trial) {
-    const size_t K = block * (1 + rng() % 6) * (block < 64 ? 4 : 1), N = 1 + rng() % 37, T = 1 + rng() % 5;
+    const size_t K = block * (1 + rng() % 6) * (block < 64 ? 4 : 1), N = 1 + rng() % 37, T = 1 + rng() % 11;  // token tiles of 4 plus a remainder
     const bool qa = trial % 2 == 1;
     float scale;
     auto bytes = make_weight(t, K, N, rng, &scale);
@@ -89,6 +89,24 @@ TEST(X86Kernels, TernaryIntegerDotsAreExact) {
                   ref::dot_i8(vals.data() + b * 256, q.data() + b * 256, 256));
       }
     }
+  }
+}
+
+TEST(X86Kernels, I2SFourTokenDotIsExactAtTheInt16Limits) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(7);
+  const size_t K = 128 * 21;  // more than one 8-block int16 accumulation run, and a ragged last run
+  // All +1 weights against -128 activations is the largest partial sum a block can make.
+  std::vector<float> ones(K, 1.0f);
+  std::vector<uint8_t> row(dtype_tensor_bytes(DType::I2_S, K, 1));
+  quantize_matrix(DType::I2_S, ones.data(), row.data(), K, 1, 1.0f);
+  for (int trial = 0; trial < 2; ++trial) {
+    std::vector<int8_t> q(4 * K, -128);
+    if (trial == 1)
+      for (auto& v : q) v = int8_t(int(rng() % 256) - 128);
+    int32_t got[4];
+    x86::i2s_dot_codes_x4_avx2(row.data(), q.data(), K, got);
+    for (size_t t = 0; t < 4; ++t) EXPECT_EQ(got[t], x86::i2s_dot_codes_avx2(row.data(), q.data() + t * K, K)) << t;
   }
 }
 

@@ -70,6 +70,10 @@ class Session {
   ThreadPool pool_;
   std::vector<float> k_cache_, v_cache_;  // [layer][pos][n_head_kv * head_dim]
   std::vector<float> logits_;
+  struct Scratch {
+    std::vector<float> x, xn, q, k, v, att, o, g, u;
+    std::vector<int32_t> positions;
+  } scratch_;
 };
 
 }  // namespace tern
