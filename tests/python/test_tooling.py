@@ -274,6 +274,13 @@ class Workflow(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("probe 1", r.stdout)
 
+    def test_committed_baseline_reproduces(self):
+        # docs/baselines/ records the fingerprint and probes of the packed checkpoint exported and quantized to
+        # I2_S; a fresh export + quantize on any machine must match it byte for byte and token for token.
+        doc = os.path.join(ARGS.source, "docs", "baselines", "tinystories-3m-packed-i2_s.md")
+        r = tern("baseline", "--verify", doc, quantized("packed", "i2_s"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_manifest(self):
         q = quantized("packed", "i2_s")
         out = os.path.join(ARGS.tmp, "tooling_manifest.json")
@@ -357,6 +364,7 @@ def main():
     ap.add_argument("--shared", required=True)
     ap.add_argument("--tmp", required=True)
     ap.add_argument("--smollm2", required=True)
+    ap.add_argument("--source", required=True)
     ARGS, rest = ap.parse_known_args()
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 

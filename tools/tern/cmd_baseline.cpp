@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -60,8 +61,10 @@ std::string render(const ValidationOptions& o, const ValidationResult& r, const 
     << f.get_int(f.get_string("general.architecture") + ".embedding_length", 0) << "\n";
   s << "**Format:** " << format << "\n";
   s << "**Export Date:** " << meta.value("date", std::string("unknown (no ") + meta_path.filename().string() + ")") << "\n";
-  s << "**Exporter:** " << meta.value("converter", f.get_string("tern.converter", "unknown")) << " "
-    << meta.value("converter_version", meta.value("tern_version", std::string())) << "\n\n---\n\n";
+  const std::string exporter = meta.contains("converter")
+                                   ? meta.value("converter", std::string()) + " " + meta.value("converter_version", std::string())
+                                   : f.get_string("tern.converter", "unknown");
+  s << "**Exporter:** " << exporter << "\n\n---\n\n";
 
   s << "## Fingerprints\n\n### GGUF Model\n";
   s << "- **Path:** `" << o.model_path << "`\n";
@@ -77,7 +80,7 @@ std::string render(const ValidationOptions& o, const ValidationResult& r, const 
 
   s << "## Export Configuration\n\n";
   s << "- **Source:** " << meta.value("source", std::string("unknown")) << "\n";
-  s << "- **Converter:** `" << meta.value("converter", std::string("unknown")) << "`\n";
+  s << "- **Converter:** `" << exporter << "`" << (f.get("tern.converter") ? " (exported by `" + f.get_string("tern.converter") + "`)" : "") << "\n";
   s << "- **Precision:** " << format << "\n";
   s << "- **LayerNorm:** Float (" << norm_types << ", not quantized)\n\n---\n\n";
 
@@ -112,6 +115,21 @@ std::string render(const ValidationOptions& o, const ValidationResult& r, const 
       << b.probes[i].second << "\n```\n\n";
   }
   s << "---\n\n## Reproduction Steps\n\n```bash\n";
+  // The commands that made the file, from the provenance files next to it (quantize -> export -> checkpoint).
+  if (meta.value("kind", "") == "quantize") {
+    const fs::path src = meta.value("source", std::string());
+    const fs::path src_meta = src.parent_path() / (src.stem().string() + ".meta.json");
+    json export_meta = fs::exists(src_meta) ? json::parse(read_text_file(src_meta), nullptr, false) : json();
+    if (export_meta.is_object() && export_meta.value("kind", "") == "export")
+      s << "tern export " << export_meta.value("source", std::string()) << " -o " << src.parent_path().string() << "\n";
+    std::string type = meta.value("type", std::string());
+    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    s << "tern quantize " << src.string() << " " << src.parent_path().string() << " --type " << type;
+    for (const auto& e : meta.value("exclude_patterns", json::array())) s << " --exclude '" << e.get<std::string>() << "'";
+    s << "\n";
+  } else if (meta.value("kind", "") == "export") {
+    s << "tern export " << meta.value("source", std::string()) << " -o " << model.parent_path().string() << "\n";
+  }
   s << "tern validate " << o.model_path << tok_args << "\n";
   s << "sha256sum " << o.model_path << "   # must equal " << b.fingerprint << "\n";
   for (const auto& [prompt, text] : b.probes)

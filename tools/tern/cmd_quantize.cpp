@@ -7,6 +7,7 @@
 #include "tern/convert.h"
 #include "tern/error.h"
 #include "tern/registry.h"
+#include "tern/version.h"
 #include "tool_util.h"
 
 namespace po = boost::program_options;
@@ -75,6 +76,8 @@ int cmd_quantize(const std::vector<std::string>& args) {
       {"kind", "quantize"},
       {"source", fs::absolute(in_path).lexically_normal().string()},
       {"source_fingerprint", fingerprint(in_path)},
+      {"converter", "tern quantize"},
+      {"converter_version", version()},
       {"type", dtype_name(*type)},
       {"quantized", "attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down weights"},
       {"never_quantized", "norm weights, token_embd, output (kept in their source type)"},
