@@ -54,10 +54,7 @@ ModelFile one_tensor_model(const std::string& name, std::vector<float>& values, 
 
 std::vector<float> dequantized(const TensorInfo& t) {
   std::vector<float> out(t.n_elements());
-  const size_t k = t.ne[0];
-  const float s = t.type == DType::I2_S ? i2s_scale(t.data, out.size()) : 1.0f;
-  for (size_t r = 0; r < t.n_rows(); ++r)
-    dequantize_row(t.type, t.data + dtype_row_offset(t.type, k, r), out.data() + r * k, k, s);
+  dequantize_matrix(t.type, t.data, out.data(), t.ne[0], t.n_rows());
   return out;
 }
 

@@ -12,9 +12,7 @@ namespace {
 std::vector<float> dequantize_tensor(const TensorInfo& t) {
   const size_t k = t.ne.empty() ? 0 : t.ne[0], rows = t.n_rows();
   std::vector<float> out(k * rows);
-  const float scale = t.type == DType::I2_S ? i2s_scale(t.data, k * rows) : 1.0f;
-  for (size_t r = 0; r < rows; ++r)
-    dequantize_row(t.type, t.data + dtype_row_offset(t.type, k, r), out.data() + r * k, k, scale);
+  dequantize_matrix(t.type, t.data, out.data(), k, rows);
   return out;
 }
 

@@ -332,4 +332,10 @@ void quantize_matrix(DType t, const float* in, uint8_t* out, size_t k, size_t n,
   for (size_t r = 0; r < n; ++r) quantize_row(t, in + r * k, out + r * row_bytes, k);
 }
 
+void dequantize_matrix(DType t, const uint8_t* in, float* out, size_t k, size_t n) {
+  if (t == DType::I2_S) return dequantize_row(t, in, out, k * n, i2s_scale(in, k * n));
+  const size_t row_bytes = dtype_row_bytes(t, k);
+  for (size_t r = 0; r < n; ++r) dequantize_row(t, in + r * row_bytes, out + r * k, k);
+}
+
 }  // namespace tern

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 
 #include "commands.h"
+#include "tool_util.h"
 #include "tern/cpu_features.h"
 #include "tern/error.h"
 #include "tern/registry.h"
@@ -15,11 +16,7 @@ int cmd_backends(const std::vector<std::string>& args) {
   po::options_description opts("tern backends");
   opts.add_options()("help,h", "show this help");
   po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end())).options(opts).run(), vm);
-  if (vm.count("help")) {
-    std::printf("%s", (std::ostringstream() << opts).str().c_str());
-    return 0;
-  }
+  if (!parse_command_line(args, opts, {}, vm)) return 0;
   const auto& cpu = cpu_features();
   std::printf("CPU: %s%s%s\nfeatures (%s): %s\n\n", cpu.arch.c_str(), cpu.model.empty() ? "" : ", ", cpu.model.c_str(),
               cpu.source.c_str(), cpu.flags_string().c_str());

@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -26,17 +25,6 @@ struct Baseline {
   size_t max_tokens = 16;
   std::vector<std::pair<std::string, std::string>> probes;  // prompt, prompt + greedy output
 };
-
-std::string dominant_projection_type(const ModelFile& f) {
-  std::map<std::string, size_t> n;
-  for (const auto& t : f.tensors)
-    if (t.name.starts_with("blk.") && t.ne.size() == 2) ++n[dtype_name(t.type)];
-  std::string best = "unknown";
-  size_t most = 0;
-  for (const auto& [k, v] : n)
-    if (v > most) best = k, most = v;
-  return best;
-}
 
 std::string render(const ValidationOptions& o, const ValidationResult& r, const ModelFile& f, const Baseline& b,
                    const std::string& name, const std::string& out_path) {
@@ -122,9 +110,8 @@ std::string render(const ValidationOptions& o, const ValidationResult& r, const 
     json export_meta = fs::exists(src_meta) ? json::parse(read_text_file(src_meta), nullptr, false) : json();
     if (export_meta.is_object() && export_meta.value("kind", "") == "export")
       s << "tern export " << export_meta.value("source", std::string()) << " -o " << src.parent_path().string() << "\n";
-    std::string type = meta.value("type", std::string());
-    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    s << "tern quantize " << src.string() << " " << src.parent_path().string() << " --type " << type;
+    s << "tern quantize " << src.string() << " " << src.parent_path().string() << " --type "
+      << lowercase(meta.value("type", std::string()));
     for (const auto& e : meta.value("exclude_patterns", json::array())) s << " --exclude '" << e.get<std::string>() << "'";
     s << "\n";
   } else if (meta.value("kind", "") == "export") {
@@ -209,9 +196,9 @@ int cmd_baseline(const std::vector<std::string>& args) {
   if (o.model_path.empty()) throw Error("tern baseline: give a MODEL");
   if (out_path.empty() == verify_path.empty()) throw Error("tern baseline: give either -o FILE or --verify FILE");
 
-  Baseline b;
+  Baseline b, want;
   if (!verify_path.empty()) {
-    const Baseline want = parse(verify_path);
+    want = parse(verify_path);
     b.max_tokens = want.max_tokens;
     o.probes.clear();
     for (const auto& p : want.probes) o.probes.push_back(p.first);
@@ -231,13 +218,11 @@ int cmd_baseline(const std::vector<std::string>& args) {
   stats.projections = check_projections(*file);
   auto tokenizer = o.tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(o.tokenizer_path);
   std::string backend_name = o.backend.empty() ? Registry::instance().usable_backends().front() : o.backend;
-  const auto summary = std::make_unique<ModelFile>(*file);  // metadata and tensor table for the report
   Model model(std::move(file), Registry::instance().backend(o.backend));
   for (const auto& prompt : o.probes)
     b.probes.emplace_back(prompt, prompt + generate_greedy(model, *tokenizer, prompt, b.max_tokens, 1).text);
 
   if (!verify_path.empty()) {
-    const Baseline want = parse(verify_path);
     int diffs = 0;
     if (want.fingerprint != b.fingerprint)
       ++diffs, std::printf("fingerprint differs:\n  baseline: %s\n  model:    %s\n", want.fingerprint.c_str(), b.fingerprint.c_str());
@@ -262,7 +247,7 @@ int cmd_baseline(const std::vector<std::string>& args) {
   stats.backend = backend_name;
   if (name.empty()) name = fs::path(o.model_path).stem().string();
   if (fs::path(out_path).has_parent_path()) fs::create_directories(fs::path(out_path).parent_path());
-  write_text_file(out_path, render(o, stats, *summary, b, name, out_path));
+  write_text_file(out_path, render(o, stats, model.file(), b, name, out_path));
   std::printf("wrote %s (%s, %zu probes)\n", out_path.c_str(), b.fingerprint.c_str(), b.probes.size());
   return 0;
 }

@@ -12,7 +12,6 @@
 #include <thread>
 
 #include "commands.h"
-#include "tern/convert.h"
 #include "tern/error.h"
 #include "tern/model.h"
 #include "tern/registry.h"
@@ -55,13 +54,14 @@ double measure_read_bandwidth(size_t threads, size_t bytes = size_t(1) << 30) {
   return best;
 }
 
-// Bytes of weights one generated token reads: every projection and norm, and the whole LM head.
+// Bytes of weights one generated token reads: every projection and norm, the whole LM head (the token
+// embedding when tied) and one embedding row.
 uint64_t weight_bytes_per_token(const ModelFile& f) {
   uint64_t bytes = 0;
-  const auto* output = f.find("output.weight");
   for (const auto& t : f.tensors)
-    if (t.name != "token_embd.weight" || !output) bytes += t.nbytes;  // tied embeddings are the LM head
-  if (output) bytes += f.find("token_embd.weight") ? f.find("token_embd.weight")->nbytes / std::max<uint64_t>(1, f.find("token_embd.weight")->n_rows()) : 0;
+    if (t.name != "token_embd.weight") bytes += t.nbytes;
+  if (const auto* embd = f.find("token_embd.weight"))
+    bytes += f.find("output.weight") ? embd->nbytes / std::max<uint64_t>(1, embd->n_rows()) : embd->nbytes;
   return bytes;
 }
 
@@ -137,9 +137,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   for (const auto& be_name : backends) {
     auto file = load_model_file(model_path);
     per_token = weight_bytes_per_token(*file);
-    std::string proj = "?";
-    for (const auto& t : file->tensors)
-      if (is_projection_tensor(t.name)) proj = dtype_name(t.type);
+    const std::string proj = dominant_projection_type(*file);
     model_desc = file->get_string("general.name", fs::path(model_path).stem().string());
     if (model_desc.size() > 26) model_desc = fs::path(model_path).stem().string();
     model_desc += " " + proj;

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "commands.h"
-#include "tern/convert.h"
+#include "tool_util.h"
 #include "tern/error.h"
 #include "tern/health.h"
 #include "tern/registry.h"
@@ -26,12 +26,7 @@ int cmd_inspect(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end())).options(opts).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::printf("%s", (std::ostringstream() << opts).str().c_str());
-    return 0;
-  }
+  if (!parse_command_line(args, opts, pos, vm)) return 0;
   if (model_path.empty()) throw Error("tern inspect: give a MODEL");
   auto mf = load_model_file(model_path);
 
@@ -54,12 +49,12 @@ int cmd_inspect(const std::vector<std::string>& args) {
   if (ln) {
     json out = json::array();
     int suspicious = 0;
-    for (const auto& t : mf->tensors) {
-      if (!is_norm_tensor(t.name)) continue;
-      const double rms = tensor_stats(t).rms;
+    // Unlike validate, inspect flags the final norm too: it shows the rule, validate applies judgement.
+    for (const auto& c : check_norms(*mf, 0.5, 2.0, true)) {
+      const double rms = c.rms;
       const bool ok = rms >= 0.5 && rms <= 2.0;
       suspicious += !ok;
-      const std::string name = t.name.substr(0, t.name.size() - 7);  // drop ".weight"
+      const std::string& name = c.name;
       if (as_json) out.push_back({{"name", name}, {"rms", rms}, {"healthy", ok}});
       else std::printf("%-28s rms=%.3f%s\n", name.c_str(), rms, ok ? "" : "  SUSPICIOUS (outside [0.5, 2.0])");
     }

@@ -41,16 +41,8 @@ int cmd_manifest(const std::vector<std::string>& args) {
   const std::string arch = file->get_string("general.architecture");
   if (name.empty()) name = file->get_string("general.name", fs::path(model_path).stem().string());
   uint64_t params = 0;
-  std::map<std::string, size_t> proj_types;
-  for (const auto& t : file->tensors) {
-    params += t.n_elements();
-    if (t.name.starts_with("blk.") && t.ne.size() == 2) ++proj_types[dtype_name(t.type)];
-  }
-  std::string quant = "unknown";
-  size_t most = 0;
-  for (const auto& [k, v] : proj_types)
-    if (v > most) quant = k, most = v;
-  std::transform(quant.begin(), quant.end(), quant.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  for (const auto& t : file->tensors) params += t.n_elements();
+  const std::string quant = lowercase(dominant_projection_type(*file));
 
   auto tokenizer = tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
   std::string why;

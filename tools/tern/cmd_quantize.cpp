@@ -33,8 +33,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   const auto type = dtype_from_name(type_name);
   if (!type || !dtype_traits(*type)->ternary)
     throw Error("tern quantize: unknown --type '" + type_name + "' (choose i2_s, tq1_0 or tq2_0)");
-  std::string lower = dtype_name(*type);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  const std::string lower = lowercase(dtype_name(*type));
   std::vector<std::regex> patterns;
   for (const auto& e : excludes) {
     try {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "tool_util.h"
 #include "tern/error.h"
 #include "tern/model.h"
 #include "tern/registry.h"
@@ -52,12 +53,7 @@ int cmd_run(const std::vector<std::string>& args) {
       ("ctx,c", po::value(&n_ctx), "context length (default: min(model's, 2048))")
       ("verbose,v", po::bool_switch(&verbose), "print model and backend details");
   po::variables_map vm;
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end())).options(opts).run(), vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    std::printf("%s", (std::ostringstream() << opts).str().c_str());
-    return 0;
-  }
+  if (!parse_command_line(args, opts, {}, vm)) return 0;
   if (n_predict < 0) throw Error("--n-predict must be >= 0");
   if (threads == 0) throw Error("--threads must be >= 1");
   if (model_path.empty()) model_path = default_model_path();

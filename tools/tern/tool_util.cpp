@@ -5,9 +5,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <cctype>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "tern/convert.h"
 #include "tern/error.h"
 #include "tern/mapped_file.h"
 #include "tern/sha256.h"
@@ -70,6 +73,22 @@ std::string build_date() {
   char buf[16];
   std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
   return buf;
+}
+
+std::string dominant_projection_type(const ModelFile& f) {
+  std::map<std::string, size_t> count;
+  for (const auto& t : f.tensors)
+    if (is_projection_tensor(t.name)) ++count[dtype_name(t.type)];
+  std::string best = "unknown";
+  size_t most = 0;
+  for (const auto& [type, n] : count)
+    if (n > most) best = type, most = n;
+  return best;
+}
+
+std::string lowercase(std::string s) {
+  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 std::string fingerprint(const std::filesystem::path& path) { return "sha256-" + sha256_file_hex(path); }

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tern/model_file.h"
+
 namespace tern::cli {
 
 // Parses args[1..] (args[0] is the subcommand). Returns false after printing --help.
@@ -32,6 +34,10 @@ std::string read_text_file(const std::filesystem::path& path);
 
 // "YYYY-MM-DD" (UTC) of now, or of $SOURCE_DATE_EPOCH when set, so reruns can be byte-identical.
 std::string build_date();
+
+// The weight type most projection tensors have ("unknown" without any), e.g. "I2_S".
+std::string dominant_projection_type(const ModelFile& f);
+std::string lowercase(std::string s);
 
 // "sha256-<hex>" of a file.
 std::string fingerprint(const std::filesystem::path& path);

@@ -67,6 +67,8 @@ void quantize_row(DType t, const float* in, void* row, size_t n, float tensor_sc
 // Quantizes an n_rows x n_per_row matrix into `out` (dtype_tensor_bytes(t, n_per_row, n_rows) bytes). I2_S
 // uses `tensor_scale` for the whole tensor and stores it in the trailer; other types ignore it.
 void quantize_matrix(DType t, const float* in, uint8_t* out, size_t n_per_row, size_t n_rows, float tensor_scale = 1.0f);
+// The inverse: dequantizes an n_rows x n_per_row matrix (I2_S reads its scale from the trailer) into `out`.
+void dequantize_matrix(DType t, const uint8_t* in, float* out, size_t n_per_row, size_t n_rows);
 // I2_S whole-tensor helpers.
 float i2s_scale(const void* data, size_t n_elements);
 void i2s_set_scale(void* data, size_t n_elements, float scale);
