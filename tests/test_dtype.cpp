@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -29,6 +31,7 @@ TEST(DType, TensorSizes) {
   EXPECT_EQ(dtype_tensor_bytes(DType::Q4_1, 576, 10), 576 / 32 * 20 * 10u);
   EXPECT_EQ(dtype_tensor_bytes(DType::TQ1_0, 512, 2), 2 * 54 * 2u);
   EXPECT_EQ(dtype_tensor_bytes(DType::I2_S, 256, 256), 256 * 256 / 4 + 32u);
+  EXPECT_EQ(dtype_tensor_bytes(DType::TL2, 2560, 640), 20 * (107 * 160) + 32u);  // 854 groups -> 107 super-blocks
   EXPECT_FALSE(dtype_row_ok(DType::TQ2_0, 300));
   EXPECT_EQ(dtype_from_name("tq2_0"), DType::TQ2_0);
   EXPECT_EQ(dtype_from_id(7), std::nullopt);  // Q5_1: not supported, must not be mistaken for another type
@@ -48,6 +51,41 @@ TEST(DType, I2SRoundTripIsExactForTernary) {
   // bitnet.cpp layout: weight j of a 128-block lives in byte j % 32 at bit 6 - 2 * (j / 32).
   EXPECT_EQ((buf[5] >> 6) & 3, int(x[5] / 0.37f) + 1);
   EXPECT_EQ((buf[5] >> 0) & 3, int(x[96 + 5] / 0.37f) + 1);
+}
+
+TEST(DType, TL2RoundTripIsExactOnRaggedShapes) {
+  std::mt19937 rng(8);
+  for (auto [k, n] : {std::pair<size_t, size_t>{1, 1}, {5, 33}, {47, 64}, {100, 7}, {385, 40}}) {
+    std::vector<float> x(k * n), y(k * n);
+    for (auto& v : x) v = 0.5f * float(int(rng() % 3) - 1);
+    std::vector<uint8_t> buf(dtype_tensor_bytes(DType::TL2, k, n));
+    quantize_matrix(DType::TL2, x.data(), buf.data(), k, n, 0.5f);
+    EXPECT_EQ(tensor_scale(DType::TL2, buf.data(), k, n), 0.5f);
+    dequantize_matrix(DType::TL2, buf.data(), y.data(), k, n);
+    EXPECT_EQ(x, y) << k << "x" << n;
+    std::vector<float> row(k);
+    dequantize_rows(DType::TL2, buf.data(), k, n, n - 1, 1, row.data());
+    EXPECT_TRUE(std::equal(row.begin(), row.end(), x.end() - long(k)));
+  }
+}
+
+TEST(DType, TL2LayoutIsTheDocumentedOne) {
+  // docs/tl2.md, worked by hand: K = 6 (two groups), N = 33 (two tiles, the second padded with zero rows).
+  const size_t k = 6, n = 33;
+  std::vector<float> x(k * n, 0.0f);
+  x[17 * k + 3] = 1, x[17 * k + 4] = -1;  // row 17, group 1 = (1, -1, 0): code 19 > 13, stored as 26-19 = 7, sign 1
+  x[32 * k + 2] = -1;                     // row 32 (tile 1, row 0), group 0 = (0, 0, -1): code 12, sign 0
+  std::vector<uint8_t> buf(dtype_tensor_bytes(DType::TL2, k, n));
+  ASSERT_EQ(buf.size(), 2 * 160 + 32u);  // groups pad to one super-block of 8; 160 bytes per tile; scale trailer
+  quantize_matrix(DType::TL2, x.data(), buf.data(), k, n, 1.0f);
+  // Zero groups are index 13 (0xD) with sign 0. Group 1 is lane 1 of pair 0: bytes 16-31; row 17 is the high
+  // nibble of byte 16 + 1. Its sign is bit 0 + 4 of sign byte 128 + 16 + 1.
+  for (size_t i = 0; i < 128; ++i) EXPECT_EQ(buf[i], i == 17 ? 0x7d : 0xdd) << i;
+  for (size_t i = 128; i < 160; ++i) EXPECT_EQ(buf[i], i == 145 ? 0x10 : 0x00) << i;
+  EXPECT_EQ(buf[160], 0xdc);  // tile 1, row 0, group 0: low nibble 12; row 16 (padding): high nibble 13
+  float scale;
+  std::memcpy(&scale, buf.data() + 320, 4);
+  EXPECT_EQ(scale, 1.0f);
 }
 
 // Bytes and floats produced by the PyPI gguf package (see tests/python/make_quant_fixture.py).

@@ -55,6 +55,7 @@ ModelFile sample_model(std::vector<std::vector<uint8_t>>& buffers) {
   add("c.i2s", DType::I2_S, {256, 4});
   add("d.tq1_0", DType::TQ1_0, {256, 1, 2});
   add("e.q8_0", DType::Q8_0, {32});
+  add("f.tl2", DType::TL2, {100, 33});
   return m;
 }
 
@@ -112,8 +113,8 @@ TEST(Gguf, PypiGgufPackageReadsOurFile) {
   if (std::string(TERN_PYTHON).empty()) GTEST_SKIP() << "needs the host Python (cross build under qemu)";
   std::vector<std::vector<uint8_t>> bufs;
   ModelFile m = sample_model(bufs);
-  // I2_S (bitnet.cpp's type 36) is unknown to the gguf package; llama.cpp's types are all it reads.
-  std::erase_if(m.tensors, [](const TensorInfo& t) { return t.type == DType::I2_S; });
+  // I2_S (bitnet.cpp's type 36) and TL2 (tern's 1002) are unknown to the gguf package; it reads llama.cpp's.
+  std::erase_if(m.tensors, [](const TensorInfo& t) { return t.type == DType::I2_S || t.type == DType::TL2; });
   const std::string path = test::tmp_dir() + "/for_pypi.gguf";
   Registry::instance().format("gguf").write(m, path);
   std::ostringstream expect;

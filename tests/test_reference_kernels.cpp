@@ -23,18 +23,19 @@ struct TernaryWeight {
   TernaryWeight(DType t, size_t k_, size_t n_, uint32_t seed) : type(t), k(k_), n(n_), trits(k_ * n_) {
     std::mt19937 rng(seed);
     for (auto& v : trits) v = int8_t(int(rng() % 3) - 1);
-    const size_t group = t == DType::I2_S ? k * n : 256;
-    for (size_t g = 0; g < k * n / group; ++g) group_scale.push_back(t == DType::I2_S ? 0.0125f : fp16_to_fp32(fp32_to_fp16(0.01f + 0.001f * float(g % 7))));
+    const bool whole = dtype_tensor_scaled(t);
+    const size_t group = whole ? k * n : 256;
+    for (size_t g = 0; g < k * n / group; ++g) group_scale.push_back(whole ? 0.0125f : fp16_to_fp32(fp32_to_fp16(0.01f + 0.001f * float(g % 7))));
     std::vector<float> w(k * n);
     for (size_t i = 0; i < w.size(); ++i) w[i] = float(trits[i]) * group_scale[i / group];
-    for (size_t g = 0; g < w.size() / 256 && t != DType::I2_S; ++g) {  // block max must equal the scale
+    for (size_t g = 0; g < w.size() / 256 && !whole; ++g) {  // block max must equal the scale
       bool any = false;
       for (size_t j = 0; j < 256; ++j) any |= trits[g * 256 + j] != 0;
       if (!any) trits[g * 256] = 1, w[g * 256] = group_scale[g];
     }
     bytes.resize(dtype_tensor_bytes(t, k, n));
     quantize_matrix(t, w.data(), bytes.data(), k, n, group_scale[0]);
-    view = {t, bytes.data(), bytes.size(), k, n, t == DType::I2_S ? group_scale[0] : 1.0f, nullptr};
+    view = {t, bytes.data(), bytes.size(), k, n, tensor_scale(t, bytes.data(), k, n), nullptr};
   }
 
   std::vector<float> expected(const std::vector<float>& x, size_t T) const {
@@ -46,7 +47,7 @@ struct TernaryWeight {
         double acc = 0;
         for (size_t i = 0; i < k; ++i) {
           const size_t idx = r * k + i;
-          acc += double(group_scale[type == DType::I2_S ? 0 : idx / 256]) * trits[idx] * q[i];
+          acc += double(group_scale[dtype_tensor_scaled(type) ? 0 : idx / 256]) * trits[idx] * q[i];
         }
         y[t * n + r] = float(acc / s);
       }
@@ -73,6 +74,7 @@ class TernaryMatmul : public ::testing::TestWithParam<DType> {};
 TEST_P(TernaryMatmul, MatchesIntegerDotOfKnownTrits) {
   ThreadPool pool(2);
   for (auto [k, n, T] : {std::tuple{256, 8, 1}, {512, 33, 3}, {768, 5, 2}}) {
+    if (GetParam() == DType::TL2) k += 1;  // TL2 takes any row length; make the last group ragged
     TernaryWeight w(GetParam(), size_t(k), size_t(n), uint32_t(k + n));
     std::mt19937 rng(3);
     std::normal_distribution<float> nd;
@@ -84,7 +86,7 @@ TEST_P(TernaryMatmul, MatchesIntegerDotOfKnownTrits) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTernaryTypes, TernaryMatmul, ::testing::Values(DType::I2_S, DType::TQ1_0, DType::TQ2_0),
+INSTANTIATE_TEST_SUITE_P(AllTernaryTypes, TernaryMatmul, ::testing::Values(DType::I2_S, DType::TQ1_0, DType::TQ2_0, DType::TL2),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 TEST(ReferenceKernels, FloatMatmulMatchesNaive) {

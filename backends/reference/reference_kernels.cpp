@@ -14,11 +14,14 @@ float quantize_activations_i8(const float* x, int8_t* q, size_t k) {
   return scale;
 }
 
-size_t row_offset(const WeightView& w, size_t row) { return dtype_row_offset(w.type, w.k, row); }
-
 size_t decode_ternary_row(const WeightView& w, size_t row, int8_t* values, float* group_scales) {
-  const uint8_t* p = w.data + row_offset(w, row);
   std::vector<float> tmp(w.k);
+  if (w.type == DType::TL2) {
+    tl2_unpack_row(w.data, w.k, row, values);
+    group_scales[0] = w.scale;
+    return w.k;
+  }
+  const uint8_t* p = w.data + dtype_row_offset(w.type, w.k, row);
   if (w.type == DType::I2_S) {
     dequantize_row(DType::I2_S, p, tmp.data(), w.k, 1.0f);
     for (size_t i = 0; i < w.k; ++i) values[i] = int8_t(tmp[i]);
@@ -84,7 +87,7 @@ void matmul(const WeightView& w, const float* x, float* y, size_t T, bool quanti
     } else {
       std::vector<float> row(K);
       for (size_t n = n0; n < n1; ++n) {
-        dequantize_row(w.type, w.data + row_offset(w, n), row.data(), K);
+        dequantize_rows(w.type, w.data, K, N, n, 1, row.data());
         for (size_t t = 0; t < T; ++t) {
           float acc = 0;
           const float* xt = x + t * K;
@@ -97,8 +100,7 @@ void matmul(const WeightView& w, const float* x, float* y, size_t T, bool quanti
 }
 
 void get_rows(const WeightView& w, const int32_t* ids, size_t n_ids, float* out) {
-  for (size_t i = 0; i < n_ids; ++i)
-    dequantize_row(w.type, w.data + row_offset(w, size_t(ids[i])), out + i * w.k, w.k, w.scale);
+  for (size_t i = 0; i < n_ids; ++i) dequantize_rows(w.type, w.data, w.k, w.n, size_t(ids[i]), 1, out + i * w.k);
 }
 
 void rms_norm(const float* x, const float* weight, float* y, size_t T, size_t dim, float eps) {

@@ -13,7 +13,7 @@ namespace tern::ref {
 float quantize_activations_i8(const float* x, int8_t* q, size_t k);
 
 // Decodes one ternary weight row into values in {-1, 0, 1} and one float scale per group of `group` values
-// (the whole row for I2_S, 256 for TQ1_0 / TQ2_0). Returns the group size.
+// (the whole row for I2_S and TL2, 256 for TQ1_0 / TQ2_0). Returns the group size.
 size_t decode_ternary_row(const WeightView& w, size_t row, int8_t* values, float* group_scales);
 
 // Activations as a matmul consumes them. With int8 (ternary weights, or quantize_activations): q holds
@@ -37,8 +37,5 @@ void rope(float* x, size_t n_tokens, size_t n_heads, size_t head_dim, const int3
 void attention(const AttentionArgs& a, const Parallel& par);
 void gated_activation(const float* gate, const float* up, float* out, size_t n, Activation act);
 void add(float* x, const float* y, size_t n);
-
-// Byte offset of row `row` of a weight (I2_S rows are contiguous 2-bit runs, not row blocks).
-size_t row_offset(const WeightView& w, size_t row);
 
 }  // namespace tern::ref

@@ -16,6 +16,15 @@ void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_
 // Same for one 256-element TQ2_0 block's codes (64 bytes).
 int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q);
 
+// TL2 (docs/tl2.md). A token's lookup tables take kTL2PairLutBytes per group pair: the low bytes of the 16
+// partial sums of both groups (one group per 128-bit lane), their high bytes, then the same for the negated sums.
+inline constexpr size_t kTL2PairLutBytes = 128;
+size_t tl2_lut_bytes(size_t k);
+// Tables for group pairs [pair0, pair1) of one token's int8 activations q (k of them; zero past the end).
+void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, uint8_t* lut);
+// Exact ternary dot products of the 32 rows of one tile with the token whose tables are `lut`.
+void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]);
+
 float dot_f32_avx2(const float* a, const float* b, size_t n);
 // Dequantizes a row of F32/F16/BF16/Q8_0/Q4_0/Q4_1 to floats; returns false for other types.
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k);

@@ -164,21 +164,55 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
 bool matmul_avx2_supports(DType t) {
   switch (t) {
     case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0: case DType::Q4_1:
-    case DType::I2_S: case DType::TQ2_0:
+    case DType::I2_S: case DType::TQ2_0: case DType::TL2:
       return true;
     default:
       return false;
   }
 }
 
+namespace {
+
+void matmul_tl2(const WeightView& w, const int8_t* xq, const float* xs, float* y, size_t T, const Parallel& par) {
+  const size_t K = w.k, N = w.n, n_tiles = (N + kTL2TileRows - 1) / kTL2TileRows;
+  const size_t tile_bytes = tl2_tile_bytes(K), lut_bytes = tl2_lut_bytes(K), n_pairs = tl2_groups(K) / 2;
+  // Tables for a few tokens at a time: each tile is then read once per chunk and the tables stay in cache.
+  const size_t chunk = std::min<size_t>(T, 8);
+  std::vector<uint8_t> lut(chunk * lut_bytes);
+  for (size_t t0 = 0; t0 < T; t0 += chunk) {
+    const size_t nt = std::min(chunk, T - t0);
+    par.for_range(nt * n_pairs, [&](size_t i0, size_t i1) {
+      for (size_t i = i0; i < i1;) {
+        const size_t t = i / n_pairs, p0 = i % n_pairs, p1 = std::min(n_pairs, p0 + (i1 - i));
+        tl2_build_lut_avx2(xq + (t0 + t) * K, K, p0, p1, lut.data() + t * lut_bytes);
+        i += p1 - p0;
+      }
+    });
+    par.for_range(n_tiles, [&](size_t b0, size_t b1) {
+      alignas(32) int32_t dots[32];
+      for (size_t b = b0; b < b1; ++b)
+        for (size_t t = 0; t < nt; ++t) {
+          tl2_tile_dot_avx2(w.data + b * tile_bytes, lut.data() + t * lut_bytes, K, dots);
+          const size_t tt = t0 + t;
+          for (size_t r = 0; r < kTL2TileRows && b * kTL2TileRows + r < N; ++r)
+            // Same float operations, in the same order, as the reference: outputs are bit-identical.
+            y[tt * N + b * kTL2TileRows + r] = (w.scale * float(dots[r])) / xs[tt];
+        }
+    });
+  }
+}
+
+}  // namespace
+
 void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool quantize_act, const Parallel& par) {
   if (!matmul_avx2_supports(w.type)) return ref::matmul(w, x, y, T, quantize_act, par);
   const size_t K = w.k, N = w.n;
-  const bool ternary = w.type == DType::I2_S || w.type == DType::TQ2_0;
+  const bool ternary = dtype_traits(w.type)->ternary;
   ref::MatmulActivations act;
   x = ref::prepare_activations(x, T, K, ternary, quantize_act, act);
   const std::vector<int8_t>& xq = act.q;
   const std::vector<float>& xs = act.scale;
+  if (w.type == DType::TL2) return matmul_tl2(w, xq.data(), xs.data(), y, T, par);
   std::vector<int32_t> qsum;  // per token (I2_S) or per token and 256-block (TQ2_0): sum of activations
   if (ternary) {
     const size_t group = w.type == DType::I2_S ? K : 256, ng = K / group;

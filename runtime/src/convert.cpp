@@ -79,8 +79,8 @@ ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {
     const bool to_f32 = is_norm_tensor(t.name) || t.ne.size() < 2;
     const DType want = to_f32 ? DType::F32 : DType::F16;
     const bool qk = permute && (t.name.ends_with("attn_q.weight") || t.name.ends_with("attn_k.weight"));
-    if (t.type == DType::I2_S && want == DType::F16)  // F16 rounds the scale; keep it exact for quantize
-      out.meta[kTernaryScaleKeyPrefix + t.name] = MetaValue::f32(i2s_scale(t.data, t.n_elements()));
+    if (dtype_tensor_scaled(t.type) && want == DType::F16)  // F16 rounds the scale; keep it exact for quantize
+      out.meta[kTernaryScaleKeyPrefix + t.name] = MetaValue::f32(tensor_scale(t.type, t.data, t.ne[0], t.n_rows()));
     if (t.type != want || qk) {
       std::vector<float> v = dequantize_tensor(t);
       if (qk) {
@@ -160,6 +160,7 @@ int llama_file_type(DType t) {
     case DType::TQ1_0: return 36;
     case DType::TQ2_0: return 37;
     case DType::I2_S: return 40;  // bitnet.cpp's LLAMA_FTYPE_MOSTLY_I2_S
+    case DType::TL2: return 1002;  // no llama.cpp file type; tern's own, like the tensor type id
   }
   return -1;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <vector>
 
 #include "tern/error.h"
 
@@ -19,6 +20,7 @@ constexpr DTypeTraits kTraits[] = {
     {DType::TQ1_0, "TQ1_0", 256, 54, true},
     {DType::TQ2_0, "TQ2_0", 256, 66, true},
     {DType::I2_S, "I2_S", kI2SBlock, kI2SBlock / 4, true},
+    {DType::TL2, "TL2", 1, 0, true},  // any row length (groups are zero-padded); not row-blocked
 };
 
 inline uint16_t load_u16(const uint8_t* p) {
@@ -72,6 +74,7 @@ bool dtype_row_ok(DType t, size_t n_per_row) {
 size_t dtype_row_bytes(DType t, size_t n_per_row) {
   const auto* tr = dtype_traits(t);
   if (!tr) throw Error("unknown dtype id " + std::to_string(uint32_t(t)));
+  if (t == DType::TL2) throw Error("TL2 rows are interleaved in tiles and have no byte size of their own");
   return n_per_row / tr->block_size * tr->block_bytes;
 }
 
@@ -79,8 +82,11 @@ size_t dtype_row_offset(DType t, size_t n_per_row, size_t row) {
   return t == DType::I2_S ? row * n_per_row / 4 : row * dtype_row_bytes(t, n_per_row);
 }
 
+bool dtype_tensor_scaled(DType t) { return t == DType::I2_S || t == DType::TL2; }
+
 size_t dtype_tensor_bytes(DType t, size_t n_per_row, size_t n_rows) {
   if (t == DType::I2_S) return n_per_row * n_rows / 4 + 32;
+  if (t == DType::TL2) return (n_rows + kTL2TileRows - 1) / kTL2TileRows * tl2_tile_bytes(n_per_row) + 32;
   return dtype_row_bytes(t, n_per_row) * n_rows;
 }
 
@@ -154,6 +160,13 @@ void i2s_set_scale(void* data, size_t n, float scale) {
   std::memcpy(tail, &scale, 4);
 }
 
+float tensor_scale(DType t, const uint8_t* data, size_t k, size_t n) {
+  if (!dtype_tensor_scaled(t)) return 1.0f;
+  float s;
+  std::memcpy(&s, data + dtype_tensor_bytes(t, k, n) - 32, 4);
+  return s;
+}
+
 float ternary_absmean_scale(const float* w, size_t n) {
   double sum = 0;
   for (size_t i = 0; i < n; ++i) sum += std::fabs(double(w[i]));
@@ -218,6 +231,8 @@ void dequantize_row(DType t, const void* row_v, float* out, size_t n, float tens
           for (int j = 0; j < 4; ++j) *y++ = d * float(tq1_trit(row[48 + j], nn));
       }
       return;
+    case DType::TL2:
+      break;  // rows are not contiguous: dequantize_rows
     case DType::I2_S:
       for (size_t b = 0; b < n / kI2SBlock; ++b, row += 32)
         for (size_t j = 0; j < kI2SBlock; ++j)
@@ -318,11 +333,23 @@ void quantize_row(DType t, const float* x, void* row_v, size_t n, float tensor_s
       }
       return;
     }
+    case DType::TL2:
+      break;  // a whole-tensor layout: quantize_matrix
   }
   throw Error(std::string("quantize: unsupported dtype ") + dtype_name(t));
 }
 
 void quantize_matrix(DType t, const float* in, uint8_t* out, size_t k, size_t n, float tensor_scale) {
+  if (t == DType::TL2) {
+    const float inv = tensor_scale ? 1.0f / tensor_scale : 0.0f;
+    std::vector<int8_t> trits(k * n);
+    for (size_t i = 0; i < k * n; ++i) trits[i] = int8_t(std::clamp(std::lround(in[i] * inv), -1L, 1L));
+    tl2_pack(trits.data(), k, n, out);
+    uint8_t* tail = out + dtype_tensor_bytes(t, k, n) - 32;
+    std::memset(tail, 0, 32);
+    std::memcpy(tail, &tensor_scale, 4);
+    return;
+  }
   if (t == DType::I2_S) {
     quantize_row(t, in, out, k * n, tensor_scale);
     i2s_set_scale(out, k * n, tensor_scale);
@@ -333,9 +360,23 @@ void quantize_matrix(DType t, const float* in, uint8_t* out, size_t k, size_t n,
 }
 
 void dequantize_matrix(DType t, const uint8_t* in, float* out, size_t k, size_t n) {
-  if (t == DType::I2_S) return dequantize_row(t, in, out, k * n, i2s_scale(in, k * n));
+  dequantize_rows(t, in, k, n, 0, n, out);
+}
+
+void dequantize_rows(DType t, const uint8_t* in, size_t k, size_t n, size_t row0, size_t count, float* out) {
+  if (row0 + count > n) throw Error("dequantize_rows: rows out of range");
+  const float scale = tensor_scale(t, in, k, n);
+  if (t == DType::TL2) {
+    std::vector<int8_t> trits(k);
+    for (size_t r = 0; r < count; ++r) {
+      tl2_unpack_row(in, k, row0 + r, trits.data());
+      for (size_t i = 0; i < k; ++i) out[r * k + i] = scale * float(trits[i]);
+    }
+    return;
+  }
+  if (t == DType::I2_S) return dequantize_row(t, in + row0 * k / 4, out, k * count, scale);
   const size_t row_bytes = dtype_row_bytes(t, k);
-  for (size_t r = 0; r < n; ++r) dequantize_row(t, in + r * row_bytes, out + r * k, k);
+  for (size_t r = 0; r < count; ++r) dequantize_row(t, in + (row0 + r) * row_bytes, out + r * k, k);
 }
 
 }  // namespace tern

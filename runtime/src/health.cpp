@@ -17,7 +17,6 @@ namespace tern {
 TensorStats tensor_stats(const TensorInfo& t) {
   TensorStats s;
   const size_t K = t.ne.empty() ? 0 : t.ne[0];
-  const float i2s = t.type == DType::I2_S ? i2s_scale(t.data, t.n_elements()) : 1.0f;
   const bool ternary = dtype_traits(t.type)->ternary;
   std::vector<float> row(K);
   double sum = 0, sq = 0;
@@ -25,7 +24,7 @@ TensorStats tensor_stats(const TensorInfo& t) {
   s.max = -s.min;
   uint64_t zeros = 0, ones = 0;
   for (size_t r = 0; r < t.n_rows(); ++r) {
-    dequantize_row(t.type, t.data + dtype_row_offset(t.type, K, r), row.data(), K, i2s);
+    dequantize_rows(t.type, t.data, K, t.n_rows(), r, 1, row.data());
     for (float v : row) {
       if (std::isnan(v)) { ++s.nan; continue; }
       if (std::isinf(v)) { ++s.inf; continue; }

@@ -81,7 +81,7 @@ WeightView weight(const ModelFile& f, const Backend& be, const std::string& name
   w.nbytes = t.nbytes;
   w.k = k;
   w.n = n;
-  if (t.type == DType::I2_S) w.scale = i2s_scale(t.data, k * n);
+  w.scale = tensor_scale(t.type, t.data, k, n);
   be.prepare(w);
   return w;
 }

@@ -18,7 +18,7 @@ import numpy as np
 
 ARGS = None
 LAYOUTS = ("packed", "bf16")
-TYPES = ("i2_s", "tq1_0", "tq2_0")
+TYPES = ("i2_s", "tl2", "tq1_0", "tq2_0")
 # ../shared/models/README.md: expected greedy outputs of the original C reference.
 EXPECTED = {
     "Once upon a time": "Once upon a time, there was a little girl named Lily. She loved to play outside and explore the world around her. One day, she saw a big, red ball. She was so happy and wanted to play",
@@ -210,8 +210,8 @@ class Workflow(unittest.TestCase):
             self.assertTrue(all(t["source_was_ternary"] for t in meta["tensors"]))
             zeros = [t["frac_zero"] for t in meta["tensors"]]
             self.assertTrue(0.25 < float(np.mean(zeros)) < 0.42, zeros)  # about 1/3
-            if qtype == "i2_s":
-                continue  # PyPI gguf does not know bitnet.cpp's type 36
+            if qtype in ("i2_s", "tl2"):
+                continue  # PyPI gguf knows neither bitnet.cpp's type 36 nor tern's 1002 (docs/tl2.md)
             qtypes = {"tq1_0": gguf.GGMLQuantizationType.TQ1_0, "tq2_0": gguf.GGMLQuantizationType.TQ2_0}
             for t in gguf.GGUFReader(q).tensors:
                 if t.name in names:

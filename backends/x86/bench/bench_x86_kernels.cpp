@@ -51,7 +51,9 @@ void BM_MatmulAvx2(benchmark::State& state, tern::DType type) { run_matmul(state
   BENCHMARK_CAPTURE(BM_MatmulReference, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16}); \
   BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16});
 TERN_BENCH_PAIR(I2_S)
+TERN_BENCH_PAIR(TL2)
 TERN_BENCH_PAIR(TQ2_0)
+TERN_BENCH_PAIR(TQ1_0)
 TERN_BENCH_PAIR(Q4_1)
 TERN_BENCH_PAIR(Q8_0)
 TERN_BENCH_PAIR(F16)

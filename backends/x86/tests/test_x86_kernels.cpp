@@ -40,7 +40,9 @@ TEST_P(X86Matmul, MatchesReferenceOnRaggedShapes) {
   std::mt19937 rng(unsigned(t) * 7 + 1);
   ThreadPool pool(2);
   for (int trial = 0; trial < 6; ++trial) {
-    const size_t K = block * (1 + rng() % 6) * (block < 64 ? 4 : 1), N = 1 + rng() % 37, T = 1 + rng() % 11;  // token tiles of 4 plus a remainder
+    size_t K = block * (1 + rng() % 6) * (block < 64 ? 4 : 1), N = 1 + rng() % 37;
+    const size_t T = 1 + rng() % 11;  // token tiles of 4 (I2_S) or chunks of 8 (TL2) plus a remainder
+    if (t == DType::TL2) K = 1 + rng() % 1300, N = 1 + rng() % 100;  // any K (groups of 3), partial row tiles
     const bool qa = trial % 2 == 1;
     float scale;
     auto bytes = make_weight(t, K, N, rng, &scale);
@@ -62,7 +64,7 @@ TEST_P(X86Matmul, MatchesReferenceOnRaggedShapes) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, X86Matmul,
                          ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
-                                           DType::I2_S, DType::TQ2_0, DType::TQ1_0),
+                                           DType::I2_S, DType::TQ2_0, DType::TQ1_0, DType::TL2),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 TEST(X86Kernels, TernaryIntegerDotsAreExact) {
@@ -107,6 +109,26 @@ TEST(X86Kernels, I2SFourTokenDotIsExactAtTheInt16Limits) {
     int32_t got[4];
     x86::i2s_dot_codes_x4_avx2(row.data(), q.data(), K, got);
     for (size_t t = 0; t < 4; ++t) EXPECT_EQ(got[t], x86::i2s_dot_codes_avx2(row.data(), q.data() + t * K, K)) << t;
+  }
+}
+
+TEST(X86Kernels, TL2TileDotIsExactAtTheInt16Limits) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(11);
+  // 17 super-blocks: one full 16-super-block int16 run and a ragged one; K is not a multiple of 3.
+  const size_t K = 3 * 8 * 17 - 2, N = 32;
+  for (int trial = 0; trial < 3; ++trial) {
+    std::vector<int8_t> trits(K * N), q(K);
+    for (size_t i = 0; i < trits.size(); ++i)  // trial 0: all +1, trial 1: all -1 (every sign bit set)
+      trits[i] = int8_t(trial == 0 ? 1 : trial == 1 ? -1 : int(rng() % 3) - 1);
+    for (auto& v : q) v = trial < 2 ? int8_t(-128) : int8_t(int(rng() % 256) - 128);
+    std::vector<uint8_t> data(tl2_tile_bytes(K));
+    tl2_pack(trits.data(), K, N, data.data());
+    std::vector<uint8_t> lut(x86::tl2_lut_bytes(K));
+    x86::tl2_build_lut_avx2(q.data(), K, 0, tl2_groups(K) / 2, lut.data());
+    int32_t got[32];
+    x86::tl2_tile_dot_avx2(data.data(), lut.data(), K, got);
+    for (size_t r = 0; r < N; ++r) EXPECT_EQ(got[r], ref::dot_i8(trits.data() + r * K, q.data(), K)) << trial << " " << r;
   }
 }
 

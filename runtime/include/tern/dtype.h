@@ -20,6 +20,9 @@ enum class DType : uint32_t {
   TQ1_0 = 34,
   TQ2_0 = 35,
   I2_S = 36,  // bitnet.cpp: 2-bit ternary, whole-tensor f32 scale stored after the packed data
+  // tern's lookup-table ternary type (docs/tl2.md): 5 bits per 3 weights in 32-row tiles, whole-tensor f32
+  // scale. Not bitnet.cpp's TL2 (id 38, whose layout is generated per model), hence an id outside GGML's range.
+  TL2 = 1002,
 };
 
 struct DTypeTraits {
@@ -35,13 +38,16 @@ std::optional<DType> dtype_from_id(uint32_t id);
 std::optional<DType> dtype_from_name(std::string_view name);  // case-insensitive ("q4_1", "I2_S")
 const char* dtype_name(DType t);
 
-// Bytes needed to store a tensor with `n_per_row` elements per row and `n_rows` rows. I2_S is not row-blocked:
-// it stores all elements packed plus a 32-byte trailer holding the scale.
+// Bytes needed to store a tensor with `n_per_row` elements per row and `n_rows` rows. I2_S and TL2 are not
+// row-blocked: they store all elements packed plus a 32-byte trailer holding the scale.
 size_t dtype_row_bytes(DType t, size_t n_per_row);
 size_t dtype_tensor_bytes(DType t, size_t n_per_row, size_t n_rows);
 bool dtype_row_ok(DType t, size_t n_per_row);  // n_per_row is a multiple of the block size
-// Byte offset of row `row` (I2_S rows are contiguous runs of 2-bit codes, not blocks of row_bytes).
+// Byte offset of row `row` (I2_S rows are contiguous runs of 2-bit codes, not blocks of row_bytes). Not defined
+// for TL2, whose rows are interleaved in tiles: use dequantize_rows.
 size_t dtype_row_offset(DType t, size_t n_per_row, size_t row);
+// True for types with one f32 scale for the whole tensor in a trailer (I2_S, TL2).
+bool dtype_tensor_scaled(DType t);
 
 // I2_S packs 128 weights into 32 bytes: weight j of a block sits in byte j % 32 at bit 6 - 2*(j / 32),
 // code 0 = -1, 1 = 0, 2 = +1.
@@ -69,9 +75,28 @@ void quantize_row(DType t, const float* in, void* row, size_t n, float tensor_sc
 void quantize_matrix(DType t, const float* in, uint8_t* out, size_t n_per_row, size_t n_rows, float tensor_scale = 1.0f);
 // The inverse: dequantizes an n_rows x n_per_row matrix (I2_S reads its scale from the trailer) into `out`.
 void dequantize_matrix(DType t, const uint8_t* in, float* out, size_t n_per_row, size_t n_rows);
+// Rows [row0, row0 + count) of an n_rows x n_per_row tensor of any type, dequantized into out (count x n_per_row).
+void dequantize_rows(DType t, const uint8_t* tensor, size_t n_per_row, size_t n_rows, size_t row0, size_t count,
+                     float* out);
 // I2_S whole-tensor helpers.
 float i2s_scale(const void* data, size_t n_elements);
 void i2s_set_scale(void* data, size_t n_elements, float scale);
+// The trailer scale of an I2_S or TL2 tensor; 1 for every other type.
+float tensor_scale(DType t, const uint8_t* data, size_t n_per_row, size_t n_rows);
+
+// ---- TL2 (layout in docs/tl2.md) ----
+// Three weights (w0, w1, w2) form a group with code c = 9(w0+1) + 3(w1+1) + (w2+1) in [0, 27). Codes above 13
+// are stored as 26 - c (the negated group) plus a sign bit, so each group takes a 4-bit index and one sign bit.
+// Rows come in tiles of 32; groups in super-blocks of 8, each 4 x 32 index bytes + 32 sign bytes.
+inline constexpr size_t kTL2TileRows = 32;
+inline constexpr size_t kTL2SuperGroups = 8;
+inline constexpr size_t kTL2SuperBytes = 160;
+size_t tl2_groups(size_t n_per_row);      // groups per row, padded to a multiple of kTL2SuperGroups
+size_t tl2_tile_bytes(size_t n_per_row);  // bytes of one 32-row tile
+// Packs trits (n_rows x n_per_row values in {-1, 0, 1}) into the TL2 data part (without the scale trailer).
+void tl2_pack(const int8_t* trits, size_t n_per_row, size_t n_rows, uint8_t* out);
+// Unpacks row `row` into n_per_row trits.
+void tl2_unpack_row(const uint8_t* data, size_t n_per_row, size_t row, int8_t* trits);
 
 // The BitNet b1.58 absmean quantizer: scale = mean|w|, q = clamp(round(w / scale), -1, 1).
 float ternary_absmean_scale(const float* w, size_t n);

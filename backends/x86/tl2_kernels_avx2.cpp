@@ -1,0 +1,91 @@
+// TL2 lookup-table kernels (layout: docs/tl2.md). Each group of three weights is one 4-bit index into a table of
+// the 16 possible partial sums of its three activations, so a vpshufb does 32 rows' worth of three-weight
+// multiply-adds. Sums reach 3 * 128, so tables are int16, split into a low-byte and a high-byte table. The sign
+// bit selects between the table and its negation: it goes to bit 7 of the index, where vpshufb returns zero, and
+// the negated table is looked up with bit 7 flipped, so exactly one of the two lookups is non-zero.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "x86_kernels.h"
+
+namespace tern::x86 {
+namespace {
+
+inline int16_t act(const int8_t* q, size_t k, size_t i) { return i < k ? q[i] : 0; }
+
+// Low bytes of the 16 int16 entries in the low 128 bits, high bytes in the high 128 bits.
+inline __m256i split_bytes(__m256i e) {
+  const __m256i by_byte = _mm256_shuffle_epi8(
+      e, _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7,
+                          9, 11, 13, 15));
+  return _mm256_permute4x64_epi64(by_byte, 0xd8);
+}
+
+inline __m256i load(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+}  // namespace
+
+size_t tl2_lut_bytes(size_t k) { return tl2_groups(k) / 2 * kTL2PairLutBytes; }
+
+void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, uint8_t* lut) {
+  // Table lanes for code i in [0, 16): weights (i / 9 - 1, i / 3 % 3 - 1, i % 3 - 1). Function-local, not
+  // namespace-scope: a static initializer would run AVX2 code when the plugin is loaded, before the CPU check.
+  const __m256i kW0 = _mm256_setr_epi16(-1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0);
+  const __m256i kW1 = _mm256_setr_epi16(-1, -1, -1, 0, 0, 0, 1, 1, 1, -1, -1, -1, 0, 0, 0, 1);
+  const __m256i kW2 = _mm256_setr_epi16(-1, 0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, -1);
+  for (size_t pair = pair0; pair < pair1; ++pair)
+    for (size_t lane = 0; lane < 2; ++lane) {
+      const size_t g = 2 * pair + lane;
+      const __m256i e = _mm256_add_epi16(
+          _mm256_add_epi16(_mm256_sign_epi16(_mm256_set1_epi16(act(q, k, 3 * g)), kW0),
+                           _mm256_sign_epi16(_mm256_set1_epi16(act(q, k, 3 * g + 1)), kW1)),
+          _mm256_sign_epi16(_mm256_set1_epi16(act(q, k, 3 * g + 2)), kW2));
+      const __m256i pos = split_bytes(e), neg = split_bytes(_mm256_sub_epi16(_mm256_setzero_si256(), e));
+      uint8_t* dst = lut + pair * kTL2PairLutBytes + 16 * lane;
+      auto store = [](uint8_t* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); };
+      store(dst, _mm256_castsi256_si128(pos));
+      store(dst + 32, _mm256_extracti128_si256(pos, 1));
+      store(dst + 64, _mm256_castsi256_si128(neg));
+      store(dst + 96, _mm256_extracti128_si256(neg, 1));
+    }
+}
+
+void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]) {
+  const size_t n_super = tl2_groups(k) / kTL2SuperGroups;
+  const __m256i low4 = _mm256_set1_epi8(0x0f), bit7 = _mm256_set1_epi8(char(0x80));
+  __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  // A super-block adds at most 4 * 384 to an int16 lane; 16 of them stay below 32767.
+  for (size_t s0 = 0; s0 < n_super; s0 += 16) {
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (size_t s = s0; s < std::min(s0 + 16, n_super); ++s) {
+      const uint8_t* sb = tile + s * kTL2SuperBytes;
+      const __m256i signs = load(sb + 128);
+      for (int j = 0; j < 4; ++j) {
+        const __m256i w = load(sb + 32 * j);
+        const uint8_t* L = lut + (4 * s + size_t(j)) * kTL2PairLutBytes;
+        const __m256i p_lo = load(L), p_hi = load(L + 32), n_lo = load(L + 64), n_hi = load(L + 96);
+        // Rows 0-15 (low nibbles, sign bit j) and rows 16-31 (high nibbles, sign bit 4 + j).
+        const __m256i idx[2] = {
+            _mm256_or_si256(_mm256_and_si256(w, low4), _mm256_and_si256(_mm256_slli_epi16(signs, 7 - j), bit7)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 4), low4),
+                            _mm256_and_si256(_mm256_slli_epi16(signs, 3 - j), bit7))};
+        for (int h = 0; h < 2; ++h) {
+          const __m256i nidx = _mm256_xor_si256(idx[h], bit7);
+          const __m256i lo = _mm256_or_si256(_mm256_shuffle_epi8(p_lo, idx[h]), _mm256_shuffle_epi8(n_lo, nidx));
+          const __m256i hi = _mm256_or_si256(_mm256_shuffle_epi8(p_hi, idx[h]), _mm256_shuffle_epi8(n_hi, nidx));
+          acc[2 * h] = _mm256_add_epi16(acc[2 * h], _mm256_unpacklo_epi8(lo, hi));
+          acc[2 * h + 1] = _mm256_add_epi16(acc[2 * h + 1], _mm256_unpackhi_epi8(lo, hi));
+        }
+      }
+    }
+    // Lane 0 holds the even groups and lane 1 the odd groups of the same eight rows.
+    for (int a = 0; a < 4; ++a)
+      acc32[a] = _mm256_add_epi32(acc32[a], _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(acc[a])),
+                                                            _mm256_cvtepi16_epi32(_mm256_extracti128_si256(acc[a], 1))));
+  }
+  // acc32[0]: rows 0-7, [1]: rows 8-15, [2]: rows 16-23, [3]: rows 24-31.
+  for (int a = 0; a < 4; ++a) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * a), acc32[a]);
+}
+
+}  // namespace tern::x86
