@@ -53,11 +53,11 @@ int32_t dot_i8(const int8_t* a, const int8_t* b, size_t n) {
 }
 
 const float* prepare_activations(const float* x, size_t T, size_t K, bool ternary, bool quantize_act,
-                                 MatmulActivations& a) {
+                                 MatmulActivations& a, QuantizeActivationsFn quantize) {
   if (!ternary && !quantize_act) return x;
   a.q.resize(T * K);
   a.scale.resize(T);
-  for (size_t t = 0; t < T; ++t) a.scale[t] = quantize_activations_i8(x + t * K, a.q.data() + t * K, K);
+  for (size_t t = 0; t < T; ++t) a.scale[t] = quantize(x + t * K, a.q.data() + t * K, K);
   if (ternary) return x;
   a.fake.resize(T * K);  // BitLinear on float weights: fake-quantize the activations
   for (size_t i = 0; i < T * K; ++i) a.fake[i] = float(a.q[i]) / a.scale[i / K];

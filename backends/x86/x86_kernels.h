@@ -8,6 +8,9 @@
 
 namespace tern::x86 {
 
+// ref::quantize_activations_i8, bit for bit (same scale, same round-half-away-from-zero).
+float quantize_activations_avx2(const float* x, int8_t* q, size_t k);
+
 // Sum over K of code[i] * q[i], where code in {0,1,2} is the 2-bit I2_S code (weight + 1). K % 128 == 0.
 // Subtracting sum(q) gives the exact ternary dot product.
 int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k);
@@ -26,6 +29,9 @@ void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, u
 void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]);
 
 float dot_f32_avx2(const float* a, const float* b, size_t n);
+// Dot product of a row of F16 or BF16 weights with f32 activations, converting in registers.
+template <DType kType>
+float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k);
 // Dequantizes a row of F32/F16/BF16/Q8_0/Q4_0/Q4_1 to floats; returns false for other types.
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k);
 

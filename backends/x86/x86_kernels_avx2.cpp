@@ -1,6 +1,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "reference_kernels.h"
@@ -39,16 +40,58 @@ inline __m256i codes_times_q(__m256i packed, int shift, const int8_t* q) {
 }  // namespace
 
 int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
-  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i ones = _mm256_set1_epi16(1), mask = _mm256_set1_epi8(3);
   __m256i acc = _mm256_setzero_si256();
-  for (size_t b = 0; b < k / 128; ++b, row += 32, q += 128) {
-    const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row));
-    // |code * q| <= 2 * 128, two per int16 lane, four groups summed: at most 2048, no saturation.
-    __m256i s = _mm256_add_epi16(codes_times_q(p, 6, q), codes_times_q(p, 4, q + 32));
-    s = _mm256_add_epi16(s, _mm256_add_epi16(codes_times_q(p, 2, q + 64), codes_times_q(p, 0, q + 96)));
+  const size_t nb = k / 128;
+  // |code * q| <= 2 * 128, two per int16 lane, four groups per block: a block adds at most 2048 to an int16
+  // lane, so eight blocks accumulate in int16 before one widening to int32.
+  for (size_t b0 = 0; b0 < nb; b0 += 8) {
+    __m256i s = _mm256_setzero_si256();
+    for (size_t b = b0; b < std::min(b0 + 8, nb); ++b) {
+      const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * 32));
+      const int8_t* qb = q + b * 128;
+      auto ld = [](const int8_t* a) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); };
+      const __m256i x01 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 6), mask), ld(qb)),
+                                           _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 4), mask), ld(qb + 32)));
+      const __m256i x23 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 2), mask), ld(qb + 64)),
+                                           _mm256_maddubs_epi16(_mm256_and_si256(p, mask), ld(qb + 96)));
+      s = _mm256_add_epi16(s, _mm256_add_epi16(x01, x23));
+    }
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
   }
   return hsum_epi32(acc);
+}
+
+float quantize_activations_avx2(const float* x, int8_t* q, size_t k) {
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  __m256 amax8 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= k; i += 8) amax8 = _mm256_max_ps(amax8, _mm256_andnot_ps(sign_bit, _mm256_loadu_ps(x + i)));
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax8), _mm256_extractf128_ps(amax8, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  float amax = _mm_cvtss_f32(m);
+  for (; i < k; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float scale = 127.0f / std::max(amax, 1e-5f);
+  const __m256 vs = _mm256_set1_ps(scale), half = _mm256_set1_ps(0.5f), lo = _mm256_set1_ps(-128.0f),
+               hi = _mm256_set1_ps(127.0f);
+  for (i = 0; i + 32 <= k; i += 32) {
+    __m256i r[4];
+    for (int j = 0; j < 4; ++j) {
+      // std::round (half away from zero), exactly: v - trunc(v) is exact in float, unlike v + 0.5.
+      const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs);
+      const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __m256 away = _mm256_and_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign_bit, _mm256_sub_ps(v, t)), half, _CMP_GE_OQ),
+                                        _mm256_or_ps(_mm256_and_ps(v, sign_bit), _mm256_set1_ps(1.0f)));
+      r[j] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(t, away), lo), hi));
+    }
+    // packs interleave 128-bit lanes; the permute puts the 32 bytes back in order.
+    const __m256i p16a = _mm256_packs_epi32(r[0], r[1]), p16b = _mm256_packs_epi32(r[2], r[3]);
+    const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), p8);
+  }
+  for (; i < k; ++i) q[i] = int8_t(std::clamp(std::round(x[i] * scale), -128.0f, 127.0f));
+  return scale;
 }
 
 void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]) {
@@ -103,6 +146,37 @@ float dot_f32_avx2(const float* a, const float* b, size_t n) {
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
 }
+
+namespace {
+
+// Eight 16-bit floats at p widened to f32: F16 through F16C, BF16 by shifting into the high half.
+template <DType kType>
+inline __m256 load8_half(const uint8_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  if constexpr (kType == DType::F16) return _mm256_cvtph_ps(h);
+  else return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+}  // namespace
+
+template <DType kType>
+float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  size_t i = 0;
+  for (; i + 32 <= k; i += 32)
+    for (int j = 0; j < 4; ++j)
+      acc[j] = _mm256_fmadd_ps(load8_half<kType>(row + 2 * (i + 8 * j)), _mm256_loadu_ps(x + i + 8 * j), acc[j]);
+  for (; i + 8 <= k; i += 8) acc[0] = _mm256_fmadd_ps(load8_half<kType>(row + 2 * i), _mm256_loadu_ps(x + i), acc[0]);
+  float s = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  for (; i < k; ++i) {
+    uint16_t h;
+    std::memcpy(&h, row + 2 * i, 2);
+    s += (kType == DType::F16 ? _cvtsh_ss(h) : bf16_to_fp32(h)) * x[i];
+  }
+  return s;
+}
+template float dot_half_f32_avx2<DType::F16>(const uint8_t*, const float*, size_t);
+template float dot_half_f32_avx2<DType::BF16>(const uint8_t*, const float*, size_t);
 
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
   switch (type) {
@@ -208,8 +282,8 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
   if (!matmul_avx2_supports(w.type)) return ref::matmul(w, x, y, T, quantize_act, par);
   const size_t K = w.k, N = w.n;
   const bool ternary = dtype_traits(w.type)->ternary;
-  ref::MatmulActivations act;
-  x = ref::prepare_activations(x, T, K, ternary, quantize_act, act);
+  thread_local ref::MatmulActivations act;  // reused: decode calls this a few hundred times per token
+  x = ref::prepare_activations(x, T, K, ternary, quantize_act, act, quantize_activations_avx2);
   const std::vector<int8_t>& xq = act.q;
   const std::vector<float>& xs = act.scale;
   if (w.type == DType::TL2) return matmul_tl2(w, xq.data(), xs.data(), y, T, par);
@@ -249,6 +323,12 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
           y[t * N + n] = acc / xs[t];
         }
       }
+    } else if (T == 1 && (w.type == DType::F16 || w.type == DType::BF16)) {
+      // Decode (e.g. the LM head): each weight is used once, so convert in registers instead of through memory.
+      const size_t row_bytes = dtype_row_bytes(w.type, K);
+      for (size_t n = n0; n < n1; ++n)
+        y[n] = w.type == DType::F16 ? dot_half_f32_avx2<DType::F16>(w.data + n * row_bytes, x, K)
+                                    : dot_half_f32_avx2<DType::BF16>(w.data + n * row_bytes, x, K);
     } else {
       std::vector<float> tmp(K);
       const size_t row_bytes = dtype_row_bytes(w.type, K);

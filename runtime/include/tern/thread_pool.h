@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -10,7 +11,8 @@
 namespace tern {
 
 // A fixed pool that runs one parallel range at a time; the calling thread takes part, so threads() == 1
-// spawns nothing.
+// spawns nothing. A decode step dispatches a few hundred short ranges, so waiting threads spin briefly before
+// they sleep: a condition-variable wake-up per range would cost more than many of the ranges themselves.
 class ThreadPool final : public Parallel {
  public:
   explicit ThreadPool(size_t n_threads);
@@ -28,11 +30,12 @@ class ThreadPool final : public Parallel {
   std::vector<std::thread> workers_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_work_, cv_done_;
+  // Written before generation_ is bumped (release), read after it is seen (acquire).
   mutable const std::function<void(size_t, size_t)>* job_ = nullptr;
   mutable size_t job_n_ = 0;
-  mutable uint64_t generation_ = 0;
-  mutable size_t pending_ = 0;
-  bool stop_ = false;
+  mutable std::atomic<uint64_t> generation_{0};
+  mutable std::atomic<size_t> pending_{0};
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace tern
