@@ -11,6 +11,8 @@ namespace tern::x86 {
 // ref::quantize_activations_i8, bit for bit (same scale, same round-half-away-from-zero).
 float quantize_activations_avx2(const float* x, int8_t* q, size_t k);
 
+int32_t sum_i8_avx2(const int8_t* q, size_t n);
+
 // Sum over K of code[i] * q[i], where code in {0,1,2} is the 2-bit I2_S code (weight + 1). K % 128 == 0.
 // Subtracting sum(q) gives the exact ternary dot product.
 int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k);
@@ -18,6 +20,8 @@ int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k);
 void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
 // Same for one 256-element TQ2_0 block's codes (64 bytes).
 int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q);
+// Same for one 256-element TQ1_0 block (54 bytes: 48 of five trits, 4 of four trits, the f16 scale).
+int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q);
 
 // TL2 (docs/tl2.md). A token's lookup tables take kTL2PairLutBytes per group pair: the low bytes of the 16
 // partial sums of both groups (one group per 128-bit lane), their high bytes, then the same for the negated sums.

@@ -62,6 +62,17 @@ int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
   return hsum_epi32(acc);
 }
 
+int32_t sum_i8_avx2(const int8_t* q, size_t n) {
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  __m256i acc = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32)
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i))), ones16));
+  int32_t s = hsum_epi32(acc);
+  for (; i < n; ++i) s += q[i];
+  return s;
+}
+
 float quantize_activations_avx2(const float* x, int8_t* q, size_t k) {
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   __m256 amax8 = _mm256_setzero_ps();
@@ -133,6 +144,49 @@ int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
   }
   return hsum_epi32(acc);
+}
+
+namespace {
+
+// TQ1_0 stores five trits per byte as a base-3 fraction: trit n is the top base-3 digit of byte * 3^n (mod 256),
+// i.e. (p * 3) >> 8. AVX2 has no 8-bit multiply, so x3 and x9 are shifts and adds (wrapping mod 256 as they
+// should), and (p * 3) >> 8 is computed with two rounding averages (ggml's trick, exact for all 256 bytes).
+inline __m256i times3_u8(__m256i x) { return _mm256_add_epi8(x, _mm256_add_epi8(x, x)); }
+inline __m256i times9_u8(__m256i x) {
+  return _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(x, 3), _mm256_set1_epi8(char(0xf8))), x);
+}
+inline __m256i top_trit_u8(__m256i p) {
+  const __m256i pm = _mm256_subs_epu8(p, _mm256_set1_epi8(1));
+  const __m256i c = _mm256_avg_epu8(pm, _mm256_avg_epu8(pm, _mm256_setzero_si256()));
+  return _mm256_and_si256(_mm256_srli_epi16(c, 6), _mm256_set1_epi8(3));
+}
+
+}  // namespace
+
+int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q) {
+  auto ld = [](const void* a) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); };
+  // Elements 0-159: trit n of byte m (m < 32) is element 32n + m.
+  const __m256i x = ld(blk), x3 = times3_u8(x), x9 = times9_u8(x);
+  const __m256i planes[5] = {x, x3, x9, times9_u8(x3), times9_u8(x9)};
+  __m256i s = _mm256_setzero_si256();  // five products of at most 2 * 128 * 2 per int16 lane: no overflow
+  for (int n = 0; n < 5; ++n) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(top_trit_u8(planes[n]), ld(q + 32 * n)));
+  // Elements 160-239: trit n of byte 32 + m (m < 16) is element 160 + 16n + m. Lane 0 takes trit n, lane 1 trit
+  // n + 1, so each 32-byte activation load covers two trits.
+  const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32));
+  const __m256i y01 = _mm256_set_m128i(_mm256_castsi256_si128(times3_u8(_mm256_castsi128_si256(y))), y);
+  const __m256i y23 = times9_u8(y01), y45 = times9_u8(y23);
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(top_trit_u8(y01), ld(q + 160)));
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(top_trit_u8(y23), ld(q + 192)));
+  const __m256i t4 = _mm256_and_si256(top_trit_u8(y45), _mm256_setr_epi64x(-1, -1, 0, 0));  // no trit 5
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(t4, _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 224)))));
+  // Elements 240-255: trit n of byte 48 + j (j < 4) is element 240 + 4n + j.
+  int32_t h;
+  std::memcpy(&h, blk + 48, 4);
+  const __m256i z = _mm256_set1_epi32(h), z3 = times3_u8(z);
+  const __m256i zz = _mm256_blend_epi32(_mm256_blend_epi32(z, z3, 0x22), times9_u8(_mm256_blend_epi32(z, z3, 0x88)), 0xcc);
+  const __m256i t5 = _mm256_and_si256(top_trit_u8(zz), _mm256_setr_epi64x(-1, -1, 0, 0));
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(t5, _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 240)))));
+  return hsum_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)));
 }
 
 float dot_f32_avx2(const float* a, const float* b, size_t n) {
@@ -238,7 +292,7 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
 bool matmul_avx2_supports(DType t) {
   switch (t) {
     case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0: case DType::Q4_1:
-    case DType::I2_S: case DType::TQ2_0: case DType::TL2:
+    case DType::I2_S: case DType::TQ2_0: case DType::TQ1_0: case DType::TL2:
       return true;
     default:
       return false;
@@ -282,17 +336,21 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
   if (!matmul_avx2_supports(w.type)) return ref::matmul(w, x, y, T, quantize_act, par);
   const size_t K = w.k, N = w.n;
   const bool ternary = dtype_traits(w.type)->ternary;
-  thread_local ref::MatmulActivations act;  // reused: decode calls this a few hundred times per token
+  thread_local ref::MatmulActivations act_buffer;  // reused: decode calls this a few hundred times per token
+  ref::MatmulActivations& act = act_buffer;
   x = ref::prepare_activations(x, T, K, ternary, quantize_act, act, quantize_activations_avx2);
   const std::vector<int8_t>& xq = act.q;
   const std::vector<float>& xs = act.scale;
   if (w.type == DType::TL2) return matmul_tl2(w, xq.data(), xs.data(), y, T, par);
-  std::vector<int32_t> qsum;  // per token (I2_S) or per token and 256-block (TQ2_0): sum of activations
+  // Per token (I2_S) or per token and 256-block (TQ*): the sum of the activations, which turns a dot with
+  // codes (weight + 1) into the ternary dot.
+  // thread_local buffers are named only here: inside the parallel lambda the name would mean the worker's own.
+  thread_local std::vector<int32_t> qsum_buffer;
+  std::vector<int32_t>& qsum = qsum_buffer;
   if (ternary) {
     const size_t group = w.type == DType::I2_S ? K : 256, ng = K / group;
-    qsum.assign(T * ng, 0);
-    for (size_t t = 0; t < T; ++t)
-      for (size_t i = 0; i < K; ++i) qsum[t * ng + i / group] += xq[t * K + i];
+    qsum.resize(T * ng);
+    for (size_t i = 0; i < T * ng; ++i) qsum[i] = sum_i8_avx2(xq.data() + i * group, group);
   }
   par.for_range(N, [&](size_t n0, size_t n1) {
     if (w.type == DType::I2_S) {
@@ -310,15 +368,16 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
           y[t * N + n] = (w.scale * float(dot)) / xs[t];
         }
       }
-    } else if (w.type == DType::TQ2_0) {
-      const size_t nb = K / 256;
+    } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
+      const size_t nb = K / 256, bb = dtype_traits(w.type)->block_bytes;
+      const auto block_dot = w.type == DType::TQ2_0 ? tq2_block_dot_codes_avx2 : tq1_block_dot_codes_avx2;
       for (size_t n = n0; n < n1; ++n) {
-        const uint8_t* row = w.data + n * nb * 66;
+        const uint8_t* row = w.data + n * nb * bb;
         for (size_t t = 0; t < T; ++t) {
           float acc = 0;
           for (size_t b = 0; b < nb; ++b) {
-            const int32_t dot = tq2_block_dot_codes_avx2(row + b * 66, xq.data() + t * K + b * 256) - qsum[t * nb + b];
-            acc += load_f16(row + b * 66 + 64) * float(dot);
+            const int32_t dot = block_dot(row + b * bb, xq.data() + t * K + b * 256) - qsum[t * nb + b];
+            acc += load_f16(row + b * bb + bb - 2) * float(dot);  // the f16 scale ends the block
           }
           y[t * N + n] = acc / xs[t];
         }

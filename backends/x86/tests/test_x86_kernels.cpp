@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -91,6 +92,25 @@ TEST(X86Kernels, TernaryIntegerDotsAreExact) {
                   ref::dot_i8(vals.data() + b * 256, q.data() + b * 256, 256));
       }
     }
+  }
+}
+
+TEST(X86Kernels, TQ1DecodesEveryByteValueExactly) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(13);
+  for (int trial = 0; trial < 64; ++trial) {
+    // Arbitrary bytes, not only those the quantizer writes; trial 0-3 cover every byte value in every position.
+    uint8_t blk[54];
+    for (int i = 0; i < 52; ++i) blk[i] = trial < 4 ? uint8_t(i + 52 * trial) : uint8_t(rng());
+    const uint16_t one = fp32_to_fp16(1.0f);
+    std::memcpy(blk + 52, &one, 2);
+    std::vector<float> trits(256);
+    dequantize_row(DType::TQ1_0, blk, trits.data(), 256);
+    std::vector<int8_t> q(256);
+    for (auto& v : q) v = int8_t(int(rng() % 256) - 128);
+    int32_t want = 0;
+    for (int i = 0; i < 256; ++i) want += (int32_t(trits[i]) + 1) * q[i];
+    ASSERT_EQ(x86::tq1_block_dot_codes_avx2(blk, q.data()), want) << trial;
   }
 }
 
