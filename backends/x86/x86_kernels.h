@@ -39,8 +39,21 @@ float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k);
 // Dequantizes a row of F32/F16/BF16/Q8_0/Q4_0/Q4_1 to floats; returns false for other types.
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k);
 
+// oneDNN GEMM for prefill (onednn_gemm.cpp). Used where bench_x86_kernels shows it faster than our kernels:
+// I2_S from kOneDnnMinTokensI2S tokens on, float types from kOneDnnMinTokensFloat. TERN_ONEDNN=0 turns it off
+// and TERN_ONEDNN=1 uses it for every batch, so whole-model benchmarks can compare the two.
+enum class OneDnnUse { Auto, Never, Always };
+inline constexpr size_t kOneDnnMinTokensI2S = 64, kOneDnnMinTokensFloat = 4;
+OneDnnUse onednn_use();
+bool onednn_prefers(DType t, size_t n_tokens, OneDnnUse use);
+// qsum[t]: sum of token t's activations (the I2_S codes are weight + 1).
+void matmul_onednn_i2s(const WeightView& w, const int8_t* xq, const float* xs, const int32_t* qsum, float* y,
+                       size_t n_tokens, const Parallel& par);
+void matmul_onednn_float(const WeightView& w, const float* x, float* y, size_t n_tokens, const Parallel& par);
+
+// `use` is normally onednn_use() (TERN_ONEDNN); tests and benchmarks pick one path explicitly.
 void matmul_avx2(const WeightView& w, const float* x, float* y, size_t n_tokens, bool quantize_activations,
-                 const Parallel& par);
+                 const Parallel& par, OneDnnUse use = onednn_use());
 bool matmul_avx2_supports(DType t);
 
 }  // namespace tern::x86

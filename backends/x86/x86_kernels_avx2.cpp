@@ -332,7 +332,8 @@ void matmul_tl2(const WeightView& w, const int8_t* xq, const float* xs, float* y
 
 }  // namespace
 
-void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool quantize_act, const Parallel& par) {
+void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool quantize_act, const Parallel& par,
+                 OneDnnUse use) {
   if (!matmul_avx2_supports(w.type)) return ref::matmul(w, x, y, T, quantize_act, par);
   const size_t K = w.k, N = w.n;
   const bool ternary = dtype_traits(w.type)->ternary;
@@ -351,6 +352,10 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
     const size_t group = w.type == DType::I2_S ? K : 256, ng = K / group;
     qsum.resize(T * ng);
     for (size_t i = 0; i < T * ng; ++i) qsum[i] = sum_i8_avx2(xq.data() + i * group, group);
+  }
+  if (onednn_prefers(w.type, T, use)) {
+    if (ternary) return matmul_onednn_i2s(w, xq.data(), xs.data(), qsum.data(), y, T, par);
+    return matmul_onednn_float(w, x, y, T, par);
   }
   par.for_range(N, [&](size_t n0, size_t n1) {
     if (w.type == DType::I2_S) {

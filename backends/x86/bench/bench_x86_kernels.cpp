@@ -1,4 +1,5 @@
-// x86 AVX2 matmul vs the scalar reference on the same shapes, in the same run (2B4T-like: K=2560).
+// x86 AVX2 matmul vs the scalar reference, and our prefill kernels vs oneDNN's GEMM, on the same shapes in the
+// same run (2B4T-like: K=2560). Single-threaded.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -32,11 +33,12 @@ Case make_case(tern::DType type, size_t K, size_t N, size_t T) {
   return c;
 }
 
-void run_matmul(benchmark::State& state, tern::DType type, bool x86) {
+void run_matmul(benchmark::State& state, tern::DType type, bool x86,
+                tern::x86::OneDnnUse onednn = tern::x86::OneDnnUse::Never) {
   Case c = make_case(type, size_t(state.range(0)), size_t(state.range(1)), size_t(state.range(2)));
   tern::ThreadPool pool(1);
   for (auto _ : state) {
-    if (x86) tern::x86::matmul_avx2(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool);
+    if (x86) tern::x86::matmul_avx2(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool, onednn);
     else tern::ref::matmul(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool);
     benchmark::DoNotOptimize(c.y.data());
   }
@@ -46,6 +48,10 @@ void run_matmul(benchmark::State& state, tern::DType type, bool x86) {
 
 void BM_MatmulReference(benchmark::State& state, tern::DType type) { run_matmul(state, type, false); }
 void BM_MatmulAvx2(benchmark::State& state, tern::DType type) { run_matmul(state, type, true); }
+// Prefill through oneDNN's GEMM instead of our kernels: where this wins decides kOneDnnMinTokens*.
+void BM_MatmulOneDnn(benchmark::State& state, tern::DType type) {
+  run_matmul(state, type, true, tern::x86::OneDnnUse::Always);
+}
 
 #define TERN_BENCH_PAIR(T)                                                                                   \
   BENCHMARK_CAPTURE(BM_MatmulReference, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16}); \
@@ -58,6 +64,12 @@ TERN_BENCH_PAIR(Q4_1)
 TERN_BENCH_PAIR(Q8_0)
 TERN_BENCH_PAIR(F16)
 TERN_BENCH_PAIR(BF16)
+#define TERN_BENCH_PREFILL(T)                                                                             \
+  BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)->Args({2560, 512, 4})->Args({2560, 512, 32})->Args({2560, 512, 128}); \
+  BENCHMARK_CAPTURE(BM_MatmulOneDnn, T, tern::DType::T)->Args({2560, 512, 4})->Args({2560, 512, 16})->Args({2560, 512, 32})->Args({2560, 512, 128});
+TERN_BENCH_PREFILL(I2_S)
+TERN_BENCH_PREFILL(F16)
+TERN_BENCH_PREFILL(Q4_1)
 
 }  // namespace
 

@@ -68,6 +68,33 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, X86Matmul,
                                            DType::I2_S, DType::TQ2_0, DType::TQ1_0, DType::TL2),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
+// oneDNN's GEMM (prefill) against the reference: exact for I2_S (integer sums, same epilogue), 1e-4 for floats.
+TEST(X86Kernels, OneDnnPrefillMatchesReference) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(21);
+  ThreadPool pool(2);
+  for (DType t : {DType::I2_S, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_1, DType::F32}) {
+    const size_t K = t == DType::I2_S ? 384 : 96, N = 70, T = 37;  // N: a full and a partial 64-row block
+    float scale;
+    auto bytes = make_weight(t, K, N, rng, &scale);
+    WeightView w{t, bytes.data(), bytes.size(), K, N, scale, nullptr};
+    std::normal_distribution<float> nd;
+    std::vector<float> x(T * K), y_ref(T * N), y_dnnl(T * N), y_own(T * N);
+    for (auto& v : x) v = nd(rng);
+    ref::matmul(w, x.data(), y_ref.data(), T, false, pool);
+    x86::matmul_avx2(w, x.data(), y_dnnl.data(), T, false, pool, x86::OneDnnUse::Always);
+    x86::matmul_avx2(w, x.data(), y_own.data(), T, false, pool, x86::OneDnnUse::Never);
+    for (size_t i = 0; i < y_ref.size(); ++i) {
+      if (t == DType::I2_S) {
+        ASSERT_EQ(y_dnnl[i], y_ref[i]) << i;
+        ASSERT_EQ(y_own[i], y_ref[i]) << i;
+      } else {
+        ASSERT_NEAR(y_dnnl[i], y_ref[i], 1e-4f * (1.0f + std::fabs(y_ref[i]))) << dtype_name(t) << " " << i;
+      }
+    }
+  }
+}
+
 TEST(X86Kernels, TernaryIntegerDotsAreExact) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(99);
