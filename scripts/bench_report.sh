@@ -29,6 +29,16 @@ for run in "${RUNS[@]}"; do
   "$TERN" bench -m "$model" --backend "$backend" -p "$pp" -n "$tg" -t 1,2 -r "$reps" --bandwidth --json \
     >"$RAW/$type-$backend.json"
 done
+# Prefill through our kernels (TERN_ONEDNN=0) against oneDNN's GEMM for every batch (TERN_ONEDNN=1).
+mkdir -p "$RAW/onednn"
+for run in "i2_s 128" "f16 32"; do
+  read -r type pp <<<"$run"
+  for mode in 0 1; do
+    echo "bench: $type pp$pp with TERN_ONEDNN=$mode" >&2
+    TERN_ONEDNN=$mode "$TERN" bench -m "$MODELS/2b4t-$type.gguf" --backend x86-avx2 -p "$pp" -n 0 -t 2 -r 2 --json \
+      >"$RAW/onednn/$type-$mode.json"
+  done
+done
 
 python3 - "$RAW" "$OUT" "$(git rev-parse --short HEAD)" <<'PY'
 import glob, json, os, platform, sys, datetime
@@ -64,6 +74,15 @@ for r in runs:
         lines.append(f"| {pp['model'].split()[-1]} | {pp['backend']} | {th} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
                      f"{tg['tokens_per_sec']:.2f} ({tg['test']}) | {bw['tg_bound_tokens_per_sec']:.2f} | "
                      f"{100 * bw['tg_fraction_of_bound']:.0f}% | {pp['tokens_per_sec'] / tg['tokens_per_sec']:.1f}x |")
+lines += ["", "Prefill, 2 threads: our kernels (`TERN_ONEDNN=0`) against oneDNN's GEMM (`TERN_ONEDNN=1`). By default "
+          "the x86 plugin uses oneDNN for I2_S batches of 64 tokens or more and float batches of 4 or more, where "
+          "`bench_x86_kernels` (BM_MatmulAvx2 vs BM_MatmulOneDnn) shows it faster; TL2 and TQ types always use "
+          "our kernels (oneDNN's GEMM needs per-tensor scales and would need the weights unpacked).", "",
+          "| weights | test | our kernels t/s | oneDNN t/s |", "|---|---|---|---|"]
+for type_ in ("i2_s", "f16"):
+    mode = {m: json.load(open(os.path.join(raw, "onednn", f"{type_}-{m}.json")))["results"][0] for m in ("0", "1")}
+    lines.append(f"| {mode['0']['model'].split()[-1]} | {mode['0']['test']} | {mode['0']['tokens_per_sec']:.2f} | "
+                 f"{mode['1']['tokens_per_sec']:.2f} |")
 lines += ["", "| weights | file | weights read per token | read bandwidth 1 / 2 threads | peak RSS / (file + KV cache) |",
           "|---|---|---|---|---|"]
 for r in runs:

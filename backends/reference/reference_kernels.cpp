@@ -116,13 +116,19 @@ void rms_norm(const float* x, const float* weight, float* y, size_t T, size_t di
 
 void rope(float* x, size_t T, size_t n_heads, size_t hd, const int32_t* positions, float theta, RopeStyle style) {
   const size_t half = hd / 2;
-  for (size_t t = 0; t < T; ++t)
+  std::vector<float> cos_sin(2 * half);
+  for (size_t t = 0; t < T; ++t) {
+    // The angles depend on position and pair only: computed once, applied to every head.
+    for (size_t i = 0; i < half; ++i) {
+      const float freq = std::pow(theta, -float(2 * i) / float(hd));
+      const float ang = float(positions[t]) * freq;
+      cos_sin[2 * i] = std::cos(ang);
+      cos_sin[2 * i + 1] = std::sin(ang);
+    }
     for (size_t h = 0; h < n_heads; ++h) {
       float* v = x + (t * n_heads + h) * hd;
       for (size_t i = 0; i < half; ++i) {
-        const float freq = std::pow(theta, -float(2 * i) / float(hd));
-        const float ang = float(positions[t]) * freq;
-        const float c = std::cos(ang), s = std::sin(ang);
+        const float c = cos_sin[2 * i], s = cos_sin[2 * i + 1];
         const size_t a = style == RopeStyle::Interleaved ? 2 * i : i;
         const size_t b = style == RopeStyle::Interleaved ? 2 * i + 1 : i + half;
         const float x0 = v[a], x1 = v[b];
@@ -130,6 +136,7 @@ void rope(float* x, size_t T, size_t n_heads, size_t hd, const int32_t* position
         v[b] = x0 * s + x1 * c;
       }
     }
+  }
 }
 
 void attention(const AttentionArgs& a, const Parallel& par) {
