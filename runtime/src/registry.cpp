@@ -1,5 +1,6 @@
 #include "tern/registry.h"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,8 +85,11 @@ void Registry::rescan() {
     // The same plugin name found twice (e.g. TERN_PLUGIN_PATH and the build tree): the first one wins.
     auto loaded = std::make_shared<Loaded>();
     try {
+      // RTLD_NODELETE: a plugin's dependencies (libgomp under oneDNN) keep process-lifetime state that would be
+      // unmapped, and reported as leaked by LeakSanitizer, if the plugin were unloaded at exit.
       loaded->lib.load(boost::dll::fs::path(file.string()),
-                       boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+                       boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local |
+                           static_cast<boost::dll::load_mode::type>(RTLD_NODELETE));
       if (!loaded->lib.has("tern_plugin_abi_version") || !loaded->lib.has("tern_plugin_kind")) {
         rec.problem = "not a tern plugin (missing tern_plugin_abi_version / tern_plugin_kind)";
       } else {
