@@ -16,8 +16,6 @@ int32_t sum_i8_avx2(const int8_t* q, size_t n);
 // Sum over K of code[i] * q[i], where code in {0,1,2} is the 2-bit I2_S code (weight + 1). K % 128 == 0.
 // Subtracting sum(q) gives the exact ternary dot product.
 int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k);
-// Two rows against one token (decode): out[0] for row0, out[1] for row1.
-void i2s_dot_codes_2rows_avx2(const uint8_t* row0, const uint8_t* row1, const int8_t* q, size_t k, int32_t out[2]);
 // The same for four tokens at once (activations q, q + k, q + 2k, q + 3k): the prefill kernel.
 void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
 // Same for one 256-element TQ2_0 block's codes (64 bytes).

@@ -62,34 +62,6 @@ int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
   return hsum_epi32(acc);
 }
 
-void i2s_dot_codes_2rows_avx2(const uint8_t* row0, const uint8_t* row1, const int8_t* q, size_t k, int32_t out[2]) {
-  const __m256i ones = _mm256_set1_epi16(1), mask = _mm256_set1_epi8(3);
-  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
-  const size_t nb = k / 128;
-  auto ld = [](const void* a) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); };
-  for (size_t b0 = 0; b0 < nb; b0 += 8) {  // int16 runs of eight blocks, as in i2s_dot_codes_avx2
-    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-    for (size_t b = b0; b < std::min(b0 + 8, nb); ++b) {
-      const __m256i p0 = ld(row0 + b * 32), p1 = ld(row1 + b * 32);
-      for (int j = 0; j < 4; ++j) {
-        // Each activation load serves both rows.
-        const __m256i qj = ld(q + b * 128 + 32 * j);
-        const __m128i shift = _mm_cvtsi32_si128(6 - 2 * j);
-        s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srl_epi16(p0, shift), mask), qj));
-        s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srl_epi16(p1, shift), mask), qj));
-      }
-    }
-    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(s0, ones));
-    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(s1, ones));
-  }
-  // One reduction for both rows.
-  const __m256i h = _mm256_hadd_epi32(acc0, acc1);  // per lane: [a0+a1, a2+a3, b0+b1, b2+b3]
-  __m128i r = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-  r = _mm_hadd_epi32(r, r);
-  out[0] = _mm_cvtsi128_si32(r);
-  out[1] = _mm_extract_epi32(r, 1);
-}
-
 int32_t sum_i8_avx2(const int8_t* q, size_t n) {
   const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
   __m256i acc = _mm256_setzero_si256();
@@ -386,15 +358,7 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
     return matmul_onednn_float(w, x, y, T, par);
   }
   par.for_range(N, [&](size_t n0, size_t n1) {
-    if (w.type == DType::I2_S && T == 1) {
-      size_t n = n0;
-      for (; n + 2 <= n1; n += 2) {  // decode: two rows per pass share the activation loads and the reduction
-        int32_t dots[2];
-        i2s_dot_codes_2rows_avx2(w.data + n * K / 4, w.data + (n + 1) * K / 4, xq.data(), K, dots);
-        for (size_t j = 0; j < 2; ++j) y[n + j] = (w.scale * float(dots[j] - qsum[0])) / xs[0];
-      }
-      if (n < n1) y[n] = (w.scale * float(i2s_dot_codes_avx2(w.data + n * K / 4, xq.data(), K) - qsum[0])) / xs[0];
-    } else if (w.type == DType::I2_S) {
+    if (w.type == DType::I2_S) {
       for (size_t n = n0; n < n1; ++n) {
         const uint8_t* row = w.data + n * K / 4;
         size_t t = 0;
