@@ -60,6 +60,9 @@ void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t k, int32_
     __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
     for (size_t s = s0; s < std::min(s0 + 16, n_super); ++s) {
       const uint8_t* sb = tile + s * kTL2SuperBytes;
+      _mm_prefetch(reinterpret_cast<const char*>(sb + kPrefetchBytes), _MM_HINT_T0);  // see i2s_dot_codes_avx2
+      _mm_prefetch(reinterpret_cast<const char*>(sb + kPrefetchBytes + 64), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(sb + kPrefetchBytes + 128), _MM_HINT_T0);
       const __m256i signs = load(sb + 128);
       for (int j = 0; j < 4; ++j) {
         const __m256i w = load(sb + 32 * j);

@@ -8,6 +8,9 @@
 
 namespace tern::x86 {
 
+// How far ahead of the current load the weight-streaming kernels prefetch (bench: 1-4 KiB all help, 2 KiB best).
+inline constexpr size_t kPrefetchBytes = 2048;
+
 // ref::quantize_activations_i8, bit for bit (same scale, same round-half-away-from-zero).
 float quantize_activations_avx2(const float* x, int8_t* q, size_t k);
 
