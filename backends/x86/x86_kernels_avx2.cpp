@@ -309,7 +309,10 @@ void matmul_tl2(const WeightView& w, const int8_t* xq, const float* xs, float* y
   const size_t tile_bytes = tl2_tile_bytes(K), lut_bytes = tl2_lut_bytes(K), n_pairs = tl2_groups(K) / 2;
   // Tables for a few tokens at a time: each tile is then read once per chunk and the tables stay in cache.
   const size_t chunk = std::min<size_t>(T, 8);
-  std::vector<uint8_t> lut(chunk * lut_bytes);
+  // Reused across calls: at 2B4T's K = 6912 the tables are 147 KB, which malloc would map and unmap every time.
+  thread_local std::vector<uint8_t> lut_buffer;
+  std::vector<uint8_t>& lut = lut_buffer;
+  if (lut.size() < chunk * lut_bytes) lut.resize(chunk * lut_bytes);
   for (size_t t0 = 0; t0 < T; t0 += chunk) {
     const size_t nt = std::min(chunk, T - t0);
     par.for_range(nt * n_pairs, [&](size_t i0, size_t i1) {
