@@ -125,10 +125,10 @@ TEST(X86Kernels, TernaryIntegerDotsAreExact) {
 TEST(X86Kernels, TQ1DecodesEveryByteValueExactly) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(13);
-  for (int trial = 0; trial < 64; ++trial) {
-    // Arbitrary bytes, not only those the quantizer writes; trial 0-3 cover every byte value in every position.
+  for (int trial = 0; trial < 256 + 32; ++trial) {
+    // Arbitrary bytes, not only those the quantizer writes: trials 0-255 put every byte value in every position.
     uint8_t blk[54];
-    for (int i = 0; i < 52; ++i) blk[i] = trial < 4 ? uint8_t(i + 52 * trial) : uint8_t(rng());
+    for (int i = 0; i < 52; ++i) blk[i] = trial < 256 ? uint8_t(i + trial) : uint8_t(rng());
     const uint16_t one = fp32_to_fp16(1.0f);
     std::memcpy(blk + 52, &one, 2);
     std::vector<float> trits(256);
