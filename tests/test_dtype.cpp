@@ -44,9 +44,9 @@ TEST(DType, I2SRoundTripIsExactForTernary) {
   for (auto& v : x) v = 0.37f * float(int(rng() % 3) - 1);
   std::vector<uint8_t> buf(dtype_tensor_bytes(DType::I2_S, n, 1));
   quantize_row(DType::I2_S, x.data(), buf.data(), n, 0.37f);
-  i2s_set_scale(buf.data(), n, 0.37f);
-  EXPECT_EQ(i2s_scale(buf.data(), n), 0.37f);
-  dequantize_row(DType::I2_S, buf.data(), y.data(), n, i2s_scale(buf.data(), n));
+  set_tensor_scale(DType::I2_S, buf.data(), n, 1, 0.37f);
+  EXPECT_EQ(tensor_scale(DType::I2_S, buf.data(), n, 1), 0.37f);
+  dequantize_row(DType::I2_S, buf.data(), y.data(), n, tensor_scale(DType::I2_S, buf.data(), n, 1));
   EXPECT_EQ(x, y);
   // bitnet.cpp layout: weight j of a 128-block lives in byte j % 32 at bit 6 - 2 * (j / 32).
   EXPECT_EQ((buf[5] >> 6) & 3, int(x[5] / 0.37f) + 1);

@@ -39,7 +39,7 @@ TEST(SafeTensors, BothBitnetLayoutsGiveTheSameTernaryWeights) {
     ++projections;
     const size_t n = t.n_elements();
     EXPECT_EQ(0, std::memcmp(t.data, o->data, n / 4)) << t.name << ": ternary values differ";
-    const float a = i2s_scale(t.data, n), b = i2s_scale(o->data, n);
+    const float a = tensor_scale(t.type, t.data, t.ne[0], t.n_rows()), b = tensor_scale(o->type, o->data, o->ne[0], o->n_rows());
     EXPECT_NEAR(a, b, std::fabs(a) * (1.0f / 128)) << t.name << ": scales differ beyond bf16 precision";
     // A trained ternary matrix is far from all-zero or all-sign: about a third of it should be zero.
     size_t zeros = 0;

@@ -40,14 +40,11 @@ OneDnnUse onednn_use() {
 }
 
 bool onednn_prefers(DType t, size_t n_tokens, OneDnnUse use) {
-  switch (use) {
-    case OneDnnUse::Never: return false;
-    case OneDnnUse::Always: return n_tokens > 1 && (t == DType::I2_S || !dtype_traits(t)->ternary);
-    case OneDnnUse::Auto: break;
-  }
+  // oneDNN's GEMM serves I2_S (one scale per tensor) and float types; the TQ types and TL2 never go there.
+  if (use == OneDnnUse::Never || n_tokens < 2 || (t != DType::I2_S && dtype_traits(t)->ternary)) return false;
+  if (use == OneDnnUse::Always) return true;
   // Crossovers measured by bench_x86_kernels (BM_MatmulOneDnn vs BM_MatmulAvx2, same shapes, same run).
-  if (t == DType::I2_S) return n_tokens >= kOneDnnMinTokensI2S;
-  return !dtype_traits(t)->ternary && n_tokens >= kOneDnnMinTokensFloat;
+  return n_tokens >= (t == DType::I2_S ? kOneDnnMinTokensI2S : kOneDnnMinTokensFloat);
 }
 
 void matmul_onednn_i2s(const WeightView& w, const int8_t* xq, const float* xs, const int32_t* qsum, float* y,

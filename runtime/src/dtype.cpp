@@ -30,6 +30,9 @@ inline uint16_t load_u16(const uint8_t* p) {
 }
 inline void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
 
+// A weight relative to its tensor scale (given as 1 / scale), rounded to {-1, 0, 1}: I2_S and TL2 alike.
+inline int8_t to_trit(float x, float inv_scale) { return int8_t(std::clamp(std::lround(x * inv_scale), -1L, 1L)); }
+
 constexpr uint8_t kPow3[6] = {1, 3, 9, 27, 81, 243};
 
 // TQ1_0 stores 5 trits per byte as a fixed-point fraction of 3^5; trit n is recovered by multiplying by 3^n
@@ -148,23 +151,18 @@ uint16_t fp32_to_bf16(float f) {
   return uint16_t((x + (0x7fff + ((x >> 16) & 1))) >> 16);
 }
 
-float i2s_scale(const void* data, size_t n) {
-  float s;
-  std::memcpy(&s, static_cast<const uint8_t*>(data) + n / 4, 4);
-  return s;
-}
-
-void i2s_set_scale(void* data, size_t n, float scale) {
-  auto* tail = static_cast<uint8_t*>(data) + n / 4;
-  std::memset(tail, 0, 32);
-  std::memcpy(tail, &scale, 4);
-}
-
 float tensor_scale(DType t, const uint8_t* data, size_t k, size_t n) {
   if (!dtype_tensor_scaled(t)) return 1.0f;
   float s;
   std::memcpy(&s, data + dtype_tensor_bytes(t, k, n) - 32, 4);
   return s;
+}
+
+void set_tensor_scale(DType t, uint8_t* data, size_t k, size_t n, float scale) {
+  if (!dtype_tensor_scaled(t)) throw Error(std::string(dtype_name(t)) + " has no whole-tensor scale");
+  uint8_t* tail = data + dtype_tensor_bytes(t, k, n) - 32;
+  std::memset(tail, 0, 32);
+  std::memcpy(tail, &scale, 4);
 }
 
 float ternary_absmean_scale(const float* w, size_t n) {
@@ -327,8 +325,7 @@ void quantize_row(DType t, const float* x, void* row_v, size_t n, float tensor_s
       for (size_t b = 0; b < n / kI2SBlock; ++b, row += 32, x += kI2SBlock) {
         std::memset(row, 0, 32);
         for (size_t j = 0; j < kI2SBlock; ++j) {
-          const long q = std::clamp(std::lround(x[j] * inv), -1L, 1L);
-          row[j % 32] |= uint8_t((q + 1) << (6 - 2 * (j / 32)));
+          row[j % 32] |= uint8_t((to_trit(x[j], inv) + 1) << (6 - 2 * (j / 32)));
         }
       }
       return;
@@ -343,16 +340,14 @@ void quantize_matrix(DType t, const float* in, uint8_t* out, size_t k, size_t n,
   if (t == DType::TL2) {
     const float inv = tensor_scale ? 1.0f / tensor_scale : 0.0f;
     std::vector<int8_t> trits(k * n);
-    for (size_t i = 0; i < k * n; ++i) trits[i] = int8_t(std::clamp(std::lround(in[i] * inv), -1L, 1L));
+    for (size_t i = 0; i < k * n; ++i) trits[i] = to_trit(in[i], inv);
     tl2_pack(trits.data(), k, n, out);
-    uint8_t* tail = out + dtype_tensor_bytes(t, k, n) - 32;
-    std::memset(tail, 0, 32);
-    std::memcpy(tail, &tensor_scale, 4);
+    set_tensor_scale(t, out, k, n, tensor_scale);
     return;
   }
   if (t == DType::I2_S) {
     quantize_row(t, in, out, k * n, tensor_scale);
-    i2s_set_scale(out, k * n, tensor_scale);
+    set_tensor_scale(t, out, k, n, tensor_scale);
     return;
   }
   const size_t row_bytes = dtype_row_bytes(t, k);

@@ -66,7 +66,7 @@ uint16_t fp32_to_bf16(float f);  // round to nearest even
 
 // ---- reference (scalar) row conversion: the oracle for every backend and the quantizer's implementation ----
 // Dequantize elements [0, n) of a row that starts at `row`. For I2_S, `tensor_scale` is the tensor's scale
-// (read it with i2s_scale); other types ignore it.
+// (read it with tensor_scale()); other types ignore it.
 void dequantize_row(DType t, const void* row, float* out, size_t n, float tensor_scale = 1.0f);
 // Quantize a row. Ternary types round to {-1,0,1} relative to `tensor_scale` (I2_S) or the block max (TQ*).
 void quantize_row(DType t, const float* in, void* row, size_t n, float tensor_scale = 1.0f);
@@ -78,11 +78,9 @@ void dequantize_matrix(DType t, const uint8_t* in, float* out, size_t n_per_row,
 // Rows [row0, row0 + count) of an n_rows x n_per_row tensor of any type, dequantized into out (count x n_per_row).
 void dequantize_rows(DType t, const uint8_t* tensor, size_t n_per_row, size_t n_rows, size_t row0, size_t count,
                      float* out);
-// I2_S whole-tensor helpers.
-float i2s_scale(const void* data, size_t n_elements);
-void i2s_set_scale(void* data, size_t n_elements, float scale);
-// The trailer scale of an I2_S or TL2 tensor; 1 for every other type.
+// The trailer scale of an I2_S or TL2 tensor (1 for every other type), and its writer.
 float tensor_scale(DType t, const uint8_t* data, size_t n_per_row, size_t n_rows);
+void set_tensor_scale(DType t, uint8_t* data, size_t n_per_row, size_t n_rows, float scale);
 
 // ---- TL2 (layout in docs/tl2.md) ----
 // Three weights (w0, w1, w2) form a group with code c = 9(w0+1) + 3(w1+1) + (w2+1) in [0, 27). Codes above 13
