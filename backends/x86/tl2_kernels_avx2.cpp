@@ -42,12 +42,12 @@ void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, u
                            _mm256_sign_epi16(_mm256_set1_epi16(act(q, k, 3 * g + 1)), kW1)),
           _mm256_sign_epi16(_mm256_set1_epi16(act(q, k, 3 * g + 2)), kW2));
       const __m256i pos = split_bytes(e), neg = split_bytes(_mm256_sub_epi16(_mm256_setzero_si256(), e));
-      uint8_t* dst = lut + pair * kTL2PairLutBytes + 16 * lane;
+      uint8_t* dst = lut + tl2_lut_pair_offset(pair) + 16 * lane;
       auto store = [](uint8_t* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); };
       store(dst, _mm256_castsi256_si128(pos));
-      store(dst + 32, _mm256_extracti128_si256(pos, 1));
-      store(dst + 64, _mm256_castsi256_si128(neg));
-      store(dst + 96, _mm256_extracti128_si256(neg, 1));
+      store(dst + 64, _mm256_extracti128_si256(pos, 1));
+      store(dst + 128, _mm256_castsi256_si128(neg));
+      store(dst + 192, _mm256_extracti128_si256(neg, 1));
     }
 }
 
@@ -66,8 +66,8 @@ void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t k, int32_
       const __m256i signs = load(sb + 128);
       for (int j = 0; j < 4; ++j) {
         const __m256i w = load(sb + 32 * j);
-        const uint8_t* L = lut + (4 * s + size_t(j)) * kTL2PairLutBytes;
-        const __m256i p_lo = load(L), p_hi = load(L + 32), n_lo = load(L + 64), n_hi = load(L + 96);
+        const uint8_t* L = lut + tl2_lut_pair_offset(4 * s + size_t(j));
+        const __m256i p_lo = load(L), p_hi = load(L + 64), n_lo = load(L + 128), n_hi = load(L + 192);
         // Rows 0-15 (low nibbles, sign bit j) and rows 16-31 (high nibbles, sign bit 4 + j).
         const __m256i idx[2] = {
             _mm256_or_si256(_mm256_and_si256(w, low4), _mm256_and_si256(_mm256_slli_epi16(signs, 7 - j), bit7)),

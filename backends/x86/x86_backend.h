@@ -4,11 +4,17 @@
 
 namespace tern {
 
-// AVX2 matmul for every weight type (oneDNN for large prefill batches). The other ops run the reference kernels:
-// attention must stay bit-identical to the reference for greedy outputs to match (near-ties flip otherwise).
-class X86Avx2Backend final : public ReferenceBackend {
+// x86 matmul for every weight type (oneDNN for large prefill batches), with the ternary inner loops of one
+// plugin variant (AVX2 or AVX-512 VNNI). The other ops run the reference kernels: attention must stay
+// bit-identical to the reference for greedy outputs to match (near-ties flip otherwise).
+class X86Backend final : public ReferenceBackend {
  public:
-  void matmul(const WeightView& w, const float* x, float* y, size_t T, bool qa, const Parallel& par) const override;
+  explicit X86Backend(const x86::TernaryKernels& kernels) : kernels_(kernels) {}
+  void matmul(const WeightView& w, const float* x, float* y, size_t T, bool qa,
+              const Parallel& par) const override;
+
+ private:
+  const x86::TernaryKernels& kernels_;
 };
 
 }  // namespace tern

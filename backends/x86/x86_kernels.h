@@ -26,9 +26,12 @@ int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q);
 // Same for one 256-element TQ1_0 block (54 bytes: 48 of five trits, 4 of four trits, the f16 scale).
 int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q);
 
-// TL2 (docs/tl2.md). A token's lookup tables take kTL2PairLutBytes per group pair: the low bytes of the 16
-// partial sums of both groups (one group per 128-bit lane), their high bytes, then the same for the negated sums.
+// TL2 (docs/tl2.md). A token's lookup tables take kTL2PairLutBytes per group pair, stored by quads of groups
+// (two pairs, 256 bytes) so that one 512-bit load takes four groups' tables: the low bytes of the 16 partial sums
+// of each group (16 bytes per group), their high bytes, the low bytes of the negated sums, their high bytes.
+// Pair p's 32-byte slice of each of those four tables starts at tl2_lut_pair_offset(p) + 64 * table.
 inline constexpr size_t kTL2PairLutBytes = 128;
+inline constexpr size_t tl2_lut_pair_offset(size_t pair) { return pair / 2 * 256 + pair % 2 * 32; }
 size_t tl2_lut_bytes(size_t k);
 // Tables for group pairs [pair0, pair1) of one token's int8 activations q (k of them; zero past the end).
 void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, uint8_t* lut);
@@ -54,9 +57,24 @@ void matmul_onednn_i2s(const WeightView& w, const int8_t* xq, const float* xs, c
                        size_t n_tokens, const Parallel& par);
 void matmul_onednn_float(const WeightView& w, const float* x, float* y, size_t n_tokens, const Parallel& par);
 
+// The ternary kernels of one plugin variant. matmul_x86 (the row split, token tiles, activation quantization,
+// oneDNN choice and float epilogues) is shared; a variant only swaps these inner loops.
+struct TernaryKernels {
+  int32_t (*i2s_dot_codes)(const uint8_t* row, const int8_t* q, size_t k);
+  void (*i2s_dot_codes_x4)(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
+  int32_t (*tq2_block_dot_codes)(const uint8_t* qs, const int8_t* q);
+  int32_t (*tq1_block_dot_codes)(const uint8_t* blk, const int8_t* q);
+  void (*tl2_tile_dot)(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]);
+};
+extern const TernaryKernels kAvx2Kernels;
+
 // `use` is normally onednn_use() (TERN_ONEDNN); tests and benchmarks pick one path explicitly.
-void matmul_avx2(const WeightView& w, const float* x, float* y, size_t n_tokens, bool quantize_activations,
-                 const Parallel& par, OneDnnUse use = onednn_use());
-bool matmul_avx2_supports(DType t);
+void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t n_tokens,
+                bool quantize_activations, const Parallel& par, OneDnnUse use = onednn_use());
+inline void matmul_avx2(const WeightView& w, const float* x, float* y, size_t n_tokens, bool quantize_activations,
+                        const Parallel& par, OneDnnUse use = onednn_use()) {
+  matmul_x86(kAvx2Kernels, w, x, y, n_tokens, quantize_activations, par, use);
+}
+bool matmul_x86_supports(DType t);
 
 }  // namespace tern::x86

@@ -292,7 +292,7 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
   }
 }
 
-bool matmul_avx2_supports(DType t) {
+bool matmul_x86_supports(DType t) {
   switch (t) {
     case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0: case DType::Q4_1:
     case DType::I2_S: case DType::TQ2_0: case DType::TQ1_0: case DType::TL2:
@@ -304,7 +304,8 @@ bool matmul_avx2_supports(DType t) {
 
 namespace {
 
-void matmul_tl2(const WeightView& w, const int8_t* xq, const float* xs, float* y, size_t T, const Parallel& par) {
+void matmul_tl2(const TernaryKernels& kernels, const WeightView& w, const int8_t* xq, const float* xs, float* y, size_t T,
+                const Parallel& par) {
   const size_t K = w.k, N = w.n, n_tiles = (N + kTL2TileRows - 1) / kTL2TileRows;
   const size_t tile_bytes = tl2_tile_bytes(K), lut_bytes = tl2_lut_bytes(K), n_pairs = tl2_groups(K) / 2;
   // Tables for a few tokens at a time: each tile is then read once per chunk and the tables stay in cache.
@@ -326,7 +327,7 @@ void matmul_tl2(const WeightView& w, const int8_t* xq, const float* xs, float* y
       alignas(32) int32_t dots[32];
       for (size_t b = b0; b < b1; ++b)
         for (size_t t = 0; t < nt; ++t) {
-          tl2_tile_dot_avx2(w.data + b * tile_bytes, lut.data() + t * lut_bytes, K, dots);
+          kernels.tl2_tile_dot(w.data + b * tile_bytes, lut.data() + t * lut_bytes, K, dots);
           const size_t tt = t0 + t;
           for (size_t r = 0; r < kTL2TileRows && b * kTL2TileRows + r < N; ++r)
             // Same float operations, in the same order, as the reference: outputs are bit-identical.
@@ -338,9 +339,12 @@ void matmul_tl2(const WeightView& w, const int8_t* xq, const float* xs, float* y
 
 }  // namespace
 
-void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool quantize_act, const Parallel& par,
-                 OneDnnUse use) {
-  if (!matmul_avx2_supports(w.type)) return ref::matmul(w, x, y, T, quantize_act, par);
+const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2, i2s_dot_codes_x4_avx2, tq2_block_dot_codes_avx2,
+                                  tq1_block_dot_codes_avx2, tl2_tile_dot_avx2};
+
+void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t T,
+                bool quantize_act, const Parallel& par, OneDnnUse use) {
+  if (!matmul_x86_supports(w.type)) return ref::matmul(w, x, y, T, quantize_act, par);
   const size_t K = w.k, N = w.n;
   const bool ternary = dtype_traits(w.type)->ternary;
   thread_local ref::MatmulActivations act_buffer;  // reused: decode calls this a few hundred times per token
@@ -348,7 +352,7 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
   x = ref::prepare_activations(x, T, K, ternary, quantize_act, act, quantize_activations_avx2);
   const std::vector<int8_t>& xq = act.q;
   const std::vector<float>& xs = act.scale;
-  if (w.type == DType::TL2) return matmul_tl2(w, xq.data(), xs.data(), y, T, par);
+  if (w.type == DType::TL2) return matmul_tl2(kernels, w, xq.data(), xs.data(), y, T, par);
   // Per token (I2_S) or per token and 256-block (TQ*): the sum of the activations, which turns a dot with
   // codes (weight + 1) into the ternary dot.
   // thread_local buffers are named only here: inside the parallel lambda the name would mean the worker's own.
@@ -370,18 +374,18 @@ void matmul_avx2(const WeightView& w, const float* x, float* y, size_t T, bool q
         size_t t = 0;
         for (; t + 4 <= T; t += 4) {
           int32_t dots[4];
-          i2s_dot_codes_x4_avx2(row, xq.data() + t * K, K, dots);
+          kernels.i2s_dot_codes_x4(row, xq.data() + t * K, K, dots);
           for (size_t j = 0; j < 4; ++j) y[(t + j) * N + n] = (w.scale * float(dots[j] - qsum[t + j])) / xs[t + j];
         }
         for (; t < T; ++t) {
-          const int32_t dot = i2s_dot_codes_avx2(row, xq.data() + t * K, K) - qsum[t];
+          const int32_t dot = kernels.i2s_dot_codes(row, xq.data() + t * K, K) - qsum[t];
           // Same float operations, in the same order, as the reference: outputs are bit-identical.
           y[t * N + n] = (w.scale * float(dot)) / xs[t];
         }
       }
     } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
       const size_t nb = K / 256, bb = dtype_traits(w.type)->block_bytes;
-      const auto block_dot = w.type == DType::TQ2_0 ? tq2_block_dot_codes_avx2 : tq1_block_dot_codes_avx2;
+      const auto block_dot = w.type == DType::TQ2_0 ? kernels.tq2_block_dot_codes : kernels.tq1_block_dot_codes;
       for (size_t n = n0; n < n1; ++n) {
         const uint8_t* row = w.data + n * nb * bb;
         for (size_t t = 0; t < T; ++t) {

@@ -2,6 +2,7 @@
 """Black-box tests of the tern CLI: bad input gives one line on stderr and exit 1; plugin listing and skipping."""
 import argparse
 import os
+import platform
 import shutil
 import struct
 import subprocess
@@ -111,6 +112,19 @@ class Backends(unittest.TestCase):
         self.assertIn("skipped: CPU lacks quantum-ops", r.stdout)
         self.assertNotIn("chosen backend: bad-abi", r.stdout)
         self.assertNotIn("chosen backend: future-isa", r.stdout)
+
+    @unittest.skipUnless(platform.machine() == "x86_64", "x86 plugins are built on x86-64 only")
+    def test_x86_variant_follows_cpu_features(self):
+        avx2 = "avx2 fma f16c"
+        avx512 = avx2 + " avx512f avx512bw avx512vl avx512vnni"
+        r = tern("backends", env_extra={"TERN_CPU_FEATURES": avx512})
+        self.assertIn("chosen backend: x86-avx512", r.stdout)
+        r = tern("backends", env_extra={"TERN_CPU_FEATURES": avx2})
+        self.assertIn("chosen backend: x86-avx2", r.stdout)
+        self.assertIn("skipped: CPU lacks avx512f avx512bw avx512vl avx512vnni", r.stdout)
+        # AVX-512 without VNNI (e.g. Skylake-X) is not enough for the AVX-512 plugin.
+        r = tern("backends", env_extra={"TERN_CPU_FEATURES": avx2 + " avx512f avx512bw avx512vl"})
+        self.assertIn("chosen backend: x86-avx2", r.stdout)
 
     def test_cpu_without_features_falls_back_to_reference(self):
         r = tern("backends", env_extra={"TERN_CPU_FEATURES": ""})

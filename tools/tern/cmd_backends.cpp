@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 #include <boost/program_options.hpp>
@@ -21,11 +22,13 @@ int cmd_backends(const std::vector<std::string>& args) {
   std::printf("CPU: %s%s%s\nfeatures (%s): %s\n\n", cpu.arch.c_str(), cpu.model.empty() ? "" : ", ", cpu.model.c_str(),
               cpu.source.c_str(), cpu.flags_string().c_str());
   auto& reg = Registry::instance();
-  std::printf("%-8s %-12s %-8s %-9s %-28s %s\n", "KIND", "NAME", "PRIORITY", "STATUS", "REQUIRES", "PATH");
+  int requires_width = 8;  // the REQUIRES column is as wide as its longest entry (AVX-512 lists seven features)
+  for (const auto& r : reg.plugins()) requires_width = std::max(requires_width, int(r.requires_features.size()));
+  std::printf("%-8s %-16s %-8s %-9s %-*s %s\n", "KIND", "NAME", "PRIORITY", "STATUS", requires_width, "REQUIRES", "PATH");
   for (const auto& r : reg.plugins()) {
-    std::printf("%-8s %-12s %-8s %-9s %-28s %s\n", r.kind.empty() ? "?" : r.kind.c_str(), r.name.c_str(),
+    std::printf("%-8s %-16s %-8s %-9s %-*s %s\n", r.kind.empty() ? "?" : r.kind.c_str(), r.name.c_str(),
                 r.kind == "backend" ? std::to_string(r.priority).c_str() : "-", r.usable ? "usable" : "skipped",
-                r.requires_features.empty() ? "-" : r.requires_features.c_str(), r.path.c_str());
+                requires_width, r.requires_features.empty() ? "-" : r.requires_features.c_str(), r.path.c_str());
     if (!r.problem.empty()) std::printf("         skipped: %s\n", r.problem.c_str());
   }
   if (reg.plugins().empty()) {

@@ -1,13 +1,14 @@
-// x86 AVX2 matmul vs the scalar reference, and our prefill kernels vs oneDNN's GEMM, on the same shapes in the
-// same run (2B4T-like: K=2560). Single-threaded.
+// x86 matmul (AVX2, and AVX-512 VNNI on CPUs that have it) vs the scalar reference, and our prefill kernels vs
+// oneDNN's GEMM, on the same shapes in the same run (2B4T-like: K=2560). Single-threaded.
 #include <benchmark/benchmark.h>
 
 #include <random>
 #include <vector>
 
 #include "reference_kernels.h"
+#include "tern/cpu_features.h"
 #include "tern/thread_pool.h"
-#include "x86_kernels.h"
+#include "x86_kernels_avx512.h"
 
 namespace {
 
@@ -33,12 +34,14 @@ Case make_case(tern::DType type, size_t K, size_t N, size_t T) {
   return c;
 }
 
-void run_matmul(benchmark::State& state, tern::DType type, bool x86,
+// kernels == nullptr: the reference.
+void run_matmul(benchmark::State& state, tern::DType type, const tern::x86::TernaryKernels* kernels,
                 tern::x86::OneDnnUse onednn = tern::x86::OneDnnUse::Never) {
   Case c = make_case(type, size_t(state.range(0)), size_t(state.range(1)), size_t(state.range(2)));
   tern::ThreadPool pool(1);
   for (auto _ : state) {
-    if (x86) tern::x86::matmul_avx2(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool, onednn);
+    if (kernels)
+      tern::x86::matmul_x86(*kernels, c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool, onednn);
     else tern::ref::matmul(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool);
     benchmark::DoNotOptimize(c.y.data());
   }
@@ -46,20 +49,29 @@ void run_matmul(benchmark::State& state, tern::DType type, bool x86,
                                                      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
-void BM_MatmulReference(benchmark::State& state, tern::DType type) { run_matmul(state, type, false); }
-void BM_MatmulAvx2(benchmark::State& state, tern::DType type) { run_matmul(state, type, true); }
+void BM_MatmulReference(benchmark::State& state, tern::DType type) { run_matmul(state, type, nullptr); }
+void BM_MatmulAvx2(benchmark::State& state, tern::DType type) { run_matmul(state, type, &tern::x86::kAvx2Kernels); }
+void BM_MatmulAvx512Vnni(benchmark::State& state, tern::DType type) {
+  const auto& f = tern::cpu_features();
+  for (const char* x : {"avx512f", "avx512bw", "avx512vl", "avx512vnni"})
+    if (!f.has(x)) return state.SkipWithError("CPU lacks AVX-512 F/BW/VL/VNNI");
+  run_matmul(state, type, &tern::x86::kAvx512VnniKernels);
+}
 // Prefill through oneDNN's GEMM instead of our kernels: where this wins decides kOneDnnMinTokens*.
 void BM_MatmulOneDnn(benchmark::State& state, tern::DType type) {
-  run_matmul(state, type, true, tern::x86::OneDnnUse::Always);
+  run_matmul(state, type, &tern::x86::kAvx2Kernels, tern::x86::OneDnnUse::Always);
 }
 
 #define TERN_BENCH_PAIR(T)                                                                                   \
   BENCHMARK_CAPTURE(BM_MatmulReference, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16}); \
   BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16});
-TERN_BENCH_PAIR(I2_S)
-TERN_BENCH_PAIR(TL2)
-TERN_BENCH_PAIR(TQ2_0)
-TERN_BENCH_PAIR(TQ1_0)
+#define TERN_BENCH_TERNARY(T) \
+  TERN_BENCH_PAIR(T)         \
+  BENCHMARK_CAPTURE(BM_MatmulAvx512Vnni, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16});
+TERN_BENCH_TERNARY(I2_S)
+TERN_BENCH_TERNARY(TL2)
+TERN_BENCH_TERNARY(TQ2_0)
+TERN_BENCH_TERNARY(TQ1_0)
 TERN_BENCH_PAIR(Q4_1)
 TERN_BENCH_PAIR(Q8_0)
 TERN_BENCH_PAIR(F16)

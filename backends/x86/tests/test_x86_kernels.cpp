@@ -11,26 +11,14 @@
 #include "tern/cpu_features.h"
 #include "tern/thread_pool.h"
 #include "x86_kernels.h"
+#include "x86_test_util.h"
 
 using namespace tern;
+using x86_test::make_weight;
 
 namespace {
 
 bool cpu_ok() { return cpu_features().has("avx2") && cpu_features().has("fma") && cpu_features().has("f16c"); }
-
-std::vector<uint8_t> make_weight(DType t, size_t K, size_t N, std::mt19937& rng, float* scale_out) {
-  std::normal_distribution<float> nd(0.0f, 0.02f);
-  std::vector<float> w(K * N);
-  for (auto& v : w) v = nd(rng);
-  const bool ternary = dtype_traits(t)->ternary;
-  const float scale = ternary_absmean_scale(w.data(), w.size());
-  if (ternary)  // BitNet weights: ternary values times one scale, as the models hold them
-    for (auto& v : w) v = std::clamp(std::nearbyint(v / scale), -1.0f, 1.0f) * scale;
-  std::vector<uint8_t> bytes(dtype_tensor_bytes(t, K, N));
-  quantize_matrix(t, w.data(), bytes.data(), K, N, scale);
-  *scale_out = scale;
-  return bytes;
-}
 
 class X86Matmul : public ::testing::TestWithParam<DType> {};
 
@@ -103,8 +91,7 @@ TEST(X86Kernels, TernaryIntegerDotsAreExact) {
     float scale;
     auto bytes = make_weight(t, K, 1, rng, &scale);
     WeightView w{t, bytes.data(), bytes.size(), K, 1, scale, nullptr};
-    std::vector<int8_t> q(K), vals(K);
-    for (auto& v : q) v = int8_t(int(rng() % 256) - 128);  // includes -128, the worst case for saturation
+    std::vector<int8_t> q = x86_test::random_i8(K, rng), vals(K);
     std::vector<float> gs(K);
     const size_t group = ref::decode_ternary_row(w, 0, vals.data(), gs.data());
     int32_t qsum = 0;

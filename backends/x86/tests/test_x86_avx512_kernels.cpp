@@ -1,0 +1,125 @@
+// Conformance of the AVX-512 VNNI kernels: bit-exact against the scalar reference (through the shared matmul
+// driver, on ragged shapes) and against the AVX2 kernels (on arbitrary bytes). Built twice: natively, where
+// it runs only on CPUs with AVX-512, and against SIMDe's portable AVX-512 (TERN_X86_AVX512_SIMDE), where it
+// always runs.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "reference_kernels.h"
+#include "tern/cpu_features.h"
+#include "tern/thread_pool.h"
+#include "x86_kernels_avx512.h"
+#include "x86_test_util.h"
+
+using namespace tern;
+using x86_test::make_weight;
+using x86_test::random_i8;
+
+namespace {
+
+// The AVX2 kernels run too (as the oracle for arbitrary bytes, and for TQ1_0 and activation quantization).
+bool cpu_ok() {
+  const auto& f = cpu_features();
+  bool ok = f.has("avx2") && f.has("fma") && f.has("f16c");
+#if !defined(TERN_X86_AVX512_SIMDE)
+  for (const char* x : {"avx512f", "avx512bw", "avx512vl", "avx512vnni"}) ok = ok && f.has(x);
+#endif
+  return ok;
+}
+#define TERN_REQUIRE_CPU() \
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks the features of these kernels: " << cpu_features().flags_string()
+
+class Avx512Matmul : public ::testing::TestWithParam<DType> {};
+
+TEST_P(Avx512Matmul, MatchesReferenceOnRaggedShapes) {
+  TERN_REQUIRE_CPU();
+  const DType t = GetParam();
+  std::mt19937 rng(unsigned(t) * 13 + 5);
+  ThreadPool pool(2);
+  for (int trial = 0; trial < 6; ++trial) {
+    // I2_S rows are 128-blocks, TQ* 256-blocks; TL2 takes any K, and N is cut into tiles of 32 rows.
+    size_t K = dtype_traits(t)->block_size * (1 + rng() % 6), N = 1 + rng() % 37;
+    if (t == DType::TL2) K = 1 + rng() % 1300, N = 1 + rng() % 100;
+    const size_t T = trial == 0 ? 1 : 1 + rng() % 11;  // decode, and token tiles of 4 with a ragged tail
+    float scale;
+    auto bytes = make_weight(t, K, N, rng, &scale);
+    WeightView w{t, bytes.data(), bytes.size(), K, N, scale, nullptr};
+    std::normal_distribution<float> nd;
+    std::vector<float> x(T * K), y_ref(T * N), y_512(T * N);
+    for (auto& v : x) v = nd(rng);
+    ref::matmul(w, x.data(), y_ref.data(), T, true, pool);
+    x86::matmul_x86(x86::kAvx512VnniKernels, w, x.data(), y_512.data(), T, true, pool, x86::OneDnnUse::Never);
+    for (size_t i = 0; i < y_ref.size(); ++i)
+      ASSERT_EQ(y_512[i], y_ref[i]) << dtype_name(t) << " K=" << K << " N=" << N << " T=" << T << " i=" << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(TernaryTypes, Avx512Matmul,
+                         ::testing::Values(DType::I2_S, DType::TQ2_0, DType::TQ1_0, DType::TL2),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// Any bytes, not only those the quantizers write (I2_S code 3 included): the kernels compute the same sums of
+// code * q as the AVX2 kernels.
+TEST(Avx512Kernels, CodeDotsEqualTheAvx2KernelsOnArbitraryBytes) {
+  TERN_REQUIRE_CPU();
+  std::mt19937 rng(17);
+  for (size_t k : {128, 384, 128 * 21}) {
+    std::vector<uint8_t> row(k / 4);
+    for (auto& b : row) b = uint8_t(rng());
+    const std::vector<int8_t> q = random_i8(4 * k, rng);
+    EXPECT_EQ(x86::i2s_dot_codes_avx512vnni(row.data(), q.data(), k),
+              x86::i2s_dot_codes_avx2(row.data(), q.data(), k));
+    int32_t got[4], want[4];
+    x86::i2s_dot_codes_x4_avx512vnni(row.data(), q.data(), k, got);
+    x86::i2s_dot_codes_x4_avx2(row.data(), q.data(), k, want);
+    for (int t = 0; t < 4; ++t) EXPECT_EQ(got[t], want[t]) << k << " " << t;
+  }
+  for (int trial = 0; trial < 64; ++trial) {
+    std::vector<uint8_t> qs(64);
+    for (auto& b : qs) b = uint8_t(rng());
+    const std::vector<int8_t> q = random_i8(256, rng);
+    EXPECT_EQ(x86::tq2_block_dot_codes_avx512vnni(qs.data(), q.data()),
+              x86::tq2_block_dot_codes_avx2(qs.data(), q.data()));
+  }
+}
+
+// All +1 weights against -128 activations is the largest sum a row can make; AVX2 accumulates it in int16
+// runs, VNNI straight in int32, and both must give the exact value.
+TEST(Avx512Kernels, I2SDotIsExactAtTheLimits) {
+  TERN_REQUIRE_CPU();
+  const size_t K = 128 * 21;
+  std::vector<float> ones(K, 1.0f);
+  std::vector<uint8_t> row(dtype_tensor_bytes(DType::I2_S, K, 1));
+  quantize_matrix(DType::I2_S, ones.data(), row.data(), K, 1, 1.0f);
+  std::vector<int8_t> q(4 * K, -128);
+  EXPECT_EQ(x86::i2s_dot_codes_avx512vnni(row.data(), q.data(), K),
+            2 * -128 * int32_t(K));  // codes are weight + 1
+  int32_t got[4];
+  x86::i2s_dot_codes_x4_avx512vnni(row.data(), q.data(), K, got);
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(got[t], 2 * -128 * int32_t(K)) << t;
+}
+
+// 33 super-blocks: one full 32-super-block int16 run and a ragged one; all +1, all -1 (every sign bit set),
+// random.
+TEST(Avx512Kernels, TL2TileDotIsExactAtTheInt16Limits) {
+  TERN_REQUIRE_CPU();
+  std::mt19937 rng(23);
+  const size_t K = 3 * 8 * 33 - 1, N = 32;
+  for (int trial = 0; trial < 3; ++trial) {
+    std::vector<int8_t> trits(K * N), q(K);
+    for (auto& v : trits) v = int8_t(trial == 0 ? 1 : trial == 1 ? -1 : int(rng() % 3) - 1);
+    q = trial < 2 ? std::vector<int8_t>(K, -128) : random_i8(K, rng);
+    std::vector<uint8_t> data(tl2_tile_bytes(K));
+    tl2_pack(trits.data(), K, N, data.data());
+    std::vector<uint8_t> lut(x86::tl2_lut_bytes(K));
+    x86::tl2_build_lut_avx2(q.data(), K, 0, tl2_groups(K) / 2, lut.data());
+    int32_t got[32];
+    x86::tl2_tile_dot_avx512(data.data(), lut.data(), K, got);
+    for (size_t r = 0; r < N; ++r)
+      EXPECT_EQ(got[r], ref::dot_i8(trits.data() + r * K, q.data(), K)) << trial << " " << r;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,151 @@
+#if defined(TERN_X86_AVX512_SIMDE)
+// Portable AVX-512 for the conformance tests on CPUs without it (on top of AVX2 where SIMDe can).
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#else
+// GCC 12's AVX-512 headers self-initialize their "undefined" vectors (`__m512i __Y = __Y;`), which
+// -Wuninitialized reports in every caller (GCC PR 105593, fixed in GCC 13).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#endif
+
+#include <algorithm>
+
+#include "x86_kernels_avx512.h"
+
+namespace tern::x86 {
+namespace {
+
+inline __m512i load512(const void* p) {
+  return _mm512_loadu_si512(p);
+}
+// 32 bytes at p in both 256-bit halves: a broadcast load, no shuffle.
+inline __m512i load256_twice(const uint8_t* p) {
+  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+// Per-16-bit-element shift counts: `lo` in the low 256 bits, `hi` in the high 256 bits.
+inline __m512i shift_counts(short lo, short hi) {
+  return _mm512_inserti64x4(_mm512_set1_epi16(lo), _mm256_set1_epi16(hi), 1);
+}
+
+inline int32_t hsum_epi32(__m512i v) {
+  __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+}  // namespace
+
+// An I2_S block is 32 bytes for 128 weights: element 32 * m + j is bits (6 - 2m) of byte j. With the block in
+// both halves of a zmm, one variable shift by (6, 4) yields the codes of elements 0-63 in order, and (2, 0)
+// those of 64-127, so the activations are plain contiguous loads.
+int32_t i2s_dot_codes_avx512vnni(const uint8_t* row, const int8_t* q, size_t k) {
+  const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(6, 4), sh23 = shift_counts(2, 0);
+  __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+  for (size_t b = 0; b < k / 128; ++b) {
+    _mm_prefetch(reinterpret_cast<const char*>(row + b * 32 + kPrefetchBytes), _MM_HINT_T0);
+    const __m512i p = load256_twice(row + b * 32);
+    acc0 =
+        _mm512_dpbusd_epi32(acc0, _mm512_and_si512(_mm512_srlv_epi16(p, sh01), mask), load512(q + b * 128));
+    acc1 = _mm512_dpbusd_epi32(acc1, _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask),
+                               load512(q + b * 128 + 64));
+  }
+  return hsum_epi32(_mm512_add_epi32(acc0, acc1));
+}
+
+void i2s_dot_codes_x4_avx512vnni(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]) {
+  const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(6, 4), sh23 = shift_counts(2, 0);
+  __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                    _mm512_setzero_si512()};
+  for (size_t b = 0; b < k / 128; ++b) {
+    const __m512i p = load256_twice(row + b * 32);
+    // Decode once, use for four tokens (see i2s_dot_codes_x4_avx2).
+    const __m512i c01 = _mm512_and_si512(_mm512_srlv_epi16(p, sh01), mask);
+    const __m512i c23 = _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask);
+    for (int t = 0; t < 4; ++t) {
+      const int8_t* qt = q + t * k + b * 128;
+      acc[t] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[t], c01, load512(qt)), c23, load512(qt + 64));
+    }
+  }
+  for (int t = 0; t < 4; ++t) out[t] = hsum_epi32(acc[t]);
+}
+
+// A TQ2_0 block's codes are two 32-byte chunks; element 128 * c + 32 * m + j is bits 2m of byte j of chunk c.
+int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q) {
+  const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(0, 2), sh23 = shift_counts(4, 6);
+  __m512i acc = _mm512_setzero_si512();
+  for (int c = 0; c < 2; ++c) {
+    const __m512i p = load256_twice(qs + 32 * c);
+    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srlv_epi16(p, sh01), mask), load512(q + 128 * c));
+    acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask),
+                              load512(q + 128 * c + 64));
+  }
+  return hsum_epi32(acc);
+}
+
+// tl2_tile_dot_avx2 with four groups per instruction: one 64-byte load holds the indices of pairs j and j + 1
+// (a group per 128-bit lane) and the tables of a quad are contiguous (tl2_lut_pair_offset).
+void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]) {
+  const size_t n_super = tl2_groups(k) / kTL2SuperGroups;
+  const __m512i low4 = _mm512_set1_epi8(0x0f), bit7 = _mm512_set1_epi8(char(0x80));
+  // Sign bit of pair j (low 256 bits) and pair j + 1 (high 256 bits) moved to bit 7: rows 0-15 hold it in bit
+  // j, rows 16-31 in bit 4 + j.
+  const __m512i sign_lo[2] = {shift_counts(7, 6), shift_counts(5, 4)};
+  const __m512i sign_hi[2] = {shift_counts(3, 2), shift_counts(1, 0)};
+  __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                      _mm256_setzero_si256()};
+  // A super-block adds at most 2 * 384 to an int16 lane (two lookups per lane); 32 of them stay below 32767.
+  for (size_t s0 = 0; s0 < n_super; s0 += 32) {
+    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+    for (size_t s = s0; s < std::min(s0 + 32, n_super); ++s) {
+      const uint8_t* sb = tile + s * kTL2SuperBytes;
+      _mm_prefetch(reinterpret_cast<const char*>(sb + kPrefetchBytes), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(sb + kPrefetchBytes + 64), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(sb + kPrefetchBytes + 128), _MM_HINT_T0);
+      const __m512i signs = load256_twice(sb + 128);
+      for (int h = 0; h < 2; ++h) {  // pairs (0, 1), then (2, 3)
+        const __m512i w = load512(sb + 64 * h);
+        const uint8_t* L = lut + tl2_lut_pair_offset(4 * s + 2 * size_t(h));
+        const __m512i p_lo = load512(L), p_hi = load512(L + 64), n_lo = load512(L + 128),
+                      n_hi = load512(L + 192);
+        const __m512i idx[2] = {
+            _mm512_or_si512(_mm512_and_si512(w, low4),
+                            _mm512_and_si512(_mm512_sllv_epi16(signs, sign_lo[h]), bit7)),
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(w, 4), low4),
+                            _mm512_and_si512(_mm512_sllv_epi16(signs, sign_hi[h]), bit7))};
+        for (int r = 0; r < 2; ++r) {  // rows 0-15, rows 16-31
+          const __m512i nidx = _mm512_xor_si512(idx[r], bit7);
+          const __m512i lo =
+              _mm512_or_si512(_mm512_shuffle_epi8(p_lo, idx[r]), _mm512_shuffle_epi8(n_lo, nidx));
+          const __m512i hi =
+              _mm512_or_si512(_mm512_shuffle_epi8(p_hi, idx[r]), _mm512_shuffle_epi8(n_hi, nidx));
+          acc[2 * r] = _mm512_add_epi16(acc[2 * r], _mm512_unpacklo_epi8(lo, hi));
+          acc[2 * r + 1] = _mm512_add_epi16(acc[2 * r + 1], _mm512_unpackhi_epi8(lo, hi));
+        }
+      }
+    }
+    // Each 128-bit lane holds eight rows' sums for one group of the quad: widen and add the four lanes.
+    // acc[0]: rows 0-7, [1]: rows 8-15, [2]: rows 16-23, [3]: rows 24-31.
+    for (int a = 0; a < 4; ++a) {
+      const __m256i l01 = _mm512_castsi512_si256(acc[a]), l23 = _mm512_extracti64x4_epi64(acc[a], 1);
+      const __m256i s01 = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(l01)),
+                                           _mm256_cvtepi16_epi32(_mm256_extracti128_si256(l01, 1)));
+      const __m256i s23 = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(l23)),
+                                           _mm256_cvtepi16_epi32(_mm256_extracti128_si256(l23, 1)));
+      acc32[a] = _mm256_add_epi32(acc32[a], _mm256_add_epi32(s01, s23));
+    }
+  }
+  for (int a = 0; a < 4; ++a) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * a), acc32[a]);
+}
+
+const TernaryKernels kAvx512VnniKernels{i2s_dot_codes_avx512vnni, i2s_dot_codes_x4_avx512vnni,
+                                        tq2_block_dot_codes_avx512vnni, tq1_block_dot_codes_avx2,
+                                        tl2_tile_dot_avx512};
+
+}  // namespace tern::x86

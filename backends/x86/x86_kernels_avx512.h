@@ -1,0 +1,20 @@
+#pragma once
+// AVX-512 (F/BW/VL + VNNI) ternary kernels. Compiled with AVX-512 flags for the x86-avx512 plugin, which the
+// registry loads only on CPUs with those features. The same source is also compiled against SIMDe's portable
+// AVX-512 (TERN_X86_AVX512_SIMDE) into a test-only library, so the kernels are checked against the reference
+// on machines without AVX-512 too: tests/test_x86_avx512_kernels.cpp.
+#include "x86_kernels.h"
+
+namespace tern::x86 {
+
+// Same contracts as the AVX2 kernels of the same names (x86_kernels.h); vpdpbusd accumulates in int32.
+int32_t i2s_dot_codes_avx512vnni(const uint8_t* row, const int8_t* q, size_t k);
+void i2s_dot_codes_x4_avx512vnni(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
+int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q);
+// Four groups (two pairs, one quad of the table layout) per 512-bit vpshufb.
+void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]);
+
+// The AVX-512 kernels above; TQ1_0 keeps the AVX2 kernel.
+extern const TernaryKernels kAvx512VnniKernels;
+
+}  // namespace tern::x86
