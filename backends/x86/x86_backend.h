@@ -12,6 +12,8 @@ class X86Backend final : public ReferenceBackend {
   explicit X86Backend(const x86::TernaryKernels& kernels) : kernels_(kernels) {}
   void matmul(const WeightView& w, const float* x, float* y, size_t T, bool qa,
               const Parallel& par) const override;
+  void matmul_multi(const WeightView* const* ws, float* const* ys, size_t count, const float* x, size_t T,
+                    bool qa, const Parallel& par) const override;
 
  private:
   const x86::TernaryKernels& kernels_;

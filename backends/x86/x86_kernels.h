@@ -71,6 +71,11 @@ extern const TernaryKernels kAvx2Kernels;
 // `use` is normally onednn_use() (TERN_ONEDNN); tests and benchmarks pick one path explicitly.
 void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t n_tokens,
                 bool quantize_activations, const Parallel& par, OneDnnUse use = onednn_use());
+// matmul_x86 for `count` weights with the same input (Backend::matmul_multi): activations are quantized once
+// (TL2: one set of tables) and all rows run as one parallel job.
+void matmul_x86_multi(const TernaryKernels& kernels, const WeightView* const* ws, float* const* ys, size_t count,
+                      const float* x, size_t n_tokens, bool quantize_activations, const Parallel& par,
+                      OneDnnUse use = onednn_use());
 inline void matmul_avx2(const WeightView& w, const float* x, float* y, size_t n_tokens, bool quantize_activations,
                         const Parallel& par, OneDnnUse use = onednn_use()) {
   matmul_x86(kAvx2Kernels, w, x, y, n_tokens, quantize_activations, par, use);

@@ -54,10 +54,12 @@ int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
       const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * 32));
       const int8_t* qb = q + b * 128;
       auto ld = [](const int8_t* a) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); };
-      const __m256i x01 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 6), mask), ld(qb)),
-                                           _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 4), mask), ld(qb + 32)));
-      const __m256i x23 = _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 2), mask), ld(qb + 64)),
-                                           _mm256_maddubs_epi16(_mm256_and_si256(p, mask), ld(qb + 96)));
+      const __m256i x01 = _mm256_add_epi16(
+          _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 6), mask), ld(qb)),
+          _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 4), mask), ld(qb + 32)));
+      const __m256i x23 =
+          _mm256_add_epi16(_mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(p, 2), mask), ld(qb + 64)),
+                           _mm256_maddubs_epi16(_mm256_and_si256(p, mask), ld(qb + 96)));
       s = _mm256_add_epi16(s, _mm256_add_epi16(x01, x23));
     }
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
@@ -70,7 +72,10 @@ int32_t sum_i8_avx2(const int8_t* q, size_t n) {
   __m256i acc = _mm256_setzero_si256();
   size_t i = 0;
   for (; i + 32 <= n; i += 32)
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i))), ones16));
+    acc = _mm256_add_epi32(
+        acc, _mm256_madd_epi16(
+                 _mm256_maddubs_epi16(ones8, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i))),
+                 ones16));
   int32_t s = hsum_epi32(acc);
   for (; i < n; ++i) s += q[i];
   return s;
@@ -95,13 +100,15 @@ float quantize_activations_avx2(const float* x, int8_t* q, size_t k) {
       // std::round (half away from zero), exactly: v - trunc(v) is exact in float, unlike v + 0.5.
       const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs);
       const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-      const __m256 away = _mm256_and_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign_bit, _mm256_sub_ps(v, t)), half, _CMP_GE_OQ),
-                                        _mm256_or_ps(_mm256_and_ps(v, sign_bit), _mm256_set1_ps(1.0f)));
+      const __m256 away =
+          _mm256_and_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign_bit, _mm256_sub_ps(v, t)), half, _CMP_GE_OQ),
+                        _mm256_or_ps(_mm256_and_ps(v, sign_bit), _mm256_set1_ps(1.0f)));
       r[j] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(t, away), lo), hi));
     }
     // packs interleave 128-bit lanes; the permute puts the 32 bytes back in order.
     const __m256i p16a = _mm256_packs_epi32(r[0], r[1]), p16b = _mm256_packs_epi32(r[2], r[3]);
-    const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),
+                                                   _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), p8);
   }
   for (; i < k; ++i) q[i] = int8_t(std::clamp(std::round(x[i] * scale), -128.0f, 127.0f));
@@ -110,12 +117,14 @@ float quantize_activations_avx2(const float* x, int8_t* q, size_t k) {
 
 void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]) {
   const __m256i ones = _mm256_set1_epi16(1), mask = _mm256_set1_epi8(3);
-  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
   const size_t nb = k / 128;
   // A block adds at most 2048 in magnitude to an int16 lane (see i2s_dot_codes_avx2), so eight blocks fit
   // before widening to int32.
   for (size_t b0 = 0; b0 < nb; b0 += 8) {
-    __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
     for (size_t b = b0; b < std::min(b0 + 8, nb); ++b) {
       const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * 32));
       // Decode the codes once, use them for four tokens: this is what makes prefill a GEMM, not four GEMVs.
@@ -126,8 +135,10 @@ void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_
       for (int t = 0; t < 4; ++t) {
         const int8_t* qt = q + t * k + b * 128;
         auto ld = [](const int8_t* a) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); };
-        const __m256i x01 = _mm256_add_epi16(_mm256_maddubs_epi16(c0, ld(qt)), _mm256_maddubs_epi16(c1, ld(qt + 32)));
-        const __m256i x23 = _mm256_add_epi16(_mm256_maddubs_epi16(c2, ld(qt + 64)), _mm256_maddubs_epi16(c3, ld(qt + 96)));
+        const __m256i x01 =
+            _mm256_add_epi16(_mm256_maddubs_epi16(c0, ld(qt)), _mm256_maddubs_epi16(c1, ld(qt + 32)));
+        const __m256i x23 =
+            _mm256_add_epi16(_mm256_maddubs_epi16(c2, ld(qt + 64)), _mm256_maddubs_epi16(c3, ld(qt + 96)));
         s[t] = _mm256_add_epi16(s[t], _mm256_add_epi16(x01, x23));
       }
     }
@@ -151,10 +162,13 @@ int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
 
 namespace {
 
-// TQ1_0 stores five trits per byte as a base-3 fraction: trit n is the top base-3 digit of byte * 3^n (mod 256),
-// i.e. (p * 3) >> 8. AVX2 has no 8-bit multiply, so x3 and x9 are shifts and adds (wrapping mod 256 as they
-// should), and (p * 3) >> 8 is computed with two rounding averages (ggml's trick, exact for all 256 bytes).
-inline __m256i times3_u8(__m256i x) { return _mm256_add_epi8(x, _mm256_add_epi8(x, x)); }
+// TQ1_0 stores five trits per byte as a base-3 fraction: trit n is the top base-3 digit of byte * 3^n (mod
+// 256), i.e. (p * 3) >> 8. AVX2 has no 8-bit multiply, so x3 and x9 are shifts and adds (wrapping mod 256 as
+// they should), and (p * 3) >> 8 is computed with two rounding averages (ggml's trick, exact for all 256
+// bytes).
+inline __m256i times3_u8(__m256i x) {
+  return _mm256_add_epi8(x, _mm256_add_epi8(x, x));
+}
 inline __m256i times9_u8(__m256i x) {
   return _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(x, 3), _mm256_set1_epi8(char(0xf8))), x);
 }
@@ -172,23 +186,29 @@ int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q) {
   const __m256i x = ld(blk), x3 = times3_u8(x), x9 = times9_u8(x);
   const __m256i planes[5] = {x, x3, x9, times9_u8(x3), times9_u8(x9)};
   __m256i s = _mm256_setzero_si256();  // five products of at most 2 * 128 * 2 per int16 lane: no overflow
-  for (int n = 0; n < 5; ++n) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(top_trit_u8(planes[n]), ld(q + 32 * n)));
-  // Elements 160-239: trit n of byte 32 + m (m < 16) is element 160 + 16n + m. Lane 0 takes trit n, lane 1 trit
-  // n + 1, so each 32-byte activation load covers two trits.
+  for (int n = 0; n < 5; ++n)
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(top_trit_u8(planes[n]), ld(q + 32 * n)));
+  // Elements 160-239: trit n of byte 32 + m (m < 16) is element 160 + 16n + m. Lane 0 takes trit n, lane 1
+  // trit n + 1, so each 32-byte activation load covers two trits.
   const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32));
   const __m256i y01 = _mm256_set_m128i(_mm256_castsi256_si128(times3_u8(_mm256_castsi128_si256(y))), y);
   const __m256i y23 = times9_u8(y01), y45 = times9_u8(y23);
   s = _mm256_add_epi16(s, _mm256_maddubs_epi16(top_trit_u8(y01), ld(q + 160)));
   s = _mm256_add_epi16(s, _mm256_maddubs_epi16(top_trit_u8(y23), ld(q + 192)));
   const __m256i t4 = _mm256_and_si256(top_trit_u8(y45), _mm256_setr_epi64x(-1, -1, 0, 0));  // no trit 5
-  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(t4, _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 224)))));
+  s = _mm256_add_epi16(
+      s, _mm256_maddubs_epi16(
+             t4, _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 224)))));
   // Elements 240-255: trit n of byte 48 + j (j < 4) is element 240 + 4n + j.
   int32_t h;
   std::memcpy(&h, blk + 48, 4);
   const __m256i z = _mm256_set1_epi32(h), z3 = times3_u8(z);
-  const __m256i zz = _mm256_blend_epi32(_mm256_blend_epi32(z, z3, 0x22), times9_u8(_mm256_blend_epi32(z, z3, 0x88)), 0xcc);
+  const __m256i zz =
+      _mm256_blend_epi32(_mm256_blend_epi32(z, z3, 0x22), times9_u8(_mm256_blend_epi32(z, z3, 0x88)), 0xcc);
   const __m256i t5 = _mm256_and_si256(top_trit_u8(zz), _mm256_setr_epi64x(-1, -1, 0, 0));
-  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(t5, _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 240)))));
+  s = _mm256_add_epi16(
+      s, _mm256_maddubs_epi16(
+             t5, _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 240)))));
   return hsum_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)));
 }
 
@@ -210,8 +230,10 @@ namespace {
 template <DType kType>
 inline __m256 load8_half(const uint8_t* p) {
   const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  if constexpr (kType == DType::F16) return _mm256_cvtph_ps(h);
-  else return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  if constexpr (kType == DType::F16)
+    return _mm256_cvtph_ps(h);
+  else
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
 }  // namespace
@@ -222,8 +244,10 @@ float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k) {
   size_t i = 0;
   for (; i + 32 <= k; i += 32)
     for (int j = 0; j < 4; ++j)
-      acc[j] = _mm256_fmadd_ps(load8_half<kType>(row + 2 * (i + 8 * j)), _mm256_loadu_ps(x + i + 8 * j), acc[j]);
-  for (; i + 8 <= k; i += 8) acc[0] = _mm256_fmadd_ps(load8_half<kType>(row + 2 * i), _mm256_loadu_ps(x + i), acc[0]);
+      acc[j] =
+          _mm256_fmadd_ps(load8_half<kType>(row + 2 * (i + 8 * j)), _mm256_loadu_ps(x + i + 8 * j), acc[j]);
+  for (; i + 8 <= k; i += 8)
+    acc[0] = _mm256_fmadd_ps(load8_half<kType>(row + 2 * i), _mm256_loadu_ps(x + i), acc[0]);
   float s = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
   for (; i < k; ++i) {
     uint16_t h;
@@ -243,14 +267,16 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
     case DType::F16: {
       size_t i = 0;
       for (; i + 8 <= k; i += 8)
-        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i))));
+        _mm256_storeu_ps(out + i,
+                         _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i))));
       for (; i < k; ++i) out[i] = load_f16(row + 2 * i);
       return true;
     }
     case DType::BF16: {
       size_t i = 0;
       for (; i + 8 <= k; i += 8) {
-        const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
+        const __m256i w =
+            _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 2 * i)));
         _mm256_storeu_ps(out + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
       }
       for (; i < k; ++i) {
@@ -264,7 +290,8 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
       for (size_t b = 0; b < k / 32; ++b, row += 34, out += 32) {
         const __m256 d = _mm256_set1_ps(load_f16(row));
         for (int c = 0; c < 4; ++c) {
-          const __m256i v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + 2 + 8 * c)));
+          const __m256i v =
+              _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + 2 + 8 * c)));
           _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(d, _mm256_cvtepi32_ps(v)));
         }
       }
@@ -294,8 +321,16 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
 
 bool matmul_x86_supports(DType t) {
   switch (t) {
-    case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0: case DType::Q4_1:
-    case DType::I2_S: case DType::TQ2_0: case DType::TQ1_0: case DType::TL2:
+    case DType::F32:
+    case DType::F16:
+    case DType::BF16:
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_1:
+    case DType::I2_S:
+    case DType::TQ2_0:
+    case DType::TQ1_0:
+    case DType::TL2:
       return true;
     default:
       return false;
@@ -304,35 +339,127 @@ bool matmul_x86_supports(DType t) {
 
 namespace {
 
-void matmul_tl2(const TernaryKernels& kernels, const WeightView& w, const int8_t* xq, const float* xs, float* y, size_t T,
-                const Parallel& par) {
-  const size_t K = w.k, N = w.n, n_tiles = (N + kTL2TileRows - 1) / kTL2TileRows;
-  const size_t tile_bytes = tl2_tile_bytes(K), lut_bytes = tl2_lut_bytes(K), n_pairs = tl2_groups(K) / 2;
+// Activations prepared once per call, shared by every weight of a matmul_x86_multi.
+struct Activations {
+  const float* x = nullptr;       // float activations (fake-quantized if asked for and the weights are float)
+  const int8_t* xq = nullptr;     // ternary weights: int8 activations [T, K] ...
+  const float* xs = nullptr;      // ... their per-token scales ...
+  const int32_t* qsum = nullptr;  // ... and sums per token (I2_S) or per token and 256-block (TQ*): a dot
+                                  // with codes (weight + 1) minus this is the ternary dot
+};
+
+// Runs on the caller's thread: its thread_local buffers are reused across calls (decode makes a few hundred
+// per token). They must be named here, not in a parallel lambda, where the name would mean the worker's own.
+Activations prepare(DType type, const float* x, size_t T, size_t K, bool quantize_act) {
+  thread_local ref::MatmulActivations act_buffer;
+  thread_local std::vector<int32_t> qsum_buffer;
+  ref::MatmulActivations& act = act_buffer;
+  std::vector<int32_t>& qsum = qsum_buffer;
+  const bool ternary = dtype_traits(type)->ternary;
+  Activations a;
+  a.x = ref::prepare_activations(x, T, K, ternary, quantize_act, act, quantize_activations_avx2);
+  a.xq = act.q.data();
+  a.xs = act.scale.data();
+  if (ternary && type != DType::TL2) {
+    const size_t group = type == DType::I2_S ? K : 256, ng = K / group;
+    qsum.resize(T * ng);
+    for (size_t i = 0; i < T * ng; ++i) qsum[i] = sum_i8_avx2(a.xq + i * group, group);
+    a.qsum = qsum.data();
+  }
+  return a;
+}
+
+// Rows [n0, n1) of y = W x (y: [T, N]) with our kernels, for every type but TL2.
+void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activations& a, float* y, size_t T,
+                 size_t n0, size_t n1) {
+  const size_t K = w.k, N = w.n;
+  if (w.type == DType::I2_S) {
+    for (size_t n = n0; n < n1; ++n) {
+      const uint8_t* row = w.data + n * K / 4;
+      size_t t = 0;
+      for (; t + 4 <= T; t += 4) {
+        int32_t dots[4];
+        kernels.i2s_dot_codes_x4(row, a.xq + t * K, K, dots);
+        for (size_t j = 0; j < 4; ++j)
+          y[(t + j) * N + n] = (w.scale * float(dots[j] - a.qsum[t + j])) / a.xs[t + j];
+      }
+      for (; t < T; ++t) {
+        const int32_t dot = kernels.i2s_dot_codes(row, a.xq + t * K, K) - a.qsum[t];
+        // Same float operations, in the same order, as the reference: outputs are bit-identical.
+        y[t * N + n] = (w.scale * float(dot)) / a.xs[t];
+      }
+    }
+  } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
+    const size_t nb = K / 256, bb = dtype_traits(w.type)->block_bytes;
+    const auto block_dot = w.type == DType::TQ2_0 ? kernels.tq2_block_dot_codes : kernels.tq1_block_dot_codes;
+    for (size_t n = n0; n < n1; ++n) {
+      const uint8_t* row = w.data + n * nb * bb;
+      for (size_t t = 0; t < T; ++t) {
+        float acc = 0;
+        for (size_t b = 0; b < nb; ++b) {
+          const int32_t dot = block_dot(row + b * bb, a.xq + t * K + b * 256) - a.qsum[t * nb + b];
+          acc += load_f16(row + b * bb + bb - 2) * float(dot);  // the f16 scale ends the block
+        }
+        y[t * N + n] = acc / a.xs[t];
+      }
+    }
+  } else if (T == 1 && (w.type == DType::F16 || w.type == DType::BF16)) {
+    // Decode (e.g. the LM head): each weight is used once, so convert in registers instead of through memory.
+    const size_t row_bytes = dtype_row_bytes(w.type, K);
+    for (size_t n = n0; n < n1; ++n)
+      y[n] = w.type == DType::F16 ? dot_half_f32_avx2<DType::F16>(w.data + n * row_bytes, a.x, K)
+                                  : dot_half_f32_avx2<DType::BF16>(w.data + n * row_bytes, a.x, K);
+  } else {
+    std::vector<float> tmp(K);
+    const size_t row_bytes = dtype_row_bytes(w.type, K);
+    for (size_t n = n0; n < n1; ++n) {
+      dequantize_row_avx2(w.type, w.data + n * row_bytes, tmp.data(), K);
+      for (size_t t = 0; t < T; ++t) y[t * N + n] = dot_f32_avx2(tmp.data(), a.x + t * K, K);
+    }
+  }
+}
+
+// TL2 for `count` weights of the same K: each chunk of tokens' tables is built once and serves all of them.
+void matmul_tl2(const TernaryKernels& kernels, const WeightView* const* ws, float* const* ys, size_t count,
+                const Activations& a, size_t T, const Parallel& par) {
+  const size_t K = ws[0]->k, tile_bytes = tl2_tile_bytes(K), lut_bytes = tl2_lut_bytes(K),
+               n_pairs = tl2_groups(K) / 2;
   // Tables for a few tokens at a time: each tile is then read once per chunk and the tables stay in cache.
   const size_t chunk = std::min<size_t>(T, 8);
-  // Reused across calls: at 2B4T's K = 6912 the tables are 147 KB, which malloc would map and unmap every time.
+  // Reused across calls: at 2B4T's K = 6912 the tables are 147 KB, which malloc would map and unmap every
+  // time.
   thread_local std::vector<uint8_t> lut_buffer;
   std::vector<uint8_t>& lut = lut_buffer;
   if (lut.size() < chunk * lut_bytes) lut.resize(chunk * lut_bytes);
+  // Tiles of all weights as one index space: tile_start[i] is weight i's first.
+  std::vector<size_t> tile_start(count + 1, 0);
+  for (size_t i = 0; i < count; ++i)
+    tile_start[i + 1] = tile_start[i] + (ws[i]->n + kTL2TileRows - 1) / kTL2TileRows;
   for (size_t t0 = 0; t0 < T; t0 += chunk) {
     const size_t nt = std::min(chunk, T - t0);
     par.for_range(nt * n_pairs, [&](size_t i0, size_t i1) {
       for (size_t i = i0; i < i1;) {
         const size_t t = i / n_pairs, p0 = i % n_pairs, p1 = std::min(n_pairs, p0 + (i1 - i));
-        tl2_build_lut_avx2(xq + (t0 + t) * K, K, p0, p1, lut.data() + t * lut_bytes);
+        tl2_build_lut_avx2(a.xq + (t0 + t) * K, K, p0, p1, lut.data() + t * lut_bytes);
         i += p1 - p0;
       }
     });
-    par.for_range(n_tiles, [&](size_t b0, size_t b1) {
+    par.for_range(tile_start[count], [&](size_t g0, size_t g1) {
       alignas(32) int32_t dots[32];
-      for (size_t b = b0; b < b1; ++b)
-        for (size_t t = 0; t < nt; ++t) {
-          kernels.tl2_tile_dot(w.data + b * tile_bytes, lut.data() + t * lut_bytes, K, dots);
-          const size_t tt = t0 + t;
-          for (size_t r = 0; r < kTL2TileRows && b * kTL2TileRows + r < N; ++r)
-            // Same float operations, in the same order, as the reference: outputs are bit-identical.
-            y[tt * N + b * kTL2TileRows + r] = (w.scale * float(dots[r])) / xs[tt];
-        }
+      for (size_t i = 0; i < count; ++i) {
+        const size_t lo = std::max(g0, tile_start[i]), hi = std::min(g1, tile_start[i + 1]);
+        if (lo >= hi) continue;
+        const WeightView& w = *ws[i];
+        const size_t N = w.n;
+        for (size_t b = lo - tile_start[i]; b < hi - tile_start[i]; ++b)
+          for (size_t t = 0; t < nt; ++t) {
+            kernels.tl2_tile_dot(w.data + b * tile_bytes, lut.data() + t * lut_bytes, K, dots);
+            const size_t tt = t0 + t;
+            for (size_t r = 0; r < kTL2TileRows && b * kTL2TileRows + r < N; ++r)
+              // Same float operations, in the same order, as the reference: outputs are bit-identical.
+              ys[i][tt * N + b * kTL2TileRows + r] = (w.scale * float(dots[r])) / a.xs[tt];
+          }
+      }
     });
   }
 }
@@ -344,72 +471,45 @@ const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2, i2s_dot_codes_x4_avx2, tq2
 
 void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t T,
                 bool quantize_act, const Parallel& par, OneDnnUse use) {
-  if (!matmul_x86_supports(w.type)) return ref::matmul(w, x, y, T, quantize_act, par);
-  const size_t K = w.k, N = w.n;
-  const bool ternary = dtype_traits(w.type)->ternary;
-  thread_local ref::MatmulActivations act_buffer;  // reused: decode calls this a few hundred times per token
-  ref::MatmulActivations& act = act_buffer;
-  x = ref::prepare_activations(x, T, K, ternary, quantize_act, act, quantize_activations_avx2);
-  const std::vector<int8_t>& xq = act.q;
-  const std::vector<float>& xs = act.scale;
-  if (w.type == DType::TL2) return matmul_tl2(kernels, w, xq.data(), xs.data(), y, T, par);
-  // Per token (I2_S) or per token and 256-block (TQ*): the sum of the activations, which turns a dot with
-  // codes (weight + 1) into the ternary dot.
-  // thread_local buffers are named only here: inside the parallel lambda the name would mean the worker's own.
-  thread_local std::vector<int32_t> qsum_buffer;
-  std::vector<int32_t>& qsum = qsum_buffer;
-  if (ternary) {
-    const size_t group = w.type == DType::I2_S ? K : 256, ng = K / group;
-    qsum.resize(T * ng);
-    for (size_t i = 0; i < T * ng; ++i) qsum[i] = sum_i8_avx2(xq.data() + i * group, group);
+  const WeightView* ws[] = {&w};
+  float* const ys[] = {y};
+  matmul_x86_multi(kernels, ws, ys, 1, x, T, quantize_act, par, use);
+}
+
+void matmul_x86_multi(const TernaryKernels& kernels, const WeightView* const* ws, float* const* ys,
+                      size_t count, const float* x, size_t T, bool quantize_act, const Parallel& par,
+                      OneDnnUse use) {
+  if (count == 0) return;
+  const DType type = ws[0]->type;
+  const size_t K = ws[0]->k;
+  for (size_t i = 1; i < count; ++i)
+    if (ws[i]->type != type || ws[i]->k != K) {  // nothing to share: one call each
+      for (size_t j = 0; j < count; ++j) matmul_x86(kernels, *ws[j], x, ys[j], T, quantize_act, par, use);
+      return;
+    }
+  if (!matmul_x86_supports(type)) {
+    for (size_t i = 0; i < count; ++i) ref::matmul(*ws[i], x, ys[i], T, quantize_act, par);
+    return;
   }
-  if (onednn_prefers(w.type, T, use)) {
-    if (ternary) return matmul_onednn_i2s(w, xq.data(), xs.data(), qsum.data(), y, T, par);
-    return matmul_onednn_float(w, x, y, T, par);
+  const Activations a = prepare(type, x, T, K, quantize_act);
+  if (onednn_prefers(type, T, use)) {
+    for (size_t i = 0; i < count; ++i) {
+      if (type == DType::I2_S)
+        matmul_onednn_i2s(*ws[i], a.xq, a.xs, a.qsum, ys[i], T, par);
+      else
+        matmul_onednn_float(*ws[i], a.x, ys[i], T, par);
+    }
+    return;
   }
-  par.for_range(N, [&](size_t n0, size_t n1) {
-    if (w.type == DType::I2_S) {
-      for (size_t n = n0; n < n1; ++n) {
-        const uint8_t* row = w.data + n * K / 4;
-        size_t t = 0;
-        for (; t + 4 <= T; t += 4) {
-          int32_t dots[4];
-          kernels.i2s_dot_codes_x4(row, xq.data() + t * K, K, dots);
-          for (size_t j = 0; j < 4; ++j) y[(t + j) * N + n] = (w.scale * float(dots[j] - qsum[t + j])) / xs[t + j];
-        }
-        for (; t < T; ++t) {
-          const int32_t dot = kernels.i2s_dot_codes(row, xq.data() + t * K, K) - qsum[t];
-          // Same float operations, in the same order, as the reference: outputs are bit-identical.
-          y[t * N + n] = (w.scale * float(dot)) / xs[t];
-        }
-      }
-    } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
-      const size_t nb = K / 256, bb = dtype_traits(w.type)->block_bytes;
-      const auto block_dot = w.type == DType::TQ2_0 ? kernels.tq2_block_dot_codes : kernels.tq1_block_dot_codes;
-      for (size_t n = n0; n < n1; ++n) {
-        const uint8_t* row = w.data + n * nb * bb;
-        for (size_t t = 0; t < T; ++t) {
-          float acc = 0;
-          for (size_t b = 0; b < nb; ++b) {
-            const int32_t dot = block_dot(row + b * bb, xq.data() + t * K + b * 256) - qsum[t * nb + b];
-            acc += load_f16(row + b * bb + bb - 2) * float(dot);  // the f16 scale ends the block
-          }
-          y[t * N + n] = acc / xs[t];
-        }
-      }
-    } else if (T == 1 && (w.type == DType::F16 || w.type == DType::BF16)) {
-      // Decode (e.g. the LM head): each weight is used once, so convert in registers instead of through memory.
-      const size_t row_bytes = dtype_row_bytes(w.type, K);
-      for (size_t n = n0; n < n1; ++n)
-        y[n] = w.type == DType::F16 ? dot_half_f32_avx2<DType::F16>(w.data + n * row_bytes, x, K)
-                                    : dot_half_f32_avx2<DType::BF16>(w.data + n * row_bytes, x, K);
-    } else {
-      std::vector<float> tmp(K);
-      const size_t row_bytes = dtype_row_bytes(w.type, K);
-      for (size_t n = n0; n < n1; ++n) {
-        dequantize_row_avx2(w.type, w.data + n * row_bytes, tmp.data(), K);
-        for (size_t t = 0; t < T; ++t) y[t * N + n] = dot_f32_avx2(tmp.data(), x + t * K, K);
-      }
+  if (type == DType::TL2) return matmul_tl2(kernels, ws, ys, count, a, T, par);
+  // Rows of all weights as one parallel job: one pool round trip instead of `count` (decode makes ~250 a
+  // token).
+  std::vector<size_t> row_start(count + 1, 0);
+  for (size_t i = 0; i < count; ++i) row_start[i + 1] = row_start[i] + ws[i]->n;
+  par.for_range(row_start[count], [&](size_t r0, size_t r1) {
+    for (size_t i = 0; i < count; ++i) {
+      const size_t n0 = std::max(r0, row_start[i]), n1 = std::min(r1, row_start[i + 1]);
+      if (n0 < n1) matmul_rows(kernels, *ws[i], a, ys[i], T, n0 - row_start[i], n1 - row_start[i]);
     }
   });
 }

@@ -179,9 +179,9 @@ const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens) {
   for (size_t l = 0; l < hp.n_layer; ++l) {
     const auto& L = model_.layers()[l];
     be.rms_norm(x.data(), L.attn_norm.data(), xn.data(), T, D, hp.norm_eps);
-    be.matmul(L.wq, xn.data(), q.data(), T, aq, pool_);
-    be.matmul(L.wk, xn.data(), k.data(), T, aq, pool_);
-    be.matmul(L.wv, xn.data(), v.data(), T, aq, pool_);
+    const WeightView* qkv[] = {&L.wq, &L.wk, &L.wv};
+    float* const qkv_out[] = {q.data(), k.data(), v.data()};
+    be.matmul_multi(qkv, qkv_out, 3, xn.data(), T, aq, pool_);
     be.rope(q.data(), T, hp.n_head, hd, positions.data(), hp.rope_theta, hp.rope_style);
     be.rope(k.data(), T, hp.n_head_kv, hd, positions.data(), hp.rope_theta, hp.rope_style);
     float* kc = k_cache_.data() + l * n_ctx_ * kv_dim;
@@ -205,8 +205,9 @@ const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens) {
     be.add(x.data(), o.data(), T * D);
 
     be.rms_norm(x.data(), L.ffn_norm.data(), xn.data(), T, D, hp.norm_eps);
-    be.matmul(L.w_gate, xn.data(), g.data(), T, aq, pool_);
-    be.matmul(L.w_up, xn.data(), u.data(), T, aq, pool_);
+    const WeightView* gate_up[] = {&L.w_gate, &L.w_up};
+    float* const gate_up_out[] = {g.data(), u.data()};
+    be.matmul_multi(gate_up, gate_up_out, 2, xn.data(), T, aq, pool_);
     be.gated_activation(g.data(), u.data(), g.data(), T * F, hp.ffn_act);
     if (hp.bitlinear) be.rms_norm(g.data(), L.ffn_sub_norm.data(), g.data(), T, F, hp.norm_eps);
     be.matmul(L.w_down, g.data(), o.data(), T, aq, pool_);

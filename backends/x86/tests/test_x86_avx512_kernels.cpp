@@ -56,6 +56,12 @@ TEST_P(Avx512Matmul, MatchesReferenceOnRaggedShapes) {
   }
 }
 
+TEST_P(Avx512Matmul, MultiMatchesOneReferenceMatmulPerWeight) {
+  TERN_REQUIRE_CPU();
+  std::mt19937 rng(unsigned(GetParam()) * 3 + 7);
+  EXPECT_EQ(x86_test::check_multi_against_reference(x86::kAvx512VnniKernels, GetParam(), rng), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(TernaryTypes, Avx512Matmul,
                          ::testing::Values(DType::I2_S, DType::TQ2_0, DType::TQ1_0, DType::TL2),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });

@@ -51,6 +51,13 @@ TEST_P(X86Matmul, MatchesReferenceOnRaggedShapes) {
   }
 }
 
+// q/k/v and gate/up in one call: shared activations (TL2: shared tables), one parallel job over all rows.
+TEST_P(X86Matmul, MultiMatchesOneReferenceMatmulPerWeight) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(unsigned(GetParam()) * 3 + 2);
+  EXPECT_EQ(x86_test::check_multi_against_reference(x86::kAvx2Kernels, GetParam(), rng), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTypes, X86Matmul,
                          ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
                                            DType::I2_S, DType::TQ2_0, DType::TQ1_0, DType::TL2),

@@ -11,7 +11,7 @@
 
 namespace tern {
 
-inline constexpr uint32_t kBackendAbiVersion = 1;
+inline constexpr uint32_t kBackendAbiVersion = 2;  // 2: matmul_multi
 
 // Runs fn(begin, end) over disjoint chunks of [0, n) on the runtime's thread pool and waits for all of them.
 class Parallel {
@@ -66,6 +66,12 @@ class Backend {
   // always use int8 activations.
   virtual void matmul(const WeightView& w, const float* x, float* y, size_t n_tokens, bool quantize_activations,
                       const Parallel& par) const = 0;
+  // ys[i] = Ws[i] x for `count` weights with the same k (q/k/v, gate/up): one call lets a backend quantize the
+  // activations once and run all of them as one parallel job. Same results as `count` matmul calls.
+  virtual void matmul_multi(const WeightView* const* ws, float* const* ys, size_t count, const float* x,
+                            size_t n_tokens, bool quantize_activations, const Parallel& par) const {
+    for (size_t i = 0; i < count; ++i) matmul(*ws[i], x, ys[i], n_tokens, quantize_activations, par);
+  }
   // Rows `ids` of W (e.g. token embeddings), dequantized to f32: out is [n_ids, k].
   virtual void get_rows(const WeightView& w, const int32_t* ids, size_t n_ids, float* out) const = 0;
 
