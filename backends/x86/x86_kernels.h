@@ -19,6 +19,8 @@ int32_t sum_i8_avx2(const int8_t* q, size_t n);
 // Sum over K of code[i] * q[i], where code in {0,1,2} is the 2-bit I2_S code (weight + 1). K % 128 == 0.
 // Subtracting sum(q) gives the exact ternary dot product.
 int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k);
+// i2s_dot_codes_avx2 for n_rows consecutive rows (decode): dots[r] for row r.
+void i2s_gemv_codes_avx2(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
 // The same for four tokens at once (activations q, q + k, q + 2k, q + 3k): the prefill kernel.
 void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
 // Same for one 256-element TQ2_0 block's codes (64 bytes).
@@ -61,6 +63,7 @@ void matmul_onednn_float(const WeightView& w, const float* x, float* y, size_t n
 // oneDNN choice and float epilogues) is shared; a variant only swaps these inner loops.
 struct TernaryKernels {
   int32_t (*i2s_dot_codes)(const uint8_t* row, const int8_t* q, size_t k);
+  void (*i2s_gemv_codes)(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
   void (*i2s_dot_codes_x4)(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
   int32_t (*tq2_block_dot_codes)(const uint8_t* qs, const int8_t* q);
   int32_t (*tq1_block_dot_codes)(const uint8_t* blk, const int8_t* q);

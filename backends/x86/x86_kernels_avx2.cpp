@@ -39,7 +39,10 @@ inline __m256i codes_times_q(__m256i packed, int shift, const int8_t* q) {
 
 }  // namespace
 
-int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
+namespace {
+
+// One I2_S row's sums of code * q in eight int32 lanes (not yet added together).
+inline __m256i i2s_row_acc(const uint8_t* row, const int8_t* q, size_t k) {
   const __m256i ones = _mm256_set1_epi16(1), mask = _mm256_set1_epi8(3);
   __m256i acc = _mm256_setzero_si256();
   const size_t nb = k / 128;
@@ -64,7 +67,27 @@ int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
     }
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
   }
-  return hsum_epi32(acc);
+  return acc;
+}
+
+}  // namespace
+
+int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
+  return hsum_epi32(i2s_row_acc(row, q, k));
+}
+
+void i2s_gemv_codes_avx2(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots) {
+  size_t r = 0;
+  // Rows stay in memory order (one stream for the prefetchers); only the horizontal sums are batched, four
+  // rows per two hadd rounds, so the reduction overlaps the next rows' loads instead of ending each row.
+  for (; r + 4 <= n_rows; r += 4) {
+    __m256i acc[4];
+    for (size_t j = 0; j < 4; ++j) acc[j] = i2s_row_acc(rows + (r + j) * (k / 4), q, k);
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
+    const __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + r), sum);
+  }
+  for (; r < n_rows; ++r) dots[r] = i2s_dot_codes_avx2(rows + r * (k / 4), q, k);
 }
 
 int32_t sum_i8_avx2(const int8_t* q, size_t n) {
@@ -373,7 +396,16 @@ Activations prepare(DType type, const float* x, size_t T, size_t K, bool quantiz
 void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activations& a, float* y, size_t T,
                  size_t n0, size_t n1) {
   const size_t K = w.k, N = w.n;
-  if (w.type == DType::I2_S) {
+  if (w.type == DType::I2_S && T == 1) {
+    constexpr size_t kRows = 64;
+    int32_t dots[kRows];
+    for (size_t r0 = n0; r0 < n1; r0 += kRows) {
+      const size_t nr = std::min(kRows, n1 - r0);
+      kernels.i2s_gemv_codes(w.data + r0 * K / 4, a.xq, K, nr, dots);
+      // Same float operations, in the same order, as the reference: outputs are bit-identical.
+      for (size_t r = 0; r < nr; ++r) y[r0 + r] = (w.scale * float(dots[r] - a.qsum[0])) / a.xs[0];
+    }
+  } else if (w.type == DType::I2_S) {
     for (size_t n = n0; n < n1; ++n) {
       const uint8_t* row = w.data + n * K / 4;
       size_t t = 0;
@@ -466,8 +498,8 @@ void matmul_tl2(const TernaryKernels& kernels, const WeightView* const* ws, floa
 
 }  // namespace
 
-const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2, i2s_dot_codes_x4_avx2, tq2_block_dot_codes_avx2,
-                                  tq1_block_dot_codes_avx2, tl2_tile_dot_avx2};
+const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2,       i2s_gemv_codes_avx2,      i2s_dot_codes_x4_avx2,
+                                  tq2_block_dot_codes_avx2, tq1_block_dot_codes_avx2, tl2_tile_dot_avx2};
 
 void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t T,
                 bool quantize_act, const Parallel& par, OneDnnUse use) {

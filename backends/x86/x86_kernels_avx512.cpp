@@ -31,8 +31,12 @@ inline __m512i shift_counts(short lo, short hi) {
   return _mm512_inserti64x4(_mm512_set1_epi16(lo), _mm256_set1_epi16(hi), 1);
 }
 
+inline __m256i halves_added(__m512i v) {
+  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
 inline int32_t hsum_epi32(__m512i v) {
-  __m256i s8 = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  const __m256i s8 = halves_added(v);
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
@@ -44,7 +48,10 @@ inline int32_t hsum_epi32(__m512i v) {
 // An I2_S block is 32 bytes for 128 weights: element 32 * m + j is bits (6 - 2m) of byte j. With the block in
 // both halves of a zmm, one variable shift by (6, 4) yields the codes of elements 0-63 in order, and (2, 0)
 // those of 64-127, so the activations are plain contiguous loads.
-int32_t i2s_dot_codes_avx512vnni(const uint8_t* row, const int8_t* q, size_t k) {
+namespace {
+
+// One I2_S row's sums of code * q in sixteen int32 lanes (not yet added together).
+inline __m512i i2s_row_acc(const uint8_t* row, const int8_t* q, size_t k) {
   const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(6, 4), sh23 = shift_counts(2, 0);
   __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
   for (size_t b = 0; b < k / 128; ++b) {
@@ -55,7 +62,26 @@ int32_t i2s_dot_codes_avx512vnni(const uint8_t* row, const int8_t* q, size_t k) 
     acc1 = _mm512_dpbusd_epi32(acc1, _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask),
                                load512(q + b * 128 + 64));
   }
-  return hsum_epi32(_mm512_add_epi32(acc0, acc1));
+  return _mm512_add_epi32(acc0, acc1);
+}
+
+}  // namespace
+
+int32_t i2s_dot_codes_avx512vnni(const uint8_t* row, const int8_t* q, size_t k) {
+  return hsum_epi32(i2s_row_acc(row, q, k));
+}
+
+// See i2s_gemv_codes_avx2: rows in memory order, horizontal sums four rows at a time.
+void i2s_gemv_codes_avx512vnni(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots) {
+  size_t r = 0;
+  for (; r + 4 <= n_rows; r += 4) {
+    __m256i acc[4];
+    for (size_t j = 0; j < 4; ++j) acc[j] = halves_added(i2s_row_acc(rows + (r + j) * (k / 4), q, k));
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
+    const __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + r), sum);
+  }
+  for (; r < n_rows; ++r) dots[r] = i2s_dot_codes_avx512vnni(rows + r * (k / 4), q, k);
 }
 
 void i2s_dot_codes_x4_avx512vnni(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]) {
@@ -144,8 +170,8 @@ void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t k, int3
   for (int a = 0; a < 4; ++a) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * a), acc32[a]);
 }
 
-const TernaryKernels kAvx512VnniKernels{i2s_dot_codes_avx512vnni, i2s_dot_codes_x4_avx512vnni,
-                                        tq2_block_dot_codes_avx512vnni, tq1_block_dot_codes_avx2,
-                                        tl2_tile_dot_avx512};
+const TernaryKernels kAvx512VnniKernels{i2s_dot_codes_avx512vnni,    i2s_gemv_codes_avx512vnni,
+                                        i2s_dot_codes_x4_avx512vnni, tq2_block_dot_codes_avx512vnni,
+                                        tq1_block_dot_codes_avx2,    tl2_tile_dot_avx512};
 
 }  // namespace tern::x86

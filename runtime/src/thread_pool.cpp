@@ -5,7 +5,8 @@
 namespace tern {
 
 ThreadPool::ThreadPool(size_t n_threads) {
-  for (size_t i = 1; i < std::max<size_t>(1, n_threads); ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (size_t i = 1; i < std::max<size_t>(1, n_threads); ++i)
+    workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -32,15 +33,21 @@ inline void spin_pause() {
 // pause between requests.
 constexpr int kSpinIterations = 1 << 12;
 
+// A range is cut into this many chunks per thread, taken first come first served: on a shared machine one
+// core is often slower, and with one chunk per thread the other would wait for it (decode is memory-bound, so
+// a chunk of a few hundred KB still streams at full speed).
+constexpr size_t kChunksPerThread = 4;
+
 }  // namespace
 
-void ThreadPool::run_chunk(size_t index) const {
-  const size_t n_chunks = threads();
-  const size_t begin = job_n_ * index / n_chunks, end = job_n_ * (index + 1) / n_chunks;
-  if (begin < end) (*job_)(begin, end);
+void ThreadPool::run_chunks() const {
+  for (size_t c; (c = next_chunk_.fetch_add(1, std::memory_order_relaxed)) < job_chunks_;) {
+    const size_t begin = job_n_ * c / job_chunks_, end = job_n_ * (c + 1) / job_chunks_;
+    if (begin < end) (*job_)(begin, end);
+  }
 }
 
-void ThreadPool::worker_loop(size_t index) {
+void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
     bool ready = false;
@@ -54,7 +61,7 @@ void ThreadPool::worker_loop(size_t index) {
     }
     if (stop_) return;
     seen = generation_.load(std::memory_order_acquire);
-    run_chunk(index);
+    run_chunks();
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard lk(mu_);  // the caller may be between its predicate check and its wait
       cv_done_.notify_one();
@@ -69,13 +76,15 @@ void ThreadPool::for_range(size_t n, const std::function<void(size_t, size_t)>& 
   }
   job_ = &fn;
   job_n_ = n;
+  job_chunks_ = std::min(n, threads() * kChunksPerThread);
+  next_chunk_.store(0, std::memory_order_relaxed);
   pending_.store(workers_.size(), std::memory_order_relaxed);
   {
     std::lock_guard lk(mu_);  // a worker between its predicate check and its wait must not miss this
     generation_.fetch_add(1, std::memory_order_release);
   }
   cv_work_.notify_all();
-  run_chunk(0);
+  run_chunks();
   for (int i = 0; i < kSpinIterations && pending_.load(std::memory_order_acquire) != 0; ++i) spin_pause();
   if (pending_.load(std::memory_order_acquire) != 0) {
     std::unique_lock lk(mu_);

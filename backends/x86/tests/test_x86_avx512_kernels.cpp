@@ -82,6 +82,16 @@ TEST(Avx512Kernels, CodeDotsEqualTheAvx2KernelsOnArbitraryBytes) {
     x86::i2s_dot_codes_x4_avx2(row.data(), q.data(), k, want);
     for (int t = 0; t < 4; ++t) EXPECT_EQ(got[t], want[t]) << k << " " << t;
   }
+  for (size_t n_rows = 1; n_rows <= 9; ++n_rows) {  // decode: four-row reductions and a ragged tail
+    const size_t k = 256;
+    std::vector<uint8_t> rows(n_rows * k / 4);
+    for (auto& b : rows) b = uint8_t(rng());
+    const std::vector<int8_t> q = random_i8(k, rng);
+    std::vector<int32_t> got(n_rows);
+    x86::i2s_gemv_codes_avx512vnni(rows.data(), q.data(), k, n_rows, got.data());
+    for (size_t r = 0; r < n_rows; ++r)
+      EXPECT_EQ(got[r], x86::i2s_dot_codes_avx2(rows.data() + r * k / 4, q.data(), k)) << n_rows << " " << r;
+  }
   for (int trial = 0; trial < 64; ++trial) {
     std::vector<uint8_t> qs(64);
     for (auto& b : qs) b = uint8_t(rng());

@@ -18,7 +18,9 @@ using x86_test::make_weight;
 
 namespace {
 
-bool cpu_ok() { return cpu_features().has("avx2") && cpu_features().has("fma") && cpu_features().has("f16c"); }
+bool cpu_ok() {
+  return cpu_features().has("avx2") && cpu_features().has("fma") && cpu_features().has("f16c");
+}
 
 class X86Matmul : public ::testing::TestWithParam<DType> {};
 
@@ -59,11 +61,12 @@ TEST_P(X86Matmul, MultiMatchesOneReferenceMatmulPerWeight) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, X86Matmul,
-                         ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
-                                           DType::I2_S, DType::TQ2_0, DType::TQ1_0, DType::TL2),
+                         ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
+                                           DType::Q4_1, DType::I2_S, DType::TQ2_0, DType::TQ1_0, DType::TL2),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
-// oneDNN's GEMM (prefill) against the reference: exact for I2_S (integer sums, same epilogue), 1e-4 for floats.
+// oneDNN's GEMM (prefill) against the reference: exact for I2_S (integer sums, same epilogue), 1e-4 for
+// floats.
 TEST(X86Kernels, OneDnnPrefillMatchesReference) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(21);
@@ -104,7 +107,8 @@ TEST(X86Kernels, TernaryIntegerDotsAreExact) {
     int32_t qsum = 0;
     for (auto v : q) qsum += v;
     if (t == DType::I2_S) {
-      EXPECT_EQ(x86::i2s_dot_codes_avx2(bytes.data(), q.data(), K) - qsum, ref::dot_i8(vals.data(), q.data(), K));
+      EXPECT_EQ(x86::i2s_dot_codes_avx2(bytes.data(), q.data(), K) - qsum,
+                ref::dot_i8(vals.data(), q.data(), K));
     } else {
       for (size_t b = 0; b < K / group; ++b) {
         int32_t bsum = 0;
@@ -116,11 +120,35 @@ TEST(X86Kernels, TernaryIntegerDotsAreExact) {
   }
 }
 
+// The decode GEMV (rows in memory order, sums reduced four rows at a time) against the reference, row by row.
+TEST(X86Kernels, I2SGemvMatchesTheReferenceRowByRow) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(31);
+  for (size_t n_rows = 1; n_rows <= 9; ++n_rows) {
+    const size_t K = 384;
+    float scale;
+    auto bytes = make_weight(DType::I2_S, K, n_rows, rng, &scale);
+    WeightView w{DType::I2_S, bytes.data(), bytes.size(), K, n_rows, scale, nullptr};
+    const std::vector<int8_t> q = x86_test::random_i8(K, rng);
+    std::vector<int8_t> vals(K);
+    std::vector<float> gs(K);
+    int32_t qsum = 0;
+    for (auto v : q) qsum += v;
+    std::vector<int32_t> got(n_rows);
+    x86::i2s_gemv_codes_avx2(bytes.data(), q.data(), K, n_rows, got.data());
+    for (size_t r = 0; r < n_rows; ++r) {
+      ref::decode_ternary_row(w, r, vals.data(), gs.data());
+      EXPECT_EQ(got[r] - qsum, ref::dot_i8(vals.data(), q.data(), K)) << n_rows << " " << r;
+    }
+  }
+}
+
 TEST(X86Kernels, TQ1DecodesEveryByteValueExactly) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(13);
   for (int trial = 0; trial < 256 + 32; ++trial) {
-    // Arbitrary bytes, not only those the quantizer writes: trials 0-255 put every byte value in every position.
+    // Arbitrary bytes, not only those the quantizer writes: trials 0-255 put every byte value in every
+    // position.
     uint8_t blk[54];
     for (int i = 0; i < 52; ++i) blk[i] = trial < 256 ? uint8_t(i + trial) : uint8_t(rng());
     const uint16_t one = fp32_to_fp16(1.0f);
@@ -149,7 +177,8 @@ TEST(X86Kernels, I2SFourTokenDotIsExactAtTheInt16Limits) {
       for (auto& v : q) v = int8_t(int(rng() % 256) - 128);
     int32_t got[4];
     x86::i2s_dot_codes_x4_avx2(row.data(), q.data(), K, got);
-    for (size_t t = 0; t < 4; ++t) EXPECT_EQ(got[t], x86::i2s_dot_codes_avx2(row.data(), q.data() + t * K, K)) << t;
+    for (size_t t = 0; t < 4; ++t)
+      EXPECT_EQ(got[t], x86::i2s_dot_codes_avx2(row.data(), q.data() + t * K, K)) << t;
   }
 }
 
@@ -169,7 +198,8 @@ TEST(X86Kernels, TL2TileDotIsExactAtTheInt16Limits) {
     x86::tl2_build_lut_avx2(q.data(), K, 0, tl2_groups(K) / 2, lut.data());
     int32_t got[32];
     x86::tl2_tile_dot_avx2(data.data(), lut.data(), K, got);
-    for (size_t r = 0; r < N; ++r) EXPECT_EQ(got[r], ref::dot_i8(trits.data() + r * K, q.data(), K)) << trial << " " << r;
+    for (size_t r = 0; r < N; ++r)
+      EXPECT_EQ(got[r], ref::dot_i8(trits.data() + r * K, q.data(), K)) << trial << " " << r;
   }
 }
 
@@ -192,7 +222,8 @@ TEST(X86Kernels, ActivationQuantizationIsBitExact) {
   }
   std::vector<float> zeros(64, 0.0f);  // all-zero activations: the 1e-5 floor keeps the scale finite
   std::vector<int8_t> a(64), b(64);
-  EXPECT_EQ(ref::quantize_activations_i8(zeros.data(), a.data(), 64), x86::quantize_activations_avx2(zeros.data(), b.data(), 64));
+  EXPECT_EQ(ref::quantize_activations_i8(zeros.data(), a.data(), 64),
+            x86::quantize_activations_avx2(zeros.data(), b.data(), 64));
   EXPECT_EQ(a, b);
 }
 

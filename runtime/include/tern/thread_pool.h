@@ -24,15 +24,16 @@ class ThreadPool final : public Parallel {
   size_t threads() const override { return workers_.size() + 1; }
 
  private:
-  void worker_loop(size_t index);
-  void run_chunk(size_t index) const;
+  void worker_loop();
+  void run_chunks() const;
 
   std::vector<std::thread> workers_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_work_, cv_done_;
   // Written before generation_ is bumped (release), read after it is seen (acquire).
   mutable const std::function<void(size_t, size_t)>* job_ = nullptr;
-  mutable size_t job_n_ = 0;
+  mutable size_t job_n_ = 0, job_chunks_ = 0;
+  mutable std::atomic<size_t> next_chunk_{0};
   mutable std::atomic<uint64_t> generation_{0};
   mutable std::atomic<size_t> pending_{0};
   std::atomic<bool> stop_{false};
