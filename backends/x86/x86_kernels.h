@@ -29,11 +29,11 @@ int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q);
 int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q);
 
 // TL2 (docs/tl2.md). A token's lookup tables take kTL2PairLutBytes per group pair, stored by quads of groups
-// (two pairs, 256 bytes) so that one 512-bit load takes four groups' tables: the low bytes of the 16 partial sums
-// of each group (16 bytes per group), their high bytes, the low bytes of the negated sums, their high bytes.
-// Pair p's 32-byte slice of each of those four tables starts at tl2_lut_pair_offset(p) + 64 * table.
-inline constexpr size_t kTL2PairLutBytes = 128;
-inline constexpr size_t tl2_lut_pair_offset(size_t pair) { return pair / 2 * 256 + pair % 2 * 32; }
+// (two pairs, 128 bytes) so that one 512-bit load takes four groups' tables: the low bytes of the 16 partial sums
+// of each group (16 bytes per group), then their high bytes. Pair p's 32-byte slice of the low-byte table starts
+// at tl2_lut_pair_offset(p), of the high-byte table 64 bytes later.
+inline constexpr size_t kTL2PairLutBytes = 64;
+inline constexpr size_t tl2_lut_pair_offset(size_t pair) { return pair / 2 * 128 + pair % 2 * 32; }
 size_t tl2_lut_bytes(size_t k);
 // Tables for group pairs [pair0, pair1) of one token's int8 activations q (k of them; zero past the end).
 void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, uint8_t* lut);

@@ -115,46 +115,62 @@ int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q) {
 }
 
 // tl2_tile_dot_avx2 with four groups per instruction: one 64-byte load holds the indices of pairs j and j + 1
-// (a group per 128-bit lane) and the tables of a quad are contiguous (tl2_lut_pair_offset).
+// (a group per 128-bit lane) and the tables of a quad are contiguous (tl2_lut_pair_offset). Negated groups
+// use a masked 0xFF - byte (= ~byte) and the sign counts, as there.
 void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]) {
   const size_t n_super = tl2_groups(k) / kTL2SuperGroups;
-  const __m512i low4 = _mm512_set1_epi8(0x0f), bit7 = _mm512_set1_epi8(char(0x80));
+  const __m512i low4 = _mm512_set1_epi8(0x0f), ones = _mm512_set1_epi8(char(0xff));
+  const __m256i low4_256 = _mm256_set1_epi8(0x0f);
+  const __m256i popcount4 = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2,
+                                             2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
   // Sign bit of pair j (low 256 bits) and pair j + 1 (high 256 bits) moved to bit 7: rows 0-15 hold it in bit
   // j, rows 16-31 in bit 4 + j.
   const __m512i sign_lo[2] = {shift_counts(7, 6), shift_counts(5, 4)};
   const __m512i sign_hi[2] = {shift_counts(3, 2), shift_counts(1, 0)};
   __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                       _mm256_setzero_si256()};
-  // A super-block adds at most 2 * 384 to an int16 lane (two lookups per lane); 32 of them stay below 32767.
+  // A super-block adds at most 2 * 385 to an int16 lane (two lookups per lane); 32 of them stay below 32767.
+  // Sign counts add at most 4 per super-block to a uint8 lane: 128 after 32.
   for (size_t s0 = 0; s0 < n_super; s0 += 32) {
     __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                       _mm512_setzero_si512()};
+    __m256i negatives[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     for (size_t s = s0; s < std::min(s0 + 32, n_super); ++s) {
       const uint8_t* sb = tile + s * kTL2SuperBytes;
       _mm_prefetch(reinterpret_cast<const char*>(sb + kPrefetchBytes), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(sb + kPrefetchBytes + 64), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(sb + kPrefetchBytes + 128), _MM_HINT_T0);
-      const __m512i signs = load256_twice(sb + 128);
+      const __m256i signs256 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 128));
+      negatives[0] =
+          _mm256_add_epi8(negatives[0], _mm256_shuffle_epi8(popcount4, _mm256_and_si256(signs256, low4_256)));
+      negatives[1] = _mm256_add_epi8(
+          negatives[1],
+          _mm256_shuffle_epi8(popcount4, _mm256_and_si256(_mm256_srli_epi16(signs256, 4), low4_256)));
+      const __m512i signs = _mm512_broadcast_i64x4(signs256);
       for (int h = 0; h < 2; ++h) {  // pairs (0, 1), then (2, 3)
         const __m512i w = load512(sb + 64 * h);
         const uint8_t* L = lut + tl2_lut_pair_offset(4 * s + 2 * size_t(h));
-        const __m512i p_lo = load512(L), p_hi = load512(L + 64), n_lo = load512(L + 128),
-                      n_hi = load512(L + 192);
-        const __m512i idx[2] = {
-            _mm512_or_si512(_mm512_and_si512(w, low4),
-                            _mm512_and_si512(_mm512_sllv_epi16(signs, sign_lo[h]), bit7)),
-            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(w, 4), low4),
-                            _mm512_and_si512(_mm512_sllv_epi16(signs, sign_hi[h]), bit7))};
+        const __m512i t_lo = load512(L), t_hi = load512(L + 64);
+        const __m512i idx[2] = {_mm512_and_si512(w, low4), _mm512_and_si512(_mm512_srli_epi16(w, 4), low4)};
+        const __mmask64 neg[2] = {_mm512_movepi8_mask(_mm512_sllv_epi16(signs, sign_lo[h])),
+                                  _mm512_movepi8_mask(_mm512_sllv_epi16(signs, sign_hi[h]))};
         for (int r = 0; r < 2; ++r) {  // rows 0-15, rows 16-31
-          const __m512i nidx = _mm512_xor_si512(idx[r], bit7);
-          const __m512i lo =
-              _mm512_or_si512(_mm512_shuffle_epi8(p_lo, idx[r]), _mm512_shuffle_epi8(n_lo, nidx));
-          const __m512i hi =
-              _mm512_or_si512(_mm512_shuffle_epi8(p_hi, idx[r]), _mm512_shuffle_epi8(n_hi, nidx));
+          __m512i lo = _mm512_shuffle_epi8(t_lo, idx[r]), hi = _mm512_shuffle_epi8(t_hi, idx[r]);
+          lo = _mm512_mask_sub_epi8(lo, neg[r], ones, lo);
+          hi = _mm512_mask_sub_epi8(hi, neg[r], ones, hi);
           acc[2 * r] = _mm512_add_epi16(acc[2 * r], _mm512_unpacklo_epi8(lo, hi));
           acc[2 * r + 1] = _mm512_add_epi16(acc[2 * r + 1], _mm512_unpackhi_epi8(lo, hi));
         }
       }
+    }
+    for (int h = 0; h < 2; ++h) {  // as in tl2_tile_dot_avx2, but the two lanes' counts (up to 128 each) are
+                                   // widened before they are added
+      const __m128i l0 = _mm256_castsi256_si128(negatives[h]), l1 = _mm256_extracti128_si256(negatives[h], 1);
+      acc32[2 * h] = _mm256_add_epi32(acc32[2 * h],
+                                      _mm256_add_epi32(_mm256_cvtepu8_epi32(l0), _mm256_cvtepu8_epi32(l1)));
+      acc32[2 * h + 1] =
+          _mm256_add_epi32(acc32[2 * h + 1], _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(l0, 8)),
+                                                              _mm256_cvtepu8_epi32(_mm_srli_si128(l1, 8))));
     }
     // Each 128-bit lane holds eight rows' sums for one group of the quad: widen and add the four lanes.
     // acc[0]: rows 0-7, [1]: rows 8-15, [2]: rows 16-23, [3]: rows 24-31.
