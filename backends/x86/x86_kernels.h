@@ -8,7 +8,8 @@
 
 namespace tern::x86 {
 
-// How far ahead of the current load the weight-streaming kernels prefetch (bench: 1-4 KiB all help, 2 KiB best).
+// How far ahead of the current load the weight-streaming kernels prefetch (bench: 1-4 KiB all help, 2 KiB
+// best).
 inline constexpr size_t kPrefetchBytes = 2048;
 
 // ref::quantize_activations_i8, bit for bit (same scale, same round-half-away-from-zero).
@@ -27,13 +28,18 @@ void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_
 int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q);
 // Same for one 256-element TQ1_0 block (54 bytes: 48 of five trits, 4 of four trits, the f16 scale).
 int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q);
+// The block dots of one TQ2_0 / TQ1_0 row of n_blocks blocks: dots[b] for block b (activations q + 256 b).
+void tq2_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
+void tq1_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
 
 // TL2 (docs/tl2.md). A token's lookup tables take kTL2PairLutBytes per group pair, stored by quads of groups
-// (two pairs, 128 bytes) so that one 512-bit load takes four groups' tables: the low bytes of the 16 partial sums
-// of each group (16 bytes per group), then their high bytes. Pair p's 32-byte slice of the low-byte table starts
-// at tl2_lut_pair_offset(p), of the high-byte table 64 bytes later.
+// (two pairs, 128 bytes) so that one 512-bit load takes four groups' tables: the low bytes of the 16 partial
+// sums of each group (16 bytes per group), then their high bytes. Pair p's 32-byte slice of the low-byte
+// table starts at tl2_lut_pair_offset(p), of the high-byte table 64 bytes later.
 inline constexpr size_t kTL2PairLutBytes = 64;
-inline constexpr size_t tl2_lut_pair_offset(size_t pair) { return pair / 2 * 128 + pair % 2 * 32; }
+inline constexpr size_t tl2_lut_pair_offset(size_t pair) {
+  return pair / 2 * 128 + pair % 2 * 32;
+}
 size_t tl2_lut_bytes(size_t k);
 // Tables for group pairs [pair0, pair1) of one token's int8 activations q (k of them; zero past the end).
 void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, uint8_t* lut);
@@ -65,8 +71,8 @@ struct TernaryKernels {
   int32_t (*i2s_dot_codes)(const uint8_t* row, const int8_t* q, size_t k);
   void (*i2s_gemv_codes)(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
   void (*i2s_dot_codes_x4)(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
-  int32_t (*tq2_block_dot_codes)(const uint8_t* qs, const int8_t* q);
-  int32_t (*tq1_block_dot_codes)(const uint8_t* blk, const int8_t* q);
+  void (*tq2_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
+  void (*tq1_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
   void (*tl2_tile_dot)(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]);
 };
 extern const TernaryKernels kAvx2Kernels;
@@ -76,11 +82,11 @@ void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float*
                 bool quantize_activations, const Parallel& par, OneDnnUse use = onednn_use());
 // matmul_x86 for `count` weights with the same input (Backend::matmul_multi): activations are quantized once
 // (TL2: one set of tables) and all rows run as one parallel job.
-void matmul_x86_multi(const TernaryKernels& kernels, const WeightView* const* ws, float* const* ys, size_t count,
-                      const float* x, size_t n_tokens, bool quantize_activations, const Parallel& par,
-                      OneDnnUse use = onednn_use());
-inline void matmul_avx2(const WeightView& w, const float* x, float* y, size_t n_tokens, bool quantize_activations,
-                        const Parallel& par, OneDnnUse use = onednn_use()) {
+void matmul_x86_multi(const TernaryKernels& kernels, const WeightView* const* ws, float* const* ys,
+                      size_t count, const float* x, size_t n_tokens, bool quantize_activations,
+                      const Parallel& par, OneDnnUse use = onednn_use());
+inline void matmul_avx2(const WeightView& w, const float* x, float* y, size_t n_tokens,
+                        bool quantize_activations, const Parallel& par, OneDnnUse use = onednn_use()) {
   matmul_x86(kAvx2Kernels, w, x, y, n_tokens, quantize_activations, par, use);
 }
 bool matmul_x86_supports(DType t);

@@ -17,6 +17,12 @@ inline int32_t hsum_epi32(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// The horizontal sums of four vectors at once: two hadd rounds, then one add of the 128-bit halves.
+inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
 inline float hsum_ps(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -83,9 +89,7 @@ void i2s_gemv_codes_avx2(const uint8_t* rows, const int8_t* q, size_t k, size_t 
   for (; r + 4 <= n_rows; r += 4) {
     __m256i acc[4];
     for (size_t j = 0; j < 4; ++j) acc[j] = i2s_row_acc(rows + (r + j) * (k / 4), q, k);
-    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
-    const __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + r), sum);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + r), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
   }
   for (; r < n_rows; ++r) dots[r] = i2s_dot_codes_avx2(rows + r * (k / 4), q, k);
 }
@@ -170,7 +174,9 @@ void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_
   for (int t = 0; t < 4; ++t) out[t] = hsum_epi32(acc[t]);
 }
 
-int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
+namespace {
+
+inline __m256i tq2_block_acc(const uint8_t* qs, const int8_t* q) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i acc = _mm256_setzero_si256();
   for (int j = 0; j < 64; j += 32) {
@@ -180,7 +186,29 @@ int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
     s = _mm256_add_epi16(s, _mm256_add_epi16(codes_times_q(p, 4, qj + 64), codes_times_q(p, 6, qj + 96)));
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
   }
-  return hsum_epi32(acc);
+  return acc;
+}
+
+// The block dots of a TQ row: blocks in memory order, horizontal sums four blocks at a time.
+template <__m256i (*kBlockAcc)(const uint8_t*, const int8_t*), size_t kBlockBytes>
+void tq_row_dots(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
+  size_t b = 0;
+  for (; b + 4 <= n_blocks; b += 4) {
+    __m256i acc[4];
+    for (size_t j = 0; j < 4; ++j) acc[j] = kBlockAcc(row + (b + j) * kBlockBytes, q + (b + j) * 256);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + b), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
+  }
+  for (; b < n_blocks; ++b) dots[b] = hsum_epi32(kBlockAcc(row + b * kBlockBytes, q + b * 256));
+}
+
+}  // namespace
+
+int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
+  return hsum_epi32(tq2_block_acc(qs, q));
+}
+
+void tq2_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
+  tq_row_dots<tq2_block_acc, 66>(row, q, n_blocks, dots);
 }
 
 namespace {
@@ -203,7 +231,9 @@ inline __m256i top_trit_u8(__m256i p) {
 
 }  // namespace
 
-int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q) {
+namespace {
+
+inline __m256i tq1_block_acc(const uint8_t* blk, const int8_t* q) {
   auto ld = [](const void* a) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); };
   // Elements 0-159: trit n of byte m (m < 32) is element 32n + m.
   const __m256i x = ld(blk), x3 = times3_u8(x), x9 = times9_u8(x);
@@ -232,7 +262,17 @@ int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q) {
   s = _mm256_add_epi16(
       s, _mm256_maddubs_epi16(
              t5, _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 240)))));
-  return hsum_epi32(_mm256_madd_epi16(s, _mm256_set1_epi16(1)));
+  return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
+}
+
+}  // namespace
+
+int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q) {
+  return hsum_epi32(tq1_block_acc(blk, q));
+}
+
+void tq1_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
+  tq_row_dots<tq1_block_acc, 54>(row, q, n_blocks, dots);
 }
 
 float dot_f32_avx2(const float* a, const float* b, size_t n) {
@@ -423,15 +463,20 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
     }
   } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
     const size_t nb = K / 256, bb = dtype_traits(w.type)->block_bytes;
-    const auto block_dot = w.type == DType::TQ2_0 ? kernels.tq2_block_dot_codes : kernels.tq1_block_dot_codes;
+    const auto row_dots = w.type == DType::TQ2_0 ? kernels.tq2_row_dots : kernels.tq1_row_dots;
+    constexpr size_t kStackBlocks = 256;  // rows up to 65536 wide: no allocation per call
+    int32_t stack_dots[kStackBlocks];
+    std::vector<int32_t> heap_dots(nb > kStackBlocks ? nb : 0);
+    int32_t* dots = nb > kStackBlocks ? heap_dots.data() : stack_dots;
     for (size_t n = n0; n < n1; ++n) {
       const uint8_t* row = w.data + n * nb * bb;
       for (size_t t = 0; t < T; ++t) {
+        row_dots(row, a.xq + t * K, nb, dots);
         float acc = 0;
-        for (size_t b = 0; b < nb; ++b) {
-          const int32_t dot = block_dot(row + b * bb, a.xq + t * K + b * 256) - a.qsum[t * nb + b];
-          acc += load_f16(row + b * bb + bb - 2) * float(dot);  // the f16 scale ends the block
-        }
+        // Same float operations, in the same order, as the reference: outputs are bit-identical.
+        for (size_t b = 0; b < nb; ++b)
+          acc += load_f16(row + b * bb + bb - 2) *
+                 float(dots[b] - a.qsum[t * nb + b]);  // the scale ends the block
         y[t * N + n] = acc / a.xs[t];
       }
     }
@@ -498,8 +543,8 @@ void matmul_tl2(const TernaryKernels& kernels, const WeightView* const* ws, floa
 
 }  // namespace
 
-const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2,       i2s_gemv_codes_avx2,      i2s_dot_codes_x4_avx2,
-                                  tq2_block_dot_codes_avx2, tq1_block_dot_codes_avx2, tl2_tile_dot_avx2};
+const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2, i2s_gemv_codes_avx2, i2s_dot_codes_x4_avx2,
+                                  tq2_row_dots_avx2,  tq1_row_dots_avx2,   tl2_tile_dot_avx2};
 
 void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t T,
                 bool quantize_act, const Parallel& par, OneDnnUse use) {

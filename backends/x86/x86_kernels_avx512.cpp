@@ -35,6 +35,14 @@ inline __m256i halves_added(__m512i v) {
   return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
 }
 
+// As in x86_kernels_avx2.cpp. Helpers stay file-local: an inline function with external linkage compiled here
+// (with AVX-512 flags) could be picked by the linker for the AVX2 code too. For the same reason this file
+// uses no STL containers, whose template instances would be shared the same way.
+inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
 inline int32_t hsum_epi32(__m512i v) {
   const __m256i s8 = halves_added(v);
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
@@ -77,9 +85,7 @@ void i2s_gemv_codes_avx512vnni(const uint8_t* rows, const int8_t* q, size_t k, s
   for (; r + 4 <= n_rows; r += 4) {
     __m256i acc[4];
     for (size_t j = 0; j < 4; ++j) acc[j] = halves_added(i2s_row_acc(rows + (r + j) * (k / 4), q, k));
-    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
-    const __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + r), sum);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + r), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
   }
   for (; r < n_rows; ++r) dots[r] = i2s_dot_codes_avx512vnni(rows + r * (k / 4), q, k);
 }
@@ -101,8 +107,10 @@ void i2s_dot_codes_x4_avx512vnni(const uint8_t* row, const int8_t* q, size_t k, 
   for (int t = 0; t < 4; ++t) out[t] = hsum_epi32(acc[t]);
 }
 
+namespace {
+
 // A TQ2_0 block's codes are two 32-byte chunks; element 128 * c + 32 * m + j is bits 2m of byte j of chunk c.
-int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q) {
+inline __m512i tq2_block_acc(const uint8_t* qs, const int8_t* q) {
   const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(0, 2), sh23 = shift_counts(4, 6);
   __m512i acc = _mm512_setzero_si512();
   for (int c = 0; c < 2; ++c) {
@@ -111,7 +119,25 @@ int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q) {
     acc = _mm512_dpbusd_epi32(acc, _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask),
                               load512(q + 128 * c + 64));
   }
-  return hsum_epi32(acc);
+  return acc;
+}
+
+}  // namespace
+
+int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q) {
+  return hsum_epi32(tq2_block_acc(qs, q));
+}
+
+// See tq2_row_dots_avx2.
+void tq2_row_dots_avx512vnni(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
+  size_t b = 0;
+  for (; b + 4 <= n_blocks; b += 4) {
+    __m256i acc[4];
+    for (size_t j = 0; j < 4; ++j)
+      acc[j] = halves_added(tq2_block_acc(row + (b + j) * 66, q + (b + j) * 256));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + b), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
+  }
+  for (; b < n_blocks; ++b) dots[b] = tq2_block_dot_codes_avx512vnni(row + b * 66, q + b * 256);
 }
 
 // tl2_tile_dot_avx2 with four groups per instruction: one 64-byte load holds the indices of pairs j and j + 1
@@ -187,7 +213,7 @@ void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t k, int3
 }
 
 const TernaryKernels kAvx512VnniKernels{i2s_dot_codes_avx512vnni,    i2s_gemv_codes_avx512vnni,
-                                        i2s_dot_codes_x4_avx512vnni, tq2_block_dot_codes_avx512vnni,
-                                        tq1_block_dot_codes_avx2,    tl2_tile_dot_avx512};
+                                        i2s_dot_codes_x4_avx512vnni, tq2_row_dots_avx512vnni,
+                                        tq1_row_dots_avx2,           tl2_tile_dot_avx512};
 
 }  // namespace tern::x86

@@ -35,25 +35,8 @@ class Avx512Matmul : public ::testing::TestWithParam<DType> {};
 
 TEST_P(Avx512Matmul, MatchesReferenceOnRaggedShapes) {
   TERN_REQUIRE_CPU();
-  const DType t = GetParam();
-  std::mt19937 rng(unsigned(t) * 13 + 5);
-  ThreadPool pool(2);
-  for (int trial = 0; trial < 6; ++trial) {
-    // I2_S rows are 128-blocks, TQ* 256-blocks; TL2 takes any K, and N is cut into tiles of 32 rows.
-    size_t K = dtype_traits(t)->block_size * (1 + rng() % 6), N = 1 + rng() % 37;
-    if (t == DType::TL2) K = 1 + rng() % 1300, N = 1 + rng() % 100;
-    const size_t T = trial == 0 ? 1 : 1 + rng() % 11;  // decode, and token tiles of 4 with a ragged tail
-    float scale;
-    auto bytes = make_weight(t, K, N, rng, &scale);
-    WeightView w{t, bytes.data(), bytes.size(), K, N, scale, nullptr};
-    std::normal_distribution<float> nd;
-    std::vector<float> x(T * K), y_ref(T * N), y_512(T * N);
-    for (auto& v : x) v = nd(rng);
-    ref::matmul(w, x.data(), y_ref.data(), T, true, pool);
-    x86::matmul_x86(x86::kAvx512VnniKernels, w, x.data(), y_512.data(), T, true, pool, x86::OneDnnUse::Never);
-    for (size_t i = 0; i < y_ref.size(); ++i)
-      ASSERT_EQ(y_512[i], y_ref[i]) << dtype_name(t) << " K=" << K << " N=" << N << " T=" << T << " i=" << i;
-  }
+  std::mt19937 rng(unsigned(GetParam()) * 13 + 5);
+  EXPECT_EQ(x86_test::check_matmul_against_reference(x86::kAvx512VnniKernels, GetParam(), rng), "");
 }
 
 TEST_P(Avx512Matmul, MultiMatchesOneReferenceMatmulPerWeight) {
@@ -117,25 +100,11 @@ TEST(Avx512Kernels, I2SDotIsExactAtTheLimits) {
   for (int t = 0; t < 4; ++t) EXPECT_EQ(got[t], 2 * -128 * int32_t(K)) << t;
 }
 
-// 33 super-blocks: one full 32-super-block int16 run and a ragged one; all +1, all -1 (every sign bit set),
-// random.
+// 33 super-blocks: one full 32-super-block int16 run and a ragged one.
 TEST(Avx512Kernels, TL2TileDotIsExactAtTheInt16Limits) {
   TERN_REQUIRE_CPU();
   std::mt19937 rng(23);
-  const size_t K = 3 * 8 * 33 - 1, N = 32;
-  for (int trial = 0; trial < 3; ++trial) {
-    std::vector<int8_t> trits(K * N), q(K);
-    for (auto& v : trits) v = int8_t(trial == 0 ? 1 : trial == 1 ? -1 : int(rng() % 3) - 1);
-    q = trial < 2 ? std::vector<int8_t>(K, -128) : random_i8(K, rng);
-    std::vector<uint8_t> data(tl2_tile_bytes(K));
-    tl2_pack(trits.data(), K, N, data.data());
-    std::vector<uint8_t> lut(x86::tl2_lut_bytes(K));
-    x86::tl2_build_lut_avx2(q.data(), K, 0, tl2_groups(K) / 2, lut.data());
-    int32_t got[32];
-    x86::tl2_tile_dot_avx512(data.data(), lut.data(), K, got);
-    for (size_t r = 0; r < N; ++r)
-      EXPECT_EQ(got[r], ref::dot_i8(trits.data() + r * K, q.data(), K)) << trial << " " << r;
-  }
+  EXPECT_EQ(x86_test::check_tl2_tile_dot(x86::tl2_tile_dot_avx512, 3 * 8 * 33 - 1, rng), "");
 }
 
 }  // namespace

@@ -26,31 +26,8 @@ class X86Matmul : public ::testing::TestWithParam<DType> {};
 
 TEST_P(X86Matmul, MatchesReferenceOnRaggedShapes) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
-  const DType t = GetParam();
-  const size_t block = dtype_traits(t)->block_size;
-  std::mt19937 rng(unsigned(t) * 7 + 1);
-  ThreadPool pool(2);
-  for (int trial = 0; trial < 6; ++trial) {
-    size_t K = block * (1 + rng() % 6) * (block < 64 ? 4 : 1), N = 1 + rng() % 37;
-    const size_t T = trial == 0 ? 1 : 1 + rng() % 11;  // decode; token tiles of 4 (I2_S) or chunks of 8 (TL2)
-    if (t == DType::TL2) K = 1 + rng() % 1300, N = 1 + rng() % 100;  // any K (groups of 3), partial row tiles
-    const bool qa = trial % 2 == 1;
-    float scale;
-    auto bytes = make_weight(t, K, N, rng, &scale);
-    WeightView w{t, bytes.data(), bytes.size(), K, N, scale, nullptr};
-    std::normal_distribution<float> nd;
-    std::vector<float> x(T * K), y_ref(T * N), y_x86(T * N);
-    for (auto& v : x) v = nd(rng);
-    ref::matmul(w, x.data(), y_ref.data(), T, qa, pool);
-    x86::matmul_avx2(w, x.data(), y_x86.data(), T, qa, pool);
-    if (dtype_traits(t)->ternary) {  // integer dot products, same float epilogue: bit-identical
-      for (size_t i = 0; i < y_ref.size(); ++i) ASSERT_EQ(y_x86[i], y_ref[i]) << dtype_name(t) << " i=" << i;
-      continue;
-    }
-    for (size_t i = 0; i < y_ref.size(); ++i)
-      ASSERT_NEAR(y_x86[i], y_ref[i], 1e-4f * (1.0f + std::fabs(y_ref[i])))
-          << dtype_name(t) << " K=" << K << " N=" << N << " T=" << T << " i=" << i;
-  }
+  std::mt19937 rng(unsigned(GetParam()) * 7 + 1);
+  EXPECT_EQ(x86_test::check_matmul_against_reference(x86::kAvx2Kernels, GetParam(), rng), "");
 }
 
 // q/k/v and gate/up in one call: shared activations (TL2: shared tables), one parallel job over all rows.
@@ -186,21 +163,7 @@ TEST(X86Kernels, TL2TileDotIsExactAtTheInt16Limits) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(11);
   // 17 super-blocks: one full 16-super-block int16 run and a ragged one; K is not a multiple of 3.
-  const size_t K = 3 * 8 * 17 - 2, N = 32;
-  for (int trial = 0; trial < 3; ++trial) {
-    std::vector<int8_t> trits(K * N), q(K);
-    for (size_t i = 0; i < trits.size(); ++i)  // trial 0: all +1, trial 1: all -1 (every sign bit set)
-      trits[i] = int8_t(trial == 0 ? 1 : trial == 1 ? -1 : int(rng() % 3) - 1);
-    for (auto& v : q) v = trial < 2 ? int8_t(-128) : int8_t(int(rng() % 256) - 128);
-    std::vector<uint8_t> data(tl2_tile_bytes(K));
-    tl2_pack(trits.data(), K, N, data.data());
-    std::vector<uint8_t> lut(x86::tl2_lut_bytes(K));
-    x86::tl2_build_lut_avx2(q.data(), K, 0, tl2_groups(K) / 2, lut.data());
-    int32_t got[32];
-    x86::tl2_tile_dot_avx2(data.data(), lut.data(), K, got);
-    for (size_t r = 0; r < N; ++r)
-      EXPECT_EQ(got[r], ref::dot_i8(trits.data() + r * K, q.data(), K)) << trial << " " << r;
-  }
+  EXPECT_EQ(x86_test::check_tl2_tile_dot(x86::tl2_tile_dot_avx2, 3 * 8 * 17 - 2, rng), "");
 }
 
 TEST(X86Kernels, ActivationQuantizationIsBitExact) {

@@ -33,6 +33,44 @@ inline std::vector<int8_t> random_i8(size_t n, std::mt19937& rng) {
   return q;
 }
 
+// The first element where y differs from y_ref beyond what type t allows, or "": ternary types are exact
+// (integer dots, the reference's float epilogue), float types within 1e-4 relative (another summation order).
+inline std::string first_mismatch(DType t, const std::vector<float>& y, const std::vector<float>& y_ref) {
+  for (size_t i = 0; i < y_ref.size(); ++i) {
+    const float a = y[i], b = y_ref[i];
+    if (dtype_traits(t)->ternary ? !(a == b) : !(std::fabs(a - b) <= 1e-4f * (1.0f + std::fabs(b))))
+      return std::string(dtype_name(t)) + " [" + std::to_string(i) + "]: " + std::to_string(a) +
+             " != " + std::to_string(b);
+  }
+  return "";
+}
+
+// matmul_x86 with `kernels` against ref::matmul on ragged shapes: any row count, K of one to six blocks (TL2:
+// any K, partial row tiles), decode and batches with ragged token tiles, with and without activation
+// quantization, our kernels only (no oneDNN).
+inline std::string check_matmul_against_reference(const x86::TernaryKernels& kernels, DType t,
+                                                  std::mt19937& rng) {
+  ThreadPool pool(2);
+  const size_t block = dtype_traits(t)->block_size;
+  for (int trial = 0; trial < 6; ++trial) {
+    size_t K = block * (1 + rng() % 6) * (block < 64 ? 4 : 1), N = 1 + rng() % 37;
+    if (t == DType::TL2) K = 1 + rng() % 1300, N = 1 + rng() % 100;
+    const size_t T = trial == 0 ? 1 : 1 + rng() % 11;  // decode; token tiles of 4 (I2_S) or chunks of 8 (TL2)
+    const bool qa = trial % 2 == 1;
+    float scale;
+    auto bytes = make_weight(t, K, N, rng, &scale);
+    WeightView w{t, bytes.data(), bytes.size(), K, N, scale, nullptr};
+    std::normal_distribution<float> nd;
+    std::vector<float> x(T * K), y_ref(T * N), y(T * N);
+    for (auto& v : x) v = nd(rng);
+    ref::matmul(w, x.data(), y_ref.data(), T, qa, pool);
+    x86::matmul_x86(kernels, w, x.data(), y.data(), T, qa, pool, x86::OneDnnUse::Never);
+    if (std::string m = first_mismatch(t, y, y_ref); !m.empty())
+      return m + " (K=" + std::to_string(K) + " N=" + std::to_string(N) + " T=" + std::to_string(T) + ")";
+  }
+  return "";
+}
+
 // matmul_x86_multi against one ref::matmul per weight: three weights of type t with the same K and different
 // N, for decode, a few tokens and a oneDNN-sized batch. Returns the first mismatch, or "" (exact for ternary
 // types, relative 1e-4 for float ones).
@@ -60,13 +98,33 @@ inline std::string check_multi_against_reference(const x86::TernaryKernels& kern
     float* const ys[] = {y_x86[0].data(), y_x86[1].data(), y_x86[2].data()};
     x86::matmul_x86_multi(kernels, ws, ys, 3, x.data(), T, true, pool);
     for (size_t i = 0; i < 3; ++i)
-      for (size_t j = 0; j < y_ref[i].size(); ++j) {
-        const float a = y_x86[i][j], b = y_ref[i][j];
-        if (dtype_traits(t)->ternary ? !(a == b) : !(std::fabs(a - b) <= 1e-4f * (1.0f + std::fabs(b))))
-          return std::string(dtype_name(t)) + " K=" + std::to_string(K) + " T=" + std::to_string(T) +
-                 " weight " + std::to_string(i) + " [" + std::to_string(j) + "]: " + std::to_string(a) +
-                 " != " + std::to_string(b);
-      }
+      if (std::string m = first_mismatch(t, y_x86[i], y_ref[i]); !m.empty())
+        return m + " (weight " + std::to_string(i) + ", K=" + std::to_string(K) + " T=" + std::to_string(T) +
+               ")";
+  }
+  return "";
+}
+
+// One TL2 tile (32 rows of K) against the reference: all +1 weights (every group's sign bit set) and all -1
+// against -128 activations, the largest sums the int16 accumulators see, then random trits and activations.
+// Returns the first mismatch, or "".
+inline std::string check_tl2_tile_dot(void (*tile_dot)(const uint8_t*, const uint8_t*, size_t, int32_t*),
+                                      size_t K, std::mt19937& rng) {
+  const size_t N = kTL2TileRows;
+  for (int trial = 0; trial < 3; ++trial) {
+    std::vector<int8_t> trits(K * N);
+    for (auto& v : trits) v = int8_t(trial == 0 ? 1 : trial == 1 ? -1 : int(rng() % 3) - 1);
+    const std::vector<int8_t> q = trial < 2 ? std::vector<int8_t>(K, -128) : random_i8(K, rng);
+    std::vector<uint8_t> data(tl2_tile_bytes(K));
+    tl2_pack(trits.data(), K, N, data.data());
+    std::vector<uint8_t> lut(x86::tl2_lut_bytes(K));
+    x86::tl2_build_lut_avx2(q.data(), K, 0, tl2_groups(K) / 2, lut.data());
+    int32_t got[kTL2TileRows];
+    tile_dot(data.data(), lut.data(), K, got);
+    for (size_t r = 0; r < N; ++r)
+      if (const int32_t want = ref::dot_i8(trits.data() + r * K, q.data(), K); got[r] != want)
+        return "trial " + std::to_string(trial) + " row " + std::to_string(r) + ": " +
+               std::to_string(got[r]) + " != " + std::to_string(want);
   }
   return "";
 }
