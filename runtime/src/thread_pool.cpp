@@ -33,10 +33,15 @@ inline void spin_pause() {
 // pause between requests.
 constexpr int kSpinIterations = 1 << 12;
 
-// A range is cut into this many chunks per thread, taken first come first served: on a shared machine one
-// core is often slower, and with one chunk per thread the other would wait for it (decode is memory-bound, so
-// a chunk of a few hundred KB still streams at full speed).
-constexpr size_t kChunksPerThread = 4;
+// A range is cut into chunks taken first come first served: on a shared machine one core is often slower, and
+// with one chunk per thread the other would wait for it. At least kMinChunksPerThread per thread; long ranges
+// (the LM head's 128k rows) get up to kMaxChunksPerThread, one per kChunkGrain items, so the last chunk is short.
+constexpr size_t kMinChunksPerThread = 4, kMaxChunksPerThread = 32, kChunkGrain = 2048;
+
+size_t chunk_count(size_t n, size_t threads) {
+  const size_t per_thread = std::clamp(n / (kChunkGrain * threads), kMinChunksPerThread, kMaxChunksPerThread);
+  return std::min(n, threads * per_thread);
+}
 
 }  // namespace
 
@@ -76,7 +81,7 @@ void ThreadPool::for_range(size_t n, const std::function<void(size_t, size_t)>& 
   }
   job_ = &fn;
   job_n_ = n;
-  job_chunks_ = std::min(n, threads() * kChunksPerThread);
+  job_chunks_ = chunk_count(n, threads());
   next_chunk_.store(0, std::memory_order_relaxed);
   pending_.store(workers_.size(), std::memory_order_relaxed);
   {
