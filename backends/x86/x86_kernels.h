@@ -50,6 +50,9 @@ float dot_f32_avx2(const float* a, const float* b, size_t n);
 // Dot product of a row of F16 or BF16 weights with f32 activations, converting in registers.
 template <DType kType>
 float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k);
+// The same for a row of Q8_0 / Q4_0 / Q4_1 blocks (k % 32 == 0).
+template <DType kType>
+float dot_quant_f32_avx2(const uint8_t* row, const float* x, size_t k);
 // Dequantizes a row of F32/F16/BF16/Q8_0/Q4_0/Q4_1 to floats; returns false for other types.
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k);
 

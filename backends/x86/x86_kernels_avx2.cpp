@@ -322,6 +322,47 @@ float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k) {
 template float dot_half_f32_avx2<DType::F16>(const uint8_t*, const float*, size_t);
 template float dot_half_f32_avx2<DType::BF16>(const uint8_t*, const float*, size_t);
 
+namespace {
+
+// The 32 weights of one Q8_0 / Q4_0 / Q4_1 block as four vectors of eight floats, with the reference's values
+// (Q4 computes d * q + m in one FMA rounding, which the conformance test allows for).
+inline void decode_block_32(DType type, const uint8_t* blk, __m256 w[4]) {
+  const __m256 d = _mm256_set1_ps(load_f16(blk));
+  if (type == DType::Q8_0) {
+    for (int c = 0; c < 4; ++c) {
+      const __m256i v =
+          _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * c)));
+      w[c] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(v));
+    }
+    return;
+  }
+  const bool has_min = type == DType::Q4_1;
+  const __m256 m = _mm256_set1_ps(has_min ? load_f16(blk + 2) : -8.0f * load_f16(blk));
+  const __m128i low = _mm_set1_epi8(0xf);
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + (has_min ? 4 : 2)));
+  const __m128i lo = _mm_and_si128(v, low), hi = _mm_and_si128(_mm_srli_epi16(v, 4), low);
+  const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+  for (int c = 0; c < 4; ++c)
+    w[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[c])), m);
+}
+
+}  // namespace
+
+template <DType kType>
+float dot_quant_f32_avx2(const uint8_t* row, const float* x, size_t k) {
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  const size_t bb = dtype_traits(kType)->block_bytes;
+  for (size_t b = 0; b < k / 32; ++b) {
+    __m256 w[4];
+    decode_block_32(kType, row + b * bb, w);
+    for (int c = 0; c < 4; ++c) acc[c] = _mm256_fmadd_ps(w[c], _mm256_loadu_ps(x + 32 * b + 8 * c), acc[c]);
+  }
+  return hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+}
+template float dot_quant_f32_avx2<DType::Q8_0>(const uint8_t*, const float*, size_t);
+template float dot_quant_f32_avx2<DType::Q4_0>(const uint8_t*, const float*, size_t);
+template float dot_quant_f32_avx2<DType::Q4_1>(const uint8_t*, const float*, size_t);
+
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
   switch (type) {
     case DType::F32:
@@ -350,30 +391,13 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
       return true;
     }
     case DType::Q8_0:
-      for (size_t b = 0; b < k / 32; ++b, row += 34, out += 32) {
-        const __m256 d = _mm256_set1_ps(load_f16(row));
-        for (int c = 0; c < 4; ++c) {
-          const __m256i v =
-              _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + 2 + 8 * c)));
-          _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(d, _mm256_cvtepi32_ps(v)));
-        }
-      }
-      return true;
     case DType::Q4_0:
     case DType::Q4_1: {
-      const bool has_min = type == DType::Q4_1;
-      const size_t bb = has_min ? 20 : 18, qoff = has_min ? 4 : 2;
-      const __m128i low = _mm_set1_epi8(0xf);
+      const size_t bb = dtype_traits(type)->block_bytes;
       for (size_t b = 0; b < k / 32; ++b, row += bb, out += 32) {
-        const __m256 d = _mm256_set1_ps(load_f16(row));
-        const __m256 m = _mm256_set1_ps(has_min ? load_f16(row + 2) : -8.0f * load_f16(row));
-        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + qoff));
-        const __m128i lo = _mm_and_si128(v, low), hi = _mm_and_si128(_mm_srli_epi16(v, 4), low);
-        const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
-        for (int c = 0; c < 4; ++c) {
-          const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[c]));
-          _mm256_storeu_ps(out + 8 * c, _mm256_fmadd_ps(d, q, m));
-        }
+        __m256 w[4];
+        decode_block_32(type, row, w);
+        for (int c = 0; c < 4; ++c) _mm256_storeu_ps(out + 8 * c, w[c]);
       }
       return true;
     }
@@ -432,6 +456,24 @@ Activations prepare(DType type, const float* x, size_t T, size_t K, bool quantiz
   return a;
 }
 
+using RowDotFn = float (*)(const uint8_t* row, const float* x, size_t k);
+RowDotFn fused_row_dot(DType t) {
+  switch (t) {
+    case DType::F16:
+      return dot_half_f32_avx2<DType::F16>;
+    case DType::BF16:
+      return dot_half_f32_avx2<DType::BF16>;
+    case DType::Q8_0:
+      return dot_quant_f32_avx2<DType::Q8_0>;
+    case DType::Q4_0:
+      return dot_quant_f32_avx2<DType::Q4_0>;
+    case DType::Q4_1:
+      return dot_quant_f32_avx2<DType::Q4_1>;
+    default:
+      return nullptr;
+  }
+}
+
 // Rows [n0, n1) of y = W x (y: [T, N]) with our kernels, for every type but TL2.
 void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activations& a, float* y, size_t T,
                  size_t n0, size_t n1) {
@@ -480,12 +522,11 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
         y[t * N + n] = acc / a.xs[t];
       }
     }
-  } else if (T == 1 && (w.type == DType::F16 || w.type == DType::BF16)) {
-    // Decode (e.g. the LM head): each weight is used once, so convert in registers instead of through memory.
+  } else if (const RowDotFn row_dot = T == 1 ? fused_row_dot(w.type) : nullptr) {
+    // Decode (e.g. the LM head): each weight is used once, so decode it in registers instead of through
+    // memory.
     const size_t row_bytes = dtype_row_bytes(w.type, K);
-    for (size_t n = n0; n < n1; ++n)
-      y[n] = w.type == DType::F16 ? dot_half_f32_avx2<DType::F16>(w.data + n * row_bytes, a.x, K)
-                                  : dot_half_f32_avx2<DType::BF16>(w.data + n * row_bytes, a.x, K);
+    for (size_t n = n0; n < n1; ++n) y[n] = row_dot(w.data + n * row_bytes, a.x, K);
   } else {
     std::vector<float> tmp(K);
     const size_t row_bytes = dtype_row_bytes(w.type, K);
