@@ -1,9 +1,9 @@
 // Prefill through oneDNN's GEMM. oneDNN (Debian's build uses OpenMP) would start its own threads next to the
-// runtime's pool, so each pool thread instead makes single-threaded oneDNN calls on its own block of rows: the
-// pool owns the cores, and nothing is oversubscribed.
+// runtime's pool, so each pool thread instead makes single-threaded oneDNN calls on its own block of rows:
+// the pool owns the cores, and nothing is oversubscribed.
 #include <immintrin.h>
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -60,9 +60,12 @@ void matmul_onednn_i2s(const WeightView& w, const int8_t* xq, const float* xs, c
       const int32_t zero = 0;
       // c[rows x T] = codes[rows x K] * xq[T x K]^T, exact in int32.
       if (dnnl_gemm_u8s8s32('N', 'T', 'F', dnnl_dim_t(rows), dnnl_dim_t(T), dnnl_dim_t(K), 1.0f, codes.data(),
-                            dnnl_dim_t(K), 0, xq, dnnl_dim_t(K), 0, 0.0f, c.data(), dnnl_dim_t(T), &zero) != dnnl_success)
-        for (size_t r = 0; r < rows; ++r)  // oneDNN refused (e.g. out of memory): our kernel gives the same sums
-          for (size_t t = 0; t < T; ++t) c[r * T + t] = i2s_dot_codes_avx2(w.data + (r0 + r) * K / 4, xq + t * K, K);
+                            dnnl_dim_t(K), 0, xq, dnnl_dim_t(K), 0, 0.0f, c.data(), dnnl_dim_t(T),
+                            &zero) != dnnl_success)
+        for (size_t r = 0; r < rows;
+             ++r)  // oneDNN refused (e.g. out of memory): our kernel gives the same sums
+          for (size_t t = 0; t < T; ++t)
+            c[r * T + t] = i2s_dot_codes_avx2(w.data + (r0 + r) * K / 4, xq + t * K, K);
       for (size_t t = 0; t < T; ++t)  // rows inner: contiguous writes to y; c is small enough for L1
         for (size_t r = 0; r < rows; ++r)
           // Same float operations, in the same order, as the reference: outputs are bit-identical.
@@ -72,18 +75,21 @@ void matmul_onednn_i2s(const WeightView& w, const int8_t* xq, const float* xs, c
 }
 
 void matmul_onednn_float(const WeightView& w, const float* x, float* y, size_t T, const Parallel& par) {
-  const size_t K = w.k, N = w.n, n_blocks = (N + kRowBlock - 1) / kRowBlock, row_bytes = dtype_row_bytes(w.type, K);
+  const size_t K = w.k, N = w.n, n_blocks = (N + kRowBlock - 1) / kRowBlock,
+               row_bytes = dtype_row_bytes(w.type, K);
   par.for_range(n_blocks, [&](size_t b0, size_t b1) {
     omp_set_num_threads(1);
     std::vector<float> rows_f32(kRowBlock * K);
     for (size_t b = b0; b < b1; ++b) {
       const size_t r0 = b * kRowBlock, rows = std::min(kRowBlock, N - r0);
-      for (size_t r = 0; r < rows; ++r) dequantize_row_avx2(w.type, w.data + (r0 + r) * row_bytes, rows_f32.data() + r * K, K);
+      for (size_t r = 0; r < rows; ++r)
+        dequantize_row_avx2(w.type, w.data + (r0 + r) * row_bytes, rows_f32.data() + r * K, K);
       // y[:, r0:r0+rows] = x[T x K] * rows_f32[rows x K]^T, written in place (ldc = N).
       if (dnnl_sgemm('N', 'T', dnnl_dim_t(T), dnnl_dim_t(rows), dnnl_dim_t(K), 1.0f, x, dnnl_dim_t(K),
                      rows_f32.data(), dnnl_dim_t(K), 0.0f, y + r0, dnnl_dim_t(N)) != dnnl_success)
         for (size_t r = 0; r < rows; ++r)  // oneDNN refused: our dot products instead
-          for (size_t t = 0; t < T; ++t) y[t * N + r0 + r] = dot_f32_avx2(rows_f32.data() + r * K, x + t * K, K);
+          for (size_t t = 0; t < T; ++t)
+            y[t * N + r0 + r] = dot_f32_avx2(rows_f32.data() + r * K, x + t * K, K);
     }
   });
 }

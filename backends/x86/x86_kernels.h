@@ -46,6 +46,10 @@ void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, u
 // Exact ternary dot products of the 32 rows of one tile with the token whose tables are `lut`.
 void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]);
 
+// ref::gated_activation, bit for bit: relu^2 vectorized (the reference branches on every element's sign,
+// which mispredicts half the time), SiLU left to the reference (a vector exp would round differently).
+void gated_activation_avx2(const float* gate, const float* up, float* out, size_t n, Activation act);
+
 float dot_f32_avx2(const float* a, const float* b, size_t n);
 // Dot product of a row of F16 or BF16 weights with f32 activations, converting in registers.
 template <DType kType>

@@ -190,6 +190,23 @@ TEST(X86Kernels, ActivationQuantizationIsBitExact) {
   EXPECT_EQ(a, b);
 }
 
+TEST(X86Kernels, GatedActivationIsBitExact) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(41);
+  std::normal_distribution<float> nd;
+  for (Activation act : {Activation::Relu2, Activation::Silu}) {
+    const size_t n = 6913;  // a ragged tail after the vectors
+    std::vector<float> g(n), u(n), a(n), b(n);
+    for (size_t i = 0; i < n; ++i) g[i] = nd(rng), u[i] = nd(rng);
+    g[0] = NAN, g[1] = -0.0f, g[2] = 0.0f, u[3] = INFINITY;  // the reference's zero for NaN and -0 gates
+    ref::gated_activation(g.data(), u.data(), a.data(), n, act);
+    x86::gated_activation_avx2(g.data(), u.data(), b.data(), n, act);
+    for (size_t i = 0; i < n; ++i)
+      ASSERT_TRUE(std::memcmp(&a[i], &b[i], 4) == 0 || (std::isnan(a[i]) && std::isnan(b[i])))
+          << int(act) << " " << i << ": " << a[i] << " vs " << b[i];
+  }
+}
+
 TEST(X86Kernels, DequantizeMatchesReferenceExactly) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(5);
