@@ -1,8 +1,10 @@
 // End-to-end: real models generate what their reference implementations generate.
 #include <gtest/gtest.h>
 
-#include <filesystem>
+#include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <filesystem>
 
 #include "tern/model.h"
 #include "tern/registry.h"
@@ -19,7 +21,8 @@ struct Generation {
   std::vector<int32_t> tokens;
 };
 
-Generation greedy(const std::string& model_path, const std::string& prompt, int n, const std::string& backend = "") {
+Generation greedy(const std::string& model_path, const std::string& prompt, int n,
+                  const std::string& backend = "") {
   auto file = load_model_file(model_path);
   auto tok = Tokenizer::from_model_file(*file);
   Model model(std::move(file), Registry::instance().backend(backend));
@@ -42,8 +45,10 @@ std::string squash_spaces(const std::string& s) {
   std::string out;
   for (char c : s) {
     const bool space = std::isspace(static_cast<unsigned char>(c));
-    if (!space) out += c;
-    else if (out.empty() || out.back() != ' ') out += ' ';
+    if (!space)
+      out += c;
+    else if (out.empty() || out.back() != ' ')
+      out += ' ';
   }
   return out;
 }
@@ -51,13 +56,16 @@ std::string squash_spaces(const std::string& s) {
 // Expected outputs from ../shared/models/README.md (the original authors' C implementation).
 const std::pair<const char*, const char*> kExpected[] = {
     {"Once upon a time",
-     "Once upon a time, there was a little girl named Lily. She loved to play outside and explore the world around "
+     "Once upon a time, there was a little girl named Lily. She loved to play outside and explore the world "
+     "around "
      "her. One day, she saw a big, red ball. She was so happy and wanted to play"},
     {"The capital of France is",
-     "The capital of France is a big, red castle. He liked to play with his friends, the cat and the cats. They all "
+     "The capital of France is a big, red castle. He liked to play with his friends, the cat and the cats. "
+     "They all "
      "played together and had fun. One day,"},
     {"One day, a little dog",
-     "One day, a little dog named Spot saw a big, red ball. He wanted to play with it, but it was too heavy for him. "
+     "One day, a little dog named Spot saw a big, red ball. He wanted to play with it, but it was too heavy "
+     "for him. "
      "Spot was sad because he wanted to play with the ball. S"},
 };
 
@@ -91,8 +99,12 @@ TEST(SmolLM2, KnowsTheCapitalOfFrance) {
 TEST(Backends, EveryUsableBackendGeneratesTheSameGreedyTokens) {
   const std::string path = test::shared_dir() + "/models/bitnet-tinystories-3m-packed";
   const auto want = greedy(path, "Once upon a time", 30, "reference").tokens;
-  for (const auto& name : Registry::instance().usable_backends())
-    EXPECT_EQ(greedy(path, "Once upon a time", 30, name).tokens, want) << name;
+  const auto names = Registry::instance().usable_backends();
+  // Set by CTest where a test-only plugin (the AVX-512 kernels on SIMDe) must be among them.
+  if (const char* expected = std::getenv("TERN_EXPECT_BACKEND")) {
+    ASSERT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected << " was not loaded";
+  }
+  for (const auto& name : names) EXPECT_EQ(greedy(path, "Once upon a time", 30, name).tokens, want) << name;
 }
 
 }  // namespace
