@@ -5,23 +5,11 @@
 #include <vector>
 
 #include "reference_kernels.h"
+#include "simd_reduce.h"
 #include "x86_kernels.h"
 
 namespace tern::x86 {
 namespace {
-
-inline int32_t hsum_epi32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
-
-// The horizontal sums of four vectors at once: two hadd rounds, then one add of the 128-bit halves.
-inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
-  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
-  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
 
 inline float hsum_ps(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -83,15 +71,7 @@ int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k) {
 }
 
 void i2s_gemv_codes_avx2(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots) {
-  size_t r = 0;
-  // Rows stay in memory order (one stream for the prefetchers); only the horizontal sums are batched, four
-  // rows per two hadd rounds, so the reduction overlaps the next rows' loads instead of ending each row.
-  for (; r + 4 <= n_rows; r += 4) {
-    __m256i acc[4];
-    for (size_t j = 0; j < 4; ++j) acc[j] = i2s_row_acc(rows + (r + j) * (k / 4), q, k);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + r), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
-  }
-  for (; r < n_rows; ++r) dots[r] = i2s_dot_codes_avx2(rows + r * (k / 4), q, k);
+  dots_in_fours(n_rows, dots, [&](size_t r) { return i2s_row_acc(rows + r * (k / 4), q, k); });
 }
 
 int32_t sum_i8_avx2(const int8_t* q, size_t n) {
@@ -189,18 +169,6 @@ inline __m256i tq2_block_acc(const uint8_t* qs, const int8_t* q) {
   return acc;
 }
 
-// The block dots of a TQ row: blocks in memory order, horizontal sums four blocks at a time.
-template <__m256i (*kBlockAcc)(const uint8_t*, const int8_t*), size_t kBlockBytes>
-void tq_row_dots(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
-  size_t b = 0;
-  for (; b + 4 <= n_blocks; b += 4) {
-    __m256i acc[4];
-    for (size_t j = 0; j < 4; ++j) acc[j] = kBlockAcc(row + (b + j) * kBlockBytes, q + (b + j) * 256);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + b), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
-  }
-  for (; b < n_blocks; ++b) dots[b] = hsum_epi32(kBlockAcc(row + b * kBlockBytes, q + b * 256));
-}
-
 }  // namespace
 
 int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
@@ -208,7 +176,7 @@ int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
 }
 
 void tq2_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
-  tq_row_dots<tq2_block_acc, 66>(row, q, n_blocks, dots);
+  dots_in_fours(n_blocks, dots, [&](size_t b) { return tq2_block_acc(row + b * 66, q + b * 256); });
 }
 
 namespace {
@@ -272,7 +240,7 @@ int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q) {
 }
 
 void tq1_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
-  tq_row_dots<tq1_block_acc, 54>(row, q, n_blocks, dots);
+  dots_in_fours(n_blocks, dots, [&](size_t b) { return tq1_block_acc(row + b * 54, q + b * 256); });
 }
 
 void gated_activation_avx2(const float* gate, const float* up, float* out, size_t n, Activation act) {
@@ -517,14 +485,11 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
   } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
     const size_t nb = K / 256, bb = dtype_traits(w.type)->block_bytes;
     const auto row_dots = w.type == DType::TQ2_0 ? kernels.tq2_row_dots : kernels.tq1_row_dots;
-    constexpr size_t kStackBlocks = 256;  // rows up to 65536 wide: no allocation per call
-    int32_t stack_dots[kStackBlocks];
-    std::vector<int32_t> heap_dots(nb > kStackBlocks ? nb : 0);
-    int32_t* dots = nb > kStackBlocks ? heap_dots.data() : stack_dots;
+    std::vector<int32_t> dots(nb);  // one per range, like the float path's row buffer below
     for (size_t n = n0; n < n1; ++n) {
       const uint8_t* row = w.data + n * nb * bb;
       for (size_t t = 0; t < T; ++t) {
-        row_dots(row, a.xq + t * K, nb, dots);
+        row_dots(row, a.xq + t * K, nb, dots.data());
         float acc = 0;
         // Same float operations, in the same order, as the reference: outputs are bit-identical.
         for (size_t b = 0; b < nb; ++b)

@@ -14,6 +14,9 @@
 
 #include <algorithm>
 
+// No STL containers in this file: their template instances are weak symbols, and a copy compiled here with
+// AVX-512 flags could be the one the linker keeps for the AVX2 code too (see simd_reduce.h).
+#include "simd_reduce.h"
 #include "x86_kernels_avx512.h"
 
 namespace tern::x86 {
@@ -35,20 +38,8 @@ inline __m256i halves_added(__m512i v) {
   return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
 }
 
-// As in x86_kernels_avx2.cpp. Helpers stay file-local: an inline function with external linkage compiled here
-// (with AVX-512 flags) could be picked by the linker for the AVX2 code too. For the same reason this file
-// uses no STL containers, whose template instances would be shared the same way.
-inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
-  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
-  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-}
-
 inline int32_t hsum_epi32(__m512i v) {
-  const __m256i s8 = halves_added(v);
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s8), _mm256_extracti128_si256(s8, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
+  return hsum_epi32(halves_added(v));
 }
 
 }  // namespace
@@ -79,15 +70,8 @@ int32_t i2s_dot_codes_avx512vnni(const uint8_t* row, const int8_t* q, size_t k) 
   return hsum_epi32(i2s_row_acc(row, q, k));
 }
 
-// See i2s_gemv_codes_avx2: rows in memory order, horizontal sums four rows at a time.
 void i2s_gemv_codes_avx512vnni(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots) {
-  size_t r = 0;
-  for (; r + 4 <= n_rows; r += 4) {
-    __m256i acc[4];
-    for (size_t j = 0; j < 4; ++j) acc[j] = halves_added(i2s_row_acc(rows + (r + j) * (k / 4), q, k));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + r), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
-  }
-  for (; r < n_rows; ++r) dots[r] = i2s_dot_codes_avx512vnni(rows + r * (k / 4), q, k);
+  dots_in_fours(n_rows, dots, [&](size_t r) { return halves_added(i2s_row_acc(rows + r * (k / 4), q, k)); });
 }
 
 void i2s_dot_codes_x4_avx512vnni(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]) {
@@ -128,16 +112,9 @@ int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q) {
   return hsum_epi32(tq2_block_acc(qs, q));
 }
 
-// See tq2_row_dots_avx2.
 void tq2_row_dots_avx512vnni(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
-  size_t b = 0;
-  for (; b + 4 <= n_blocks; b += 4) {
-    __m256i acc[4];
-    for (size_t j = 0; j < 4; ++j)
-      acc[j] = halves_added(tq2_block_acc(row + (b + j) * 66, q + (b + j) * 256));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + b), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
-  }
-  for (; b < n_blocks; ++b) dots[b] = tq2_block_dot_codes_avx512vnni(row + b * 66, q + b * 256);
+  dots_in_fours(n_blocks, dots,
+                [&](size_t b) { return halves_added(tq2_block_acc(row + b * 66, q + b * 256)); });
 }
 
 // tl2_tile_dot_avx2 with four groups per instruction: one 64-byte load holds the indices of pairs j and j + 1

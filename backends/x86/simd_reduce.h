@@ -1,0 +1,40 @@
+#pragma once
+// Integer horizontal sums shared by the AVX2 and AVX-512 kernel files. Include after the intrinsics header.
+// Everything here is in an unnamed namespace on purpose: each kernel file gets its own copy, compiled with
+// its own ISA flags. An inline function with external linkage would be one symbol for the linker to pick, and
+// an AVX-512-compiled copy could then end up in the AVX2 code.
+#include <cstddef>
+#include <cstdint>
+
+namespace tern::x86 {
+namespace {
+
+inline int32_t hsum_epi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+// The horizontal sums of four vectors at once: two hadd rounds, then one add of the 128-bit halves.
+inline __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+// dots[i] = the sum of the eight int32 lanes of partial_sums(i), for i < n. Items are visited in order (rows
+// or blocks in memory order: one stream for the prefetchers); only the horizontal sums are batched, four
+// items per two hadd rounds, so the reduction overlaps the next items' loads instead of ending each item.
+template <class PartialSums>
+inline void dots_in_fours(size_t n, int32_t* dots, PartialSums partial_sums) {
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256i acc[4];
+    for (size_t j = 0; j < 4; ++j) acc[j] = partial_sums(i + j);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + i), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
+  }
+  for (; i < n; ++i) dots[i] = hsum_epi32(partial_sums(i));
+}
+
+}  // namespace
+}  // namespace tern::x86
