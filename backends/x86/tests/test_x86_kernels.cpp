@@ -132,8 +132,7 @@ TEST(X86Kernels, TQ1DecodesEveryByteValueExactly) {
     std::memcpy(blk + 52, &one, 2);
     std::vector<float> trits(256);
     dequantize_row(DType::TQ1_0, blk, trits.data(), 256);
-    std::vector<int8_t> q(256);
-    for (auto& v : q) v = int8_t(int(rng() % 256) - 128);
+    const std::vector<int8_t> q = x86_test::random_i8(256, rng);
     int32_t want = 0;
     for (int i = 0; i < 256; ++i) want += (int32_t(trits[i]) + 1) * q[i];
     ASSERT_EQ(x86::tq1_block_dot_codes_avx2(blk, q.data()), want) << trial;
@@ -149,9 +148,8 @@ TEST(X86Kernels, I2SFourTokenDotIsExactAtTheInt16Limits) {
   std::vector<uint8_t> row(dtype_tensor_bytes(DType::I2_S, K, 1));
   quantize_matrix(DType::I2_S, ones.data(), row.data(), K, 1, 1.0f);
   for (int trial = 0; trial < 2; ++trial) {
-    std::vector<int8_t> q(4 * K, -128);
-    if (trial == 1)
-      for (auto& v : q) v = int8_t(int(rng() % 256) - 128);
+    const std::vector<int8_t> q =
+        trial == 0 ? std::vector<int8_t>(4 * K, -128) : x86_test::random_i8(4 * K, rng);
     int32_t got[4];
     x86::i2s_dot_codes_x4_avx2(row.data(), q.data(), K, got);
     for (size_t t = 0; t < 4; ++t)
