@@ -43,8 +43,10 @@ inline constexpr size_t tl2_lut_pair_offset(size_t pair) {
 size_t tl2_lut_bytes(size_t k);
 // Tables for group pairs [pair0, pair1) of one token's int8 activations q (k of them; zero past the end).
 void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, uint8_t* lut);
-// Exact ternary dot products of the 32 rows of one tile with the token whose tables are `lut`.
-void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]);
+// Exact ternary dot products of the 32 rows of one tile with n_tokens tokens, whose tables are at lut +
+// t * lut_stride: out[32 * t + r] for token t and row r. The weights are decoded once for all the tokens.
+void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
+                       int32_t* out);
 
 // ref::gated_activation, bit for bit: relu^2 vectorized (the reference branches on every element's sign,
 // which mispredicts half the time), SiLU left to the reference (a vector exp would round differently).
@@ -80,7 +82,8 @@ struct TernaryKernels {
   void (*i2s_dot_codes_x4)(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
   void (*tq2_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
   void (*tq1_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
-  void (*tl2_tile_dot)(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]);
+  void (*tl2_tile_dot)(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
+                       int32_t* out);
 };
 extern const TernaryKernels kAvx2Kernels;
 

@@ -519,7 +519,8 @@ void matmul_tl2(const TernaryKernels& kernels, const WeightView* const* ws, floa
   const size_t K = ws[0]->k, tile_bytes = tl2_tile_bytes(K), lut_bytes = tl2_lut_bytes(K),
                n_pairs = tl2_groups(K) / 2;
   // Tables for a few tokens at a time: each tile is then read once per chunk and the tables stay in cache.
-  const size_t chunk = std::min<size_t>(T, 8);
+  constexpr size_t kTokensPerChunk = 8;
+  const size_t chunk = std::min(T, kTokensPerChunk);
   // Reused across calls: at 2B4T's K = 6912 a token's tables are 74 KB, which malloc would map and unmap
   // every time.
   thread_local std::vector<uint8_t> lut_buffer;
@@ -539,20 +540,21 @@ void matmul_tl2(const TernaryKernels& kernels, const WeightView* const* ws, floa
       }
     });
     par.for_range(tile_start[count], [&](size_t g0, size_t g1) {
-      alignas(32) int32_t dots[32];
+      alignas(32) int32_t dots[kTokensPerChunk * kTL2TileRows];
       for (size_t i = 0; i < count; ++i) {
         const size_t lo = std::max(g0, tile_start[i]), hi = std::min(g1, tile_start[i + 1]);
         if (lo >= hi) continue;
         const WeightView& w = *ws[i];
         const size_t N = w.n;
-        for (size_t b = lo - tile_start[i]; b < hi - tile_start[i]; ++b)
+        for (size_t b = lo - tile_start[i]; b < hi - tile_start[i]; ++b) {
+          kernels.tl2_tile_dot(w.data + b * tile_bytes, lut.data(), lut_bytes, nt, K, dots);
           for (size_t t = 0; t < nt; ++t) {
-            kernels.tl2_tile_dot(w.data + b * tile_bytes, lut.data() + t * lut_bytes, K, dots);
             const size_t tt = t0 + t;
             for (size_t r = 0; r < kTL2TileRows && b * kTL2TileRows + r < N; ++r)
               // Same float operations, in the same order, as the reference: outputs are bit-identical.
-              ys[i][tt * N + b * kTL2TileRows + r] = (w.scale * float(dots[r])) / a.xs[tt];
+              ys[i][tt * N + b * kTL2TileRows + r] = (w.scale * float(dots[kTL2TileRows * t + r])) / a.xs[tt];
           }
+        }
       }
     });
   }

@@ -120,7 +120,12 @@ void tq2_row_dots_avx512vnni(const uint8_t* row, const int8_t* q, size_t n_block
 // tl2_tile_dot_avx2 with four groups per instruction: one 64-byte load holds the indices of pairs j and j + 1
 // (a group per 128-bit lane) and the tables of a quad are contiguous (tl2_lut_pair_offset). Negated groups
 // use a masked 0xFF - byte (= ~byte) and the sign counts, as there.
-void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t k, int32_t out[32]) {
+namespace {
+
+// NT tokens at once, as tl2_tile_dot_tokens in tl2_kernels_avx2.cpp: the weights' indices, masks and sign
+// counts are decoded once for all of them.
+template <int NT>
+void tl2_tile_dot_tokens(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t k, int32_t* out) {
   const size_t n_super = tl2_groups(k) / kTL2SuperGroups;
   const __m512i low4 = _mm512_set1_epi8(0x0f), ones = _mm512_set1_epi8(char(0xff));
   const __m256i low4_256 = _mm256_set1_epi8(0x0f);
@@ -130,13 +135,14 @@ void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t k, int3
   // j, rows 16-31 in bit 4 + j.
   const __m512i sign_lo[2] = {shift_counts(7, 6), shift_counts(5, 4)};
   const __m512i sign_hi[2] = {shift_counts(3, 2), shift_counts(1, 0)};
-  __m256i acc32[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                      _mm256_setzero_si256()};
+  __m256i acc32[NT][4], negatives32[4];
+  for (auto& a : acc32) a[0] = a[1] = a[2] = a[3] = _mm256_setzero_si256();
+  for (auto& n : negatives32) n = _mm256_setzero_si256();
   // A super-block adds at most 2 * 385 to an int16 lane (two lookups per lane); 32 of them stay below 32767.
   // Sign counts add at most 4 per super-block to a uint8 lane: 128 after 32.
   for (size_t s0 = 0; s0 < n_super; s0 += 32) {
-    __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                      _mm512_setzero_si512()};
+    __m512i acc[NT][4];
+    for (auto& a : acc) a[0] = a[1] = a[2] = a[3] = _mm512_setzero_si512();
     __m256i negatives[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     for (size_t s = s0; s < std::min(s0 + 32, n_super); ++s) {
       const uint8_t* sb = tile + s * kTL2SuperBytes;
@@ -152,41 +158,57 @@ void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t k, int3
       const __m512i signs = _mm512_broadcast_i64x4(signs256);
       for (int h = 0; h < 2; ++h) {  // pairs (0, 1), then (2, 3)
         const __m512i w = load512(sb + 64 * h);
-        const uint8_t* L = lut + tl2_lut_pair_offset(4 * s + 2 * size_t(h));
-        const __m512i t_lo = load512(L), t_hi = load512(L + 64);
         const __m512i idx[2] = {_mm512_and_si512(w, low4), _mm512_and_si512(_mm512_srli_epi16(w, 4), low4)};
         const __mmask64 neg[2] = {_mm512_movepi8_mask(_mm512_sllv_epi16(signs, sign_lo[h])),
                                   _mm512_movepi8_mask(_mm512_sllv_epi16(signs, sign_hi[h]))};
-        for (int r = 0; r < 2; ++r) {  // rows 0-15, rows 16-31
-          __m512i lo = _mm512_shuffle_epi8(t_lo, idx[r]), hi = _mm512_shuffle_epi8(t_hi, idx[r]);
-          lo = _mm512_mask_sub_epi8(lo, neg[r], ones, lo);
-          hi = _mm512_mask_sub_epi8(hi, neg[r], ones, hi);
-          acc[2 * r] = _mm512_add_epi16(acc[2 * r], _mm512_unpacklo_epi8(lo, hi));
-          acc[2 * r + 1] = _mm512_add_epi16(acc[2 * r + 1], _mm512_unpackhi_epi8(lo, hi));
+        for (int t = 0; t < NT; ++t) {
+          const uint8_t* L = lut + t * lut_stride + tl2_lut_pair_offset(4 * s + 2 * size_t(h));
+          const __m512i t_lo = load512(L), t_hi = load512(L + 64);
+          for (int r = 0; r < 2; ++r) {  // rows 0-15, rows 16-31
+            __m512i lo = _mm512_shuffle_epi8(t_lo, idx[r]), hi = _mm512_shuffle_epi8(t_hi, idx[r]);
+            lo = _mm512_mask_sub_epi8(lo, neg[r], ones, lo);
+            hi = _mm512_mask_sub_epi8(hi, neg[r], ones, hi);
+            acc[t][2 * r] = _mm512_add_epi16(acc[t][2 * r], _mm512_unpacklo_epi8(lo, hi));
+            acc[t][2 * r + 1] = _mm512_add_epi16(acc[t][2 * r + 1], _mm512_unpackhi_epi8(lo, hi));
+          }
         }
       }
     }
     for (int h = 0; h < 2; ++h) {  // as in tl2_tile_dot_avx2, but the two lanes' counts (up to 128 each) are
                                    // widened before they are added
       const __m128i l0 = _mm256_castsi256_si128(negatives[h]), l1 = _mm256_extracti128_si256(negatives[h], 1);
-      acc32[2 * h] = _mm256_add_epi32(acc32[2 * h],
-                                      _mm256_add_epi32(_mm256_cvtepu8_epi32(l0), _mm256_cvtepu8_epi32(l1)));
-      acc32[2 * h + 1] =
-          _mm256_add_epi32(acc32[2 * h + 1], _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(l0, 8)),
-                                                              _mm256_cvtepu8_epi32(_mm_srli_si128(l1, 8))));
+      negatives32[2 * h] = _mm256_add_epi32(
+          negatives32[2 * h], _mm256_add_epi32(_mm256_cvtepu8_epi32(l0), _mm256_cvtepu8_epi32(l1)));
+      negatives32[2 * h + 1] = _mm256_add_epi32(
+          negatives32[2 * h + 1], _mm256_add_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(l0, 8)),
+                                                   _mm256_cvtepu8_epi32(_mm_srli_si128(l1, 8))));
     }
     // Each 128-bit lane holds eight rows' sums for one group of the quad: widen and add the four lanes.
     // acc[0]: rows 0-7, [1]: rows 8-15, [2]: rows 16-23, [3]: rows 24-31.
-    for (int a = 0; a < 4; ++a) {
-      const __m256i l01 = _mm512_castsi512_si256(acc[a]), l23 = _mm512_extracti64x4_epi64(acc[a], 1);
-      const __m256i s01 = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(l01)),
-                                           _mm256_cvtepi16_epi32(_mm256_extracti128_si256(l01, 1)));
-      const __m256i s23 = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(l23)),
-                                           _mm256_cvtepi16_epi32(_mm256_extracti128_si256(l23, 1)));
-      acc32[a] = _mm256_add_epi32(acc32[a], _mm256_add_epi32(s01, s23));
-    }
+    for (int t = 0; t < NT; ++t)
+      for (int a = 0; a < 4; ++a) {
+        const __m256i l01 = _mm512_castsi512_si256(acc[t][a]), l23 = _mm512_extracti64x4_epi64(acc[t][a], 1);
+        const __m256i s01 = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(l01)),
+                                             _mm256_cvtepi16_epi32(_mm256_extracti128_si256(l01, 1)));
+        const __m256i s23 = _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(l23)),
+                                             _mm256_cvtepi16_epi32(_mm256_extracti128_si256(l23, 1)));
+        acc32[t][a] = _mm256_add_epi32(acc32[t][a], _mm256_add_epi32(s01, s23));
+      }
   }
-  for (int a = 0; a < 4; ++a) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * a), acc32[a]);
+  for (int t = 0; t < NT; ++t)
+    for (int a = 0; a < 4; ++a)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * t + 8 * a),
+                          _mm256_add_epi32(acc32[t][a], negatives32[a]));
+}
+
+}  // namespace
+
+void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens,
+                         size_t k, int32_t* out) {
+  size_t t = 0;
+  for (; t + 2 <= n_tokens; t += 2)
+    tl2_tile_dot_tokens<2>(tile, lut + t * lut_stride, lut_stride, k, out + 32 * t);
+  if (t < n_tokens) tl2_tile_dot_tokens<1>(tile, lut + t * lut_stride, lut_stride, k, out + 32 * t);
 }
 
 const TernaryKernels kAvx512VnniKernels{i2s_dot_codes_avx512vnni,    i2s_gemv_codes_avx512vnni,

@@ -105,26 +105,37 @@ inline std::string check_multi_against_reference(const x86::TernaryKernels& kern
   return "";
 }
 
-// One TL2 tile (32 rows of K) against the reference: all +1 weights (every group's sign bit set) and all -1
-// against -128 activations, the largest sums the int16 accumulators see, then random trits and activations.
-// Returns the first mismatch, or "".
-inline std::string check_tl2_tile_dot(void (*tile_dot)(const uint8_t*, const uint8_t*, size_t, int32_t*),
-                                      size_t K, std::mt19937& rng) {
-  const size_t N = kTL2TileRows;
+// One TL2 tile (32 rows of K) against the reference, for one, two and three tokens at once (the kernels take
+// tokens in pairs, then one): all +1 weights (every group's sign bit set) and all -1 against -128
+// activations, the largest sums the int16 accumulators see, then random trits and activations. Returns the
+// first mismatch, or "".
+using TL2TileDot = void (*)(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens,
+                            size_t k, int32_t* out);
+inline std::string check_tl2_tile_dot(TL2TileDot tile_dot, size_t K, std::mt19937& rng) {
+  const size_t N = kTL2TileRows, lut_bytes = x86::tl2_lut_bytes(K);
   for (int trial = 0; trial < 3; ++trial) {
     std::vector<int8_t> trits(K * N);
     for (auto& v : trits) v = int8_t(trial == 0 ? 1 : trial == 1 ? -1 : int(rng() % 3) - 1);
-    const std::vector<int8_t> q = trial < 2 ? std::vector<int8_t>(K, -128) : random_i8(K, rng);
     std::vector<uint8_t> data(tl2_tile_bytes(K));
     tl2_pack(trits.data(), K, N, data.data());
-    std::vector<uint8_t> lut(x86::tl2_lut_bytes(K));
-    x86::tl2_build_lut_avx2(q.data(), K, 0, tl2_groups(K) / 2, lut.data());
-    int32_t got[kTL2TileRows];
-    tile_dot(data.data(), lut.data(), K, got);
-    for (size_t r = 0; r < N; ++r)
-      if (const int32_t want = ref::dot_i8(trits.data() + r * K, q.data(), K); got[r] != want)
-        return "trial " + std::to_string(trial) + " row " + std::to_string(r) + ": " +
-               std::to_string(got[r]) + " != " + std::to_string(want);
+    for (size_t n_tokens = 1; n_tokens <= 3; ++n_tokens) {
+      std::vector<int8_t> q;
+      std::vector<uint8_t> lut(n_tokens * lut_bytes);
+      for (size_t t = 0; t < n_tokens; ++t) {
+        const std::vector<int8_t> qt = trial < 2 ? std::vector<int8_t>(K, -128) : random_i8(K, rng);
+        x86::tl2_build_lut_avx2(qt.data(), K, 0, tl2_groups(K) / 2, lut.data() + t * lut_bytes);
+        q.insert(q.end(), qt.begin(), qt.end());
+      }
+      std::vector<int32_t> got(n_tokens * kTL2TileRows);
+      tile_dot(data.data(), lut.data(), lut_bytes, n_tokens, K, got.data());
+      for (size_t t = 0; t < n_tokens; ++t)
+        for (size_t r = 0; r < N; ++r)
+          if (const int32_t want = ref::dot_i8(trits.data() + r * K, q.data() + t * K, K);
+              got[t * kTL2TileRows + r] != want)
+            return "trial " + std::to_string(trial) + ", token " + std::to_string(t) + " of " +
+                   std::to_string(n_tokens) + ", row " + std::to_string(r) + ": " +
+                   std::to_string(got[t * kTL2TileRows + r]) + " != " + std::to_string(want);
+    }
   }
   return "";
 }
