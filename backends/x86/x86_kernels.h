@@ -48,6 +48,10 @@ void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, u
 void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
                        int32_t* out);
 
+// ref::attention, bit for bit (attention_avx2.cpp): the same float operations in the same order, eight sums
+// at a time. Head sizes that are not a multiple of 8 run the reference.
+void attention_avx2(const AttentionArgs& a, const Parallel& par);
+
 // ref::gated_activation, bit for bit: relu^2 vectorized (the reference branches on every element's sign,
 // which mispredicts half the time), SiLU left to the reference (a vector exp would round differently).
 void gated_activation_avx2(const float* gate, const float* up, float* out, size_t n, Activation act);

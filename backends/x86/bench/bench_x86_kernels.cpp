@@ -1,7 +1,8 @@
-// x86 matmul (AVX2, and AVX-512 VNNI on CPUs that have it) vs the scalar reference, and our prefill kernels vs
-// oneDNN's GEMM, on the same shapes in the same run (2B4T-like: K=2560). Single-threaded.
+// x86 matmul (AVX2, and AVX-512 VNNI on CPUs that have it) vs the scalar reference, and our prefill kernels
+// vs oneDNN's GEMM, on the same shapes in the same run (2B4T-like: K=2560). Single-threaded.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -41,16 +42,23 @@ void run_matmul(benchmark::State& state, tern::DType type, const tern::x86::Tern
   tern::ThreadPool pool(1);
   for (auto _ : state) {
     if (kernels)
-      tern::x86::matmul_x86(*kernels, c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool, onednn);
-    else tern::ref::matmul(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool);
+      tern::x86::matmul_x86(*kernels, c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool,
+                            onednn);
+    else
+      tern::ref::matmul(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool);
     benchmark::DoNotOptimize(c.y.data());
   }
-  state.counters["weight_GB/s"] = benchmark::Counter(double(c.bytes.size()) * double(state.iterations()),
-                                                     benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["weight_GB/s"] =
+      benchmark::Counter(double(c.bytes.size()) * double(state.iterations()), benchmark::Counter::kIsRate,
+                         benchmark::Counter::kIs1000);
 }
 
-void BM_MatmulReference(benchmark::State& state, tern::DType type) { run_matmul(state, type, nullptr); }
-void BM_MatmulAvx2(benchmark::State& state, tern::DType type) { run_matmul(state, type, &tern::x86::kAvx2Kernels); }
+void BM_MatmulReference(benchmark::State& state, tern::DType type) {
+  run_matmul(state, type, nullptr);
+}
+void BM_MatmulAvx2(benchmark::State& state, tern::DType type) {
+  run_matmul(state, type, &tern::x86::kAvx2Kernels);
+}
 void BM_MatmulAvx512Vnni(benchmark::State& state, tern::DType type) {
   const auto& f = tern::cpu_features();
   for (const char* x : {"avx512f", "avx512bw", "avx512vl", "avx512vnni"})
@@ -62,11 +70,11 @@ void BM_MatmulOneDnn(benchmark::State& state, tern::DType type) {
   run_matmul(state, type, &tern::x86::kAvx2Kernels, tern::x86::OneDnnUse::Always);
 }
 
-#define TERN_BENCH_PAIR(T)                                                                                   \
+#define TERN_BENCH_PAIR(T)                                                                               \
   BENCHMARK_CAPTURE(BM_MatmulReference, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16}); \
   BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16});
 #define TERN_BENCH_TERNARY(T) \
-  TERN_BENCH_PAIR(T)         \
+  TERN_BENCH_PAIR(T)          \
   BENCHMARK_CAPTURE(BM_MatmulAvx512Vnni, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16});
 TERN_BENCH_TERNARY(I2_S)
 TERN_BENCH_TERNARY(TL2)
@@ -76,9 +84,44 @@ TERN_BENCH_PAIR(Q4_1)
 TERN_BENCH_PAIR(Q8_0)
 TERN_BENCH_PAIR(F16)
 TERN_BENCH_PAIR(BF16)
-#define TERN_BENCH_PREFILL(T)                                                                             \
-  BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)->Args({2560, 512, 4})->Args({2560, 512, 32})->Args({2560, 512, 128}); \
-  BENCHMARK_CAPTURE(BM_MatmulOneDnn, T, tern::DType::T)->Args({2560, 512, 4})->Args({2560, 512, 16})->Args({2560, 512, 32})->Args({2560, 512, 128});
+#define TERN_BENCH_PREFILL(T)                           \
+  BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)   \
+      ->Args({2560, 512, 4})                            \
+      ->Args({2560, 512, 32})                           \
+      ->Args({2560, 512, 128});                         \
+  BENCHMARK_CAPTURE(BM_MatmulOneDnn, T, tern::DType::T) \
+      ->Args({2560, 512, 4})                            \
+      ->Args({2560, 512, 16})                           \
+      ->Args({2560, 512, 32})                           \
+      ->Args({2560, 512, 128});
+// Attention of one decode step (2B4T: 20 query heads over 5 KV heads of 128) at a context of range(0) keys.
+void run_attention(benchmark::State& state, bool x86) {
+  const size_t n_ctx = size_t(state.range(0)), n_head = 20, n_head_kv = 5, hd = 128;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> q(n_head * hd), k(n_ctx * n_head_kv * hd), v(k.size()), out(q.size());
+  for (auto* vec : {&q, &k, &v})
+    for (auto& x : *vec) x = nd(rng);
+  const tern::AttentionArgs a{q.data(),  k.data(), v.data(),  out.data(), 1,
+                              n_ctx - 1, n_head,   n_head_kv, hd,         1.0f / std::sqrt(float(hd))};
+  tern::ThreadPool pool(1);
+  for (auto _ : state) {
+    if (x86)
+      tern::x86::attention_avx2(a, pool);
+    else
+      tern::ref::attention(a, pool);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+void BM_AttentionReference(benchmark::State& state) {
+  run_attention(state, false);
+}
+void BM_AttentionAvx2(benchmark::State& state) {
+  run_attention(state, true);
+}
+BENCHMARK(BM_AttentionReference)->Arg(64)->Arg(512);
+BENCHMARK(BM_AttentionAvx2)->Arg(64)->Arg(512);
+
 TERN_BENCH_PREFILL(I2_S)
 TERN_BENCH_PREFILL(F16)
 TERN_BENCH_PREFILL(Q4_1)
