@@ -35,20 +35,52 @@ inline void transpose8x8(__m256 r[8]) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-// The unscaled scores of 8 * NB consecutive keys: lane l of the result b is sum over d (in order) of
-// q[d] * k[8 b + l][d]. NB independent sums hide the add latency.
-template <int NB>
-inline void scores_8xnb(const float* q, const float* k, size_t kv_dim, size_t hd, __m256 s[NB]) {
-  for (int b = 0; b < NB; ++b) s[b] = _mm256_setzero_ps();
-  for (size_t d = 0; d < hd; d += 8) {
-    for (int b = 0; b < NB; ++b) {
-      __m256 kt[8];
-      for (size_t l = 0; l < 8; ++l) kt[l] = _mm256_loadu_ps(k + (8 * size_t(b) + l) * kv_dim + d);
-      transpose8x8(kt);
-      for (size_t i = 0; i < 8; ++i)
-        s[b] = _mm256_add_ps(s[b], _mm256_mul_ps(_mm256_set1_ps(q[d + i]), kt[i]));
-    }
+// Scaled scores of NH query heads (q + h * hd) that share one KV head, for keys [0, n_keys): score[h * stride
+// + j] = (sum over d, in order, of q_h[d] * k_j[d]) * scale. Each 8x8 block of keys is transposed once for
+// all NH heads (GQA), so that lane l holds key l's sum; NB blocks of keys at a time give NH * NB independent
+// sums to hide the add latency.
+template <int NH, int NB>
+void head_scores(const float* q, size_t hd, const float* k, size_t kv_dim, size_t n_keys, float scale,
+                 float* score, size_t stride) {
+  size_t j = 0;
+  for (; j + 8 * NB <= n_keys; j += 8 * NB) {
+    __m256 s[NH][NB];
+    for (auto& sh : s)
+      for (auto& sb : sh) sb = _mm256_setzero_ps();
+    for (size_t d = 0; d < hd; d += 8)
+      for (int b = 0; b < NB; ++b) {
+        __m256 kt[8];
+        for (size_t l = 0; l < 8; ++l) kt[l] = _mm256_loadu_ps(k + (j + 8 * size_t(b) + l) * kv_dim + d);
+        transpose8x8(kt);
+        for (int h = 0; h < NH; ++h)
+          for (size_t i = 0; i < 8; ++i)
+            s[h][b] = _mm256_add_ps(s[h][b], _mm256_mul_ps(_mm256_set1_ps(q[h * hd + d + i]), kt[i]));
+      }
+    for (int h = 0; h < NH; ++h)
+      for (int b = 0; b < NB; ++b)
+        _mm256_storeu_ps(score + h * stride + j + 8 * size_t(b),
+                         _mm256_mul_ps(s[h][b], _mm256_set1_ps(scale)));
   }
+  for (; j < n_keys; ++j)
+    for (int h = 0; h < NH; ++h) {
+      float s = 0;
+      for (size_t d = 0; d < hd; ++d) s += q[h * hd + d] * k[j * kv_dim + d];
+      score[h * stride + j] = s * scale;
+    }
+}
+
+// out[0, 8 NV) = sum over keys j (in order) of p[j] * v[j * kv_dim + d]. NV is a constant so that the
+// accumulators stay in registers.
+template <int NV>
+inline void weighted_sum_of_values(const float* p, const float* v, size_t kv_dim, size_t n_keys, float* out) {
+  __m256 o[NV];
+  for (int b = 0; b < NV; ++b) o[b] = _mm256_setzero_ps();
+  for (size_t j = 0; j < n_keys; ++j) {
+    const __m256 pj = _mm256_set1_ps(p[j]);
+    for (int b = 0; b < NV; ++b)
+      o[b] = _mm256_add_ps(o[b], _mm256_mul_ps(pj, _mm256_loadu_ps(v + j * kv_dim + 8 * b)));
+  }
+  for (int b = 0; b < NV; ++b) _mm256_storeu_ps(out + 8 * b, o[b]);
 }
 
 }  // namespace
@@ -56,49 +88,45 @@ inline void scores_8xnb(const float* q, const float* k, size_t kv_dim, size_t hd
 void attention_avx2(const AttentionArgs& a, const Parallel& par) {
   const size_t hd = a.head_dim, kv_dim = a.n_head_kv * hd, group = a.n_head / a.n_head_kv;
   if (hd % 8 != 0) return ref::attention(a, par);
+  // Consecutive items (t, h) of a range that share a KV head have their scores computed together.
+  constexpr size_t kMaxSharedHeads = 4;
   par.for_range(a.n_tokens * a.n_head, [&](size_t i0, size_t i1) {
-    std::vector<float> score(a.pos0 + a.n_tokens);
-    const __m256 scale = _mm256_set1_ps(a.scale);
-    for (size_t i = i0; i < i1; ++i) {
-      const size_t t = i / a.n_head, h = i % a.n_head, kvh = h / group;
-      const float* q = a.q + (t * a.n_head + h) * hd;
+    const size_t stride = a.pos0 + a.n_tokens;
+    std::vector<float> scores(kMaxSharedHeads * stride);
+    for (size_t i = i0; i < i1;) {
+      const size_t t = i / a.n_head, h0 = i % a.n_head, kvh = h0 / group;
+      const size_t nh = std::min({i1 - i, (kvh + 1) * group - h0, kMaxSharedHeads});
+      const float* q = a.q + (t * a.n_head + h0) * hd;
       const float* k = a.k_cache + kvh * hd;
       const size_t n_keys = a.pos0 + t + 1;
-      size_t j = 0;
-      for (; j + 16 <= n_keys; j += 16) {
-        __m256 s[2];
-        scores_8xnb<2>(q, k + j * kv_dim, kv_dim, hd, s);
-        for (int b = 0; b < 2; ++b) _mm256_storeu_ps(&score[j + 8 * size_t(b)], _mm256_mul_ps(s[b], scale));
+      float* sc = scores.data();
+      switch (nh) {
+        case 1:
+          head_scores<1, 2>(q, hd, k, kv_dim, n_keys, a.scale, sc, stride);
+          break;
+        case 2:
+          head_scores<2, 1>(q, hd, k, kv_dim, n_keys, a.scale, sc, stride);
+          break;
+        case 3:
+          head_scores<3, 1>(q, hd, k, kv_dim, n_keys, a.scale, sc, stride);
+          break;
+        default:
+          head_scores<4, 1>(q, hd, k, kv_dim, n_keys, a.scale, sc, stride);
       }
-      for (; j + 8 <= n_keys; j += 8) {
-        __m256 s[1];
-        scores_8xnb<1>(q, k + j * kv_dim, kv_dim, hd, s);
-        _mm256_storeu_ps(&score[j], _mm256_mul_ps(s[0], scale));
+      for (size_t hh = 0; hh < nh; ++hh) {
+        float* score = sc + hh * stride;
+        const float mx = *std::max_element(score, score + n_keys);
+        float sum = 0;
+        for (size_t j = 0; j < n_keys; ++j) sum += score[j] = std::exp(score[j] - mx);
+        for (size_t j = 0; j < n_keys; ++j) score[j] /= sum;
+        // out[d] = sum over keys (in order) of p[j] * v[j][d], 64 dimensions per pass over the keys.
+        const float* v = a.v_cache + kvh * hd;
+        float* out = a.out + (t * a.n_head + h0 + hh) * hd;
+        size_t d0 = 0;
+        for (; d0 + 64 <= hd; d0 += 64) weighted_sum_of_values<8>(score, v + d0, kv_dim, n_keys, out + d0);
+        for (; d0 < hd; d0 += 8) weighted_sum_of_values<1>(score, v + d0, kv_dim, n_keys, out + d0);
       }
-      for (; j < n_keys; ++j) {
-        float s = 0;
-        for (size_t d = 0; d < hd; ++d) s += q[d] * k[j * kv_dim + d];
-        score[j] = s * a.scale;
-      }
-      const float mx = *std::max_element(score.begin(), score.begin() + ptrdiff_t(n_keys));
-      float sum = 0;
-      for (j = 0; j < n_keys; ++j) sum += score[j] = std::exp(score[j] - mx);
-      for (j = 0; j < n_keys; ++j) score[j] /= sum;
-      // out[d] = sum over keys (in order) of p[j] * v[j][d], 64 dimensions per pass over the keys.
-      const float* v = a.v_cache + kvh * hd;
-      float* out = a.out + (t * a.n_head + h) * hd;
-      for (size_t d0 = 0; d0 < hd; d0 += 64) {
-        const size_t nv = std::min<size_t>(8, (hd - d0) / 8);
-        __m256 o[8];
-        for (size_t b = 0; b < nv; ++b) o[b] = _mm256_setzero_ps();
-        for (j = 0; j < n_keys; ++j) {
-          const __m256 p = _mm256_set1_ps(score[j]);
-          const float* vj = v + j * kv_dim + d0;
-          for (size_t b = 0; b < nv; ++b)
-            o[b] = _mm256_add_ps(o[b], _mm256_mul_ps(p, _mm256_loadu_ps(vj + 8 * b)));
-        }
-        for (size_t b = 0; b < nv; ++b) _mm256_storeu_ps(out + d0 + 8 * b, o[b]);
-      }
+      i += nh;
     }
   });
 }
