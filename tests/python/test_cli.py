@@ -219,6 +219,49 @@ class Run(unittest.TestCase):
         self.assertIn("there was", r.stdout)
 
 
+class Bench(unittest.TestCase):
+    MODEL = property(lambda self: os.path.join(ARGS.shared, "models/bitnet-tinystories-3m-packed"))
+
+    def bench_json(self, *args):
+        import json
+        r = tern("bench", "-m", self.MODEL, "--backend", "reference", "--json", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_one_result_per_test_depth_and_thread_count(self):
+        out = self.bench_json("-p", "4", "-n", "3", "-d", "0,8", "-t", "1,2", "-r", "2")
+        got = [(x["threads"], x["test"], x["depth"]) for x in out["results"]]
+        self.assertEqual(got, [(t, name, d) for t in (1, 2) for d, suffix in ((0, ""), (8, " @ d8"))
+                               for name in ("pp4" + suffix, "tg3" + suffix)])
+        for x in out["results"]:
+            self.assertEqual(x["backend"], "reference")
+            self.assertEqual(len(x["samples"]), 2)
+            self.assertTrue(all(v > 0 for v in x["samples"]), x)
+            self.assertAlmostEqual(x["tokens_per_sec"], sum(x["samples"]) / 2, delta=1e-9 * x["tokens_per_sec"])
+        # A checkpoint directory: its size is its .safetensors files; the KV cache holds depth + tokens + 1.
+        st = os.path.getsize(os.path.join(self.MODEL, "model.safetensors"))
+        self.assertEqual(out["file_bytes"], st)
+        no_depth = self.bench_json("-p", "4", "-n", "3", "-t", "1", "-r", "1")
+        self.assertEqual(out["kv_cache_bytes"] * 5, no_depth["kv_cache_bytes"] * 13)  # 8 + 4 + 1 vs 4 + 1 positions
+        self.assertGreater(out["peak_rss_bytes"], st)
+
+    def test_bandwidth_bound_is_bandwidth_over_bytes_per_token(self):
+        out = self.bench_json("-p", "0", "-n", "2", "-t", "1", "-r", "1", "--bandwidth")
+        (bw,) = out["bandwidth"]
+        self.assertGreater(bw["read_bytes_per_sec"], 1e8)
+        self.assertAlmostEqual(bw["tg_bound_tokens_per_sec"], bw["read_bytes_per_sec"] / out["weight_bytes_per_token"],
+                               delta=1e-9 * bw["tg_bound_tokens_per_sec"])
+        self.assertAlmostEqual(bw["tg_fraction_of_bound"], out["results"][0]["tokens_per_sec"] / bw["tg_bound_tokens_per_sec"],
+                               delta=1e-9)
+
+    def test_bad_lists_are_one_line_errors(self):
+        for opt, value, fragment in (("-t", "0", "--threads"), ("-d", "3,x", "--depth"), ("-r", "0", "--repetitions")):
+            r = tern("bench", "-m", self.MODEL, opt, value)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertIn(fragment, r.stderr)
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--tern", required=True)

@@ -26,7 +26,9 @@ namespace tern::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // Sustained read bandwidth (bytes/s) of `threads` threads streaming a buffer far larger than the caches.
 double measure_read_bandwidth(size_t threads, size_t bytes = size_t(1) << 30) {
@@ -44,13 +46,15 @@ double measure_read_bandwidth(size_t threads, size_t bytes = size_t(1) << 30) {
       for (size_t t = b; t < e; ++t) {
         const size_t lo = n / threads * t, hi = t + 1 == threads ? n : n / threads * (t + 1);
         uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (size_t i = lo; i + 4 <= hi; i += 4) s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
+        for (size_t i = lo; i + 4 <= hi; i += 4)
+          s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
         sinks[t * 8] = s0 + s1 + s2 + s3;
       }
     });
     best = std::max(best, double(bytes) / seconds_since(t0));
   }
-  if (std::accumulate(sinks.begin(), sinks.end(), uint64_t(0)) == 42) std::fputc(' ', stderr);  // keep the reads
+  if (std::accumulate(sinks.begin(), sinks.end(), uint64_t(0)) == 42)
+    std::fputc(' ', stderr);  // keep the reads
   return best;
 }
 
@@ -77,7 +81,7 @@ Stat stat(const std::vector<double>& v) {
   return s;
 }
 
-std::vector<size_t> parse_list(const std::string& s, const char* what) {
+std::vector<size_t> parse_list(const std::string& s, const char* what, bool allow_zero = false) {
   std::vector<size_t> out;
   std::stringstream in(s);
   std::string item;
@@ -85,10 +89,11 @@ std::vector<size_t> parse_list(const std::string& s, const char* what) {
     try {
       size_t pos = 0;
       const long v = std::stol(item, &pos);
-      if (pos != item.size() || v <= 0) throw std::invalid_argument(item);
+      if (pos != item.size() || v < (allow_zero ? 0 : 1)) throw std::invalid_argument(item);
       out.push_back(size_t(v));
     } catch (const std::exception&) {
-      throw Error(std::string("tern bench: ") + what + " must be a comma-separated list of positive numbers, not '" + s + "'");
+      throw Error(std::string("tern bench: ") + what + " must be a comma-separated list of " +
+                  (allow_zero ? "numbers >= 0" : "positive numbers") + ", not '" + s + "'");
     }
   }
   if (out.empty()) throw Error(std::string("tern bench: empty ") + what);
@@ -98,22 +103,29 @@ std::vector<size_t> parse_list(const std::string& s, const char* what) {
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
-  std::string model_path, threads_s = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
+  std::string model_path, threads_s = std::to_string(std::max(1u, std::thread::hardware_concurrency())),
+                          depth_s = "0";
   std::vector<std::string> backends;
   size_t n_prompt = 128, n_gen = 64, reps = 3;
   bool as_json = false, bandwidth = false;
   po::options_description opts(
       "tern bench -m MODEL [options]\n"
-      "Prompt processing (pp: N tokens in one batch) and generation (tg: N tokens one at a time) in tokens/s,\n"
+      "Prompt processing (pp: N tokens in one batch) and generation (tg: N tokens one at a time) in "
+      "tokens/s,\n"
       "for each usable backend and thread count, like llama-bench");
-  opts.add_options()("help,h", "show this help")("model,m", po::value(&model_path), "model file")
-      ("backend", po::value(&backends)->composing(), "backend to measure (repeatable; default: every usable one)")
-      ("n-prompt,p", po::value(&n_prompt)->default_value(128), "prompt tokens for pp (0: skip)")
-      ("n-gen,n", po::value(&n_gen)->default_value(64), "generated tokens for tg (0: skip)")
-      ("threads,t", po::value(&threads_s), "thread counts, comma-separated (default: all cores)")
-      ("repetitions,r", po::value(&reps)->default_value(3), "repetitions of each test")
-      ("bandwidth", po::bool_switch(&bandwidth), "also measure memory read bandwidth and the tg bound it implies")
-      ("json", po::bool_switch(&as_json), "JSON on stdout instead of a table");
+  opts.add_options()("help,h", "show this help")("model,m", po::value(&model_path), "model file")(
+      "backend", po::value(&backends)->composing(),
+      "backend to measure (repeatable; default: every usable one)")(
+      "n-prompt,p", po::value(&n_prompt)->default_value(128), "prompt tokens for pp (0: skip)")(
+      "n-gen,n", po::value(&n_gen)->default_value(64), "generated tokens for tg (0: skip)")(
+      "threads,t", po::value(&threads_s), "thread counts, comma-separated (default: all cores)")(
+      "depth,d", po::value(&depth_s),
+      "tokens already in the KV cache when each test starts, comma-separated "
+      "(default 0; like llama-bench -d: speed at a long context)")(
+      "repetitions,r", po::value(&reps)->default_value(3), "repetitions of each test")(
+      "bandwidth", po::bool_switch(&bandwidth),
+      "also measure memory read bandwidth and the tg bound it implies")("json", po::bool_switch(&as_json),
+                                                                        "JSON on stdout instead of a table");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
@@ -121,18 +133,19 @@ int cmd_bench(const std::vector<std::string>& args) {
   if (model_path.empty()) throw Error("tern bench: give -m MODEL");
   if (reps == 0) throw Error("tern bench: --repetitions must be >= 1");
   const auto thread_counts = parse_list(threads_s, "--threads");
+  const auto depths = parse_list(depth_s, "--depth", true);
   auto& reg = Registry::instance();
   if (backends.empty()) backends = reg.usable_backends();
 
   ordered_json results = ordered_json::array();
-  const uint64_t file_bytes = fs::file_size(model_path);
+  const uint64_t file_bytes = model_bytes(model_path);
   std::string model_desc;
   uint64_t per_token = 0, kv_bytes_max = 0;
   if (!as_json)
-    std::printf("| %-34s | %9s | %-10s | %7s | %6s | %16s |\n|%s|%s|%s|%s|%s|%s|\n", "model", "size", "backend",
-                "threads", "test", "t/s", std::string(36, '-').c_str(), std::string(11, '-').c_str(),
-                std::string(12, '-').c_str(), std::string(9, '-').c_str(), std::string(8, '-').c_str(),
-                std::string(18, '-').c_str());
+    std::printf("| %-34s | %9s | %-10s | %7s | %13s | %16s |\n|%s|%s|%s|%s|%s|%s|\n", "model", "size",
+                "backend", "threads", "test", "t/s", std::string(36, '-').c_str(),
+                std::string(11, '-').c_str(), std::string(12, '-').c_str(), std::string(9, '-').c_str(),
+                std::string(15, '-').c_str(), std::string(18, '-').c_str());
   std::mt19937 rng(1234);
   for (const auto& be_name : backends) {
     auto file = load_model_file(model_path);
@@ -145,37 +158,53 @@ int cmd_bench(const std::vector<std::string>& args) {
     const auto& hp = model.hparams();
     std::uniform_int_distribution<int32_t> tok(0, int32_t(hp.n_vocab) - 1);
     for (size_t threads : thread_counts) {
-      const size_t n_ctx = std::max(n_prompt, n_gen) + 1;
-      kv_bytes_max = std::max<uint64_t>(kv_bytes_max, uint64_t(hp.n_layer) * n_ctx * hp.n_head_kv * hp.head_dim * 2 * 4);
+      const size_t n_ctx = *std::max_element(depths.begin(), depths.end()) + std::max(n_prompt, n_gen) + 1;
+      kv_bytes_max =
+          std::max<uint64_t>(kv_bytes_max, uint64_t(hp.n_layer) * n_ctx * hp.n_head_kv * hp.head_dim * 2 * 4);
       Session session(model, n_ctx, threads);
       session.eval({tok(rng)});  // warm-up: maps every weight page in
-      for (const auto& [test, n] : {std::pair<std::string, size_t>{"pp", n_prompt}, {"tg", n_gen}}) {
-        if (n == 0) continue;
-        std::vector<double> tps;
-        for (size_t r = 0; r < reps; ++r) {
-          session.reset();
-          std::vector<int32_t> tokens(n);
-          for (auto& t : tokens) t = tok(rng);
-          const auto t0 = Clock::now();
-          if (test == "pp") session.eval(tokens);
-          else
-            for (auto t : tokens) session.eval({t});
-          tps.push_back(double(n) / seconds_since(t0));
+      for (const size_t depth : depths)
+        for (const auto& [test, n] : {std::pair<std::string, size_t>{"pp", n_prompt}, {"tg", n_gen}}) {
+          if (n == 0) continue;
+          std::vector<double> tps;
+          for (size_t r = 0; r < reps; ++r) {
+            session.reset();
+            if (depth > 0) {  // the context the test starts from, not timed
+              std::vector<int32_t> context(depth);
+              for (auto& t : context) t = tok(rng);
+              session.eval(context);
+            }
+            std::vector<int32_t> tokens(n);
+            for (auto& t : tokens) t = tok(rng);
+            const auto t0 = Clock::now();
+            if (test == "pp")
+              session.eval(tokens);
+            else
+              for (auto t : tokens) session.eval({t});
+            tps.push_back(double(n) / seconds_since(t0));
+          }
+          const Stat s = stat(tps);
+          const std::string name =
+              test + std::to_string(n) + (depth > 0 ? " @ d" + std::to_string(depth) : "");
+          results.push_back({{"model", model_desc},
+                             {"file", model_path},
+                             {"size_bytes", file_bytes},
+                             {"backend", be_name},
+                             {"threads", threads},
+                             {"test", name},
+                             {"depth", depth},
+                             {"tokens_per_sec", s.mean},
+                             {"stddev", s.sd},
+                             {"samples", tps}});
+          if (!as_json) {
+            char size[32], ts[40];
+            std::snprintf(size, sizeof size, "%.2f GiB", double(file_bytes) / (1 << 30));
+            std::snprintf(ts, sizeof ts, "%.2f ± %.2f", s.mean, s.sd);
+            std::printf("| %-34s | %9s | %-10s | %7zu | %13s | %16s |\n", model_desc.c_str(), size,
+                        be_name.c_str(), threads, name.c_str(), ts);
+            std::fflush(stdout);
+          }
         }
-        const Stat s = stat(tps);
-        const std::string name = test + std::to_string(n);
-        results.push_back({{"model", model_desc}, {"file", model_path}, {"size_bytes", file_bytes}, {"backend", be_name},
-                           {"threads", threads}, {"test", name}, {"tokens_per_sec", s.mean}, {"stddev", s.sd},
-                           {"samples", tps}});
-        if (!as_json) {
-          char size[32], ts[40];
-          std::snprintf(size, sizeof size, "%.2f GiB", double(file_bytes) / (1 << 30));
-          std::snprintf(ts, sizeof ts, "%.2f ± %.2f", s.mean, s.sd);
-          std::printf("| %-34s | %9s | %-10s | %7zu | %6s | %16s |\n", model_desc.c_str(), size, be_name.c_str(), threads,
-                      name.c_str(), ts);
-          std::fflush(stdout);
-        }
-      }
     }
   }
 
@@ -194,23 +223,29 @@ int cmd_bench(const std::vector<std::string>& args) {
       const double b = measure_read_bandwidth(threads);
       double tg = 0;
       for (const auto& r : results)
-        if (r["threads"] == threads && r["test"].get<std::string>().starts_with("tg"))
+        if (r["threads"] == threads && r["depth"] == 0 && r["test"].get<std::string>().starts_with("tg"))
           tg = std::max(tg, r["tokens_per_sec"].get<double>());
       const double bound = b / double(per_token);
-      bw.push_back({{"threads", threads}, {"read_bytes_per_sec", b}, {"tg_bound_tokens_per_sec", bound},
-                    {"best_tg_tokens_per_sec", tg}, {"tg_fraction_of_bound", tg / bound}});
+      bw.push_back({{"threads", threads},
+                    {"read_bytes_per_sec", b},
+                    {"tg_bound_tokens_per_sec", bound},
+                    {"best_tg_tokens_per_sec", tg},
+                    {"tg_fraction_of_bound", tg / bound}});
       if (!as_json)
-        std::printf("\nthreads %zu: read bandwidth %.1f GB/s; %.1f MB of weights per token -> tg bound %.2f t/s; "
-                    "best tg %.2f t/s = %.0f%% of the bound",
-                    threads, b / 1e9, double(per_token) / 1e6, bound, tg, 100 * tg / bound);
+        std::printf(
+            "\nthreads %zu: read bandwidth %.1f GB/s; %.1f MB of weights per token -> tg bound %.2f t/s; "
+            "best tg %.2f t/s = %.0f%% of the bound",
+            threads, b / 1e9, double(per_token) / 1e6, bound, tg, 100 * tg / bound);
     }
     out["bandwidth"] = bw;
     if (!as_json) std::printf("\n");
   }
-  if (as_json) std::printf("%s\n", out.dump(2).c_str());
+  if (as_json)
+    std::printf("%s\n", out.dump(2).c_str());
   else
     std::printf("\npeak RSS %.1f MiB = %.2f x (file %.1f MiB + KV cache %.1f MiB)\n", peak_rss / (1 << 20),
-                peak_rss / double(file_bytes + kv_bytes_max), double(file_bytes) / (1 << 20), double(kv_bytes_max) / (1 << 20));
+                peak_rss / double(file_bytes + kv_bytes_max), double(file_bytes) / (1 << 20),
+                double(kv_bytes_max) / (1 << 20));
   return 0;
 }
 

@@ -91,6 +91,14 @@ std::string lowercase(std::string s) {
   return s;
 }
 
+uint64_t model_bytes(const std::filesystem::path& path) {
+  if (!std::filesystem::is_directory(path)) return std::filesystem::file_size(path);
+  uint64_t bytes = 0;
+  for (const auto& e : std::filesystem::directory_iterator(path))
+    if (e.is_regular_file() && e.path().extension() == ".safetensors") bytes += e.file_size();
+  return bytes;
+}
+
 std::string fingerprint(const std::filesystem::path& path) { return "sha256-" + sha256_file_hex(path); }
 
 std::string write_provenance(const std::filesystem::path& gguf, nlohmann::ordered_json meta) {

@@ -39,6 +39,9 @@ std::string build_date();
 std::string dominant_projection_type(const ModelFile& f);
 std::string lowercase(std::string s);
 
+// Bytes of a model on disk: a file's size, or for a checkpoint directory the sum of its .safetensors files.
+uint64_t model_bytes(const std::filesystem::path& path);
+
 // "sha256-<hex>" of a file.
 std::string fingerprint(const std::filesystem::path& path);
 
