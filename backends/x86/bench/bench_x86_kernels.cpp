@@ -122,6 +122,53 @@ void BM_AttentionAvx2(benchmark::State& state) {
 BENCHMARK(BM_AttentionReference)->Arg(64)->Arg(512);
 BENCHMARK(BM_AttentionAvx2)->Arg(64)->Arg(512);
 
+// The element-wise kernels of one decode step, at 2B4T's FFN width: int8 activation quantization (before
+// every ternary matmul) and relu^2(gate) * up.
+std::vector<float> normal_floats(size_t n) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = nd(rng);
+  return v;
+}
+void run_quantize(benchmark::State& state, bool x86) {
+  const std::vector<float> x = normal_floats(6912);
+  std::vector<int8_t> q(x.size());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(x86 ? tern::x86::quantize_activations_avx2(x.data(), q.data(), x.size())
+                                 : tern::ref::quantize_activations_i8(x.data(), q.data(), x.size()));
+    benchmark::DoNotOptimize(q.data());
+  }
+}
+void BM_QuantizeActivationsReference(benchmark::State& state) {
+  run_quantize(state, false);
+}
+void BM_QuantizeActivationsAvx2(benchmark::State& state) {
+  run_quantize(state, true);
+}
+BENCHMARK(BM_QuantizeActivationsReference);
+BENCHMARK(BM_QuantizeActivationsAvx2);
+void run_relu2(benchmark::State& state, bool x86) {
+  const std::vector<float> gate = normal_floats(6912), up = normal_floats(6912);
+  std::vector<float> out(gate.size());
+  for (auto _ : state) {
+    if (x86)
+      tern::x86::gated_activation_avx2(gate.data(), up.data(), out.data(), out.size(),
+                                       tern::Activation::Relu2);
+    else
+      tern::ref::gated_activation(gate.data(), up.data(), out.data(), out.size(), tern::Activation::Relu2);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+void BM_GatedReluSquaredReference(benchmark::State& state) {
+  run_relu2(state, false);
+}
+void BM_GatedReluSquaredAvx2(benchmark::State& state) {
+  run_relu2(state, true);
+}
+BENCHMARK(BM_GatedReluSquaredReference);
+BENCHMARK(BM_GatedReluSquaredAvx2);
+
 TERN_BENCH_PREFILL(I2_S)
 TERN_BENCH_PREFILL(F16)
 TERN_BENCH_PREFILL(Q4_1)
