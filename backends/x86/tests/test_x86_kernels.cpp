@@ -205,9 +205,9 @@ TEST(X86Kernels, GatedActivationIsBitExact) {
   }
 }
 
-// Decode (one token) and prefill (several, causal), GQA and plain heads, context lengths around the kernel's
-// 16- and 8-key blocks, a head size the kernel leaves to the reference (12): every output bit as the
-// reference's.
+// Decode (one token) and prefill (several, causal), plain heads and GQA groups of 2, 3, 4 and 8 (the kernel
+// shares key loads among up to 4 heads), context lengths around its 8- and 16-key blocks, and a head size it
+// leaves to the reference (12): every output bit as the reference's.
 TEST(X86Kernels, AttentionIsBitIdenticalToTheReference) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(8);
