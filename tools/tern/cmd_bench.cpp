@@ -110,22 +110,22 @@ int cmd_bench(const std::vector<std::string>& args) {
   bool as_json = false, bandwidth = false;
   po::options_description opts(
       "tern bench -m MODEL [options]\n"
-      "Prompt processing (pp: N tokens in one batch) and generation (tg: N tokens one at a time) in "
-      "tokens/s,\n"
-      "for each usable backend and thread count, like llama-bench");
-  opts.add_options()("help,h", "show this help")("model,m", po::value(&model_path), "model file")(
-      "backend", po::value(&backends)->composing(),
-      "backend to measure (repeatable; default: every usable one)")(
-      "n-prompt,p", po::value(&n_prompt)->default_value(128), "prompt tokens for pp (0: skip)")(
-      "n-gen,n", po::value(&n_gen)->default_value(64), "generated tokens for tg (0: skip)")(
-      "threads,t", po::value(&threads_s), "thread counts, comma-separated (default: all cores)")(
-      "depth,d", po::value(&depth_s),
-      "tokens already in the KV cache when each test starts, comma-separated "
-      "(default 0; like llama-bench -d: speed at a long context)")(
-      "repetitions,r", po::value(&reps)->default_value(3), "repetitions of each test")(
-      "bandwidth", po::bool_switch(&bandwidth),
-      "also measure memory read bandwidth and the tg bound it implies")("json", po::bool_switch(&as_json),
-                                                                        "JSON on stdout instead of a table");
+      "Prompt processing (pp: N tokens in one batch) and generation (tg: N tokens one at a time)\n"
+      "in tokens/s, for each usable backend and thread count, like llama-bench");
+  // clang-format off
+  opts.add_options()
+      ("help,h", "show this help")
+      ("model,m", po::value(&model_path), "model file")
+      ("backend", po::value(&backends)->composing(), "backend to measure (repeatable; default: every usable one)")
+      ("n-prompt,p", po::value(&n_prompt)->default_value(128), "prompt tokens for pp (0: skip)")
+      ("n-gen,n", po::value(&n_gen)->default_value(64), "generated tokens for tg (0: skip)")
+      ("threads,t", po::value(&threads_s), "thread counts, comma-separated (default: all cores)")
+      ("depth,d", po::value(&depth_s), "tokens already in the KV cache when each test starts, comma-separated "
+                                       "(default 0; like llama-bench -d: speed at a long context)")
+      ("repetitions,r", po::value(&reps)->default_value(3), "repetitions of each test")
+      ("bandwidth", po::bool_switch(&bandwidth), "also measure memory read bandwidth and the tg bound it implies")
+      ("json", po::bool_switch(&as_json), "JSON on stdout instead of a table");
+  // clang-format on
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
