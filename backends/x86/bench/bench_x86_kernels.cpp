@@ -94,16 +94,18 @@ TERN_BENCH_PAIR(BF16)
       ->Args({2560, 512, 16})                           \
       ->Args({2560, 512, 32})                           \
       ->Args({2560, 512, 128});
-// Attention of one decode step (2B4T: 20 query heads over 5 KV heads of 128) at a context of range(0) keys.
+// Attention of 2B4T's 20 query heads over 5 KV heads of 128: one decode step at a context of range(0) keys,
+// and a prefill of range(1) tokens after range(0) - range(1) cached ones.
 void run_attention(benchmark::State& state, bool x86) {
-  const size_t n_ctx = size_t(state.range(0)), n_head = 20, n_head_kv = 5, hd = 128;
+  const size_t n_ctx = size_t(state.range(0)), n_tokens = size_t(state.range(1)), n_head = 20, n_head_kv = 5,
+               hd = 128;
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> q(n_head * hd), k(n_ctx * n_head_kv * hd), v(k.size()), out(q.size());
+  std::vector<float> q(n_tokens * n_head * hd), k(n_ctx * n_head_kv * hd), v(k.size()), out(q.size());
   for (auto* vec : {&q, &k, &v})
     for (auto& x : *vec) x = nd(rng);
-  const tern::AttentionArgs a{q.data(),  k.data(), v.data(),  out.data(), 1,
-                              n_ctx - 1, n_head,   n_head_kv, hd,         1.0f / std::sqrt(float(hd))};
+  const tern::AttentionArgs a{q.data(),         k.data(), v.data(),  out.data(), n_tokens,
+                              n_ctx - n_tokens, n_head,   n_head_kv, hd,         1.0f / std::sqrt(float(hd))};
   tern::ThreadPool pool(1);
   for (auto _ : state) {
     if (x86)
@@ -119,8 +121,8 @@ void BM_AttentionReference(benchmark::State& state) {
 void BM_AttentionAvx2(benchmark::State& state) {
   run_attention(state, true);
 }
-BENCHMARK(BM_AttentionReference)->Arg(64)->Arg(512);
-BENCHMARK(BM_AttentionAvx2)->Arg(64)->Arg(512);
+BENCHMARK(BM_AttentionReference)->Args({64, 1})->Args({512, 1})->Args({512, 64});
+BENCHMARK(BM_AttentionAvx2)->Args({64, 1})->Args({512, 1})->Args({512, 64});
 
 // The element-wise kernels of one decode step, at 2B4T's FFN width: int8 activation quantization (before
 // every ternary matmul) and relu^2(gate) * up.

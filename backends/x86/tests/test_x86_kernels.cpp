@@ -216,9 +216,11 @@ TEST(X86Kernels, AttentionIsBitIdenticalToTheReference) {
   struct Shape {
     size_t n_tokens, pos0, n_head, n_head_kv, head_dim;
   };
-  for (const Shape s : {Shape{1, 0, 4, 4, 64}, Shape{1, 30, 20, 5, 128}, Shape{1, 7, 8, 2, 32},
-                        Shape{5, 11, 4, 2, 64}, Shape{17, 0, 2, 1, 128}, Shape{3, 4, 3, 3, 12},
-                        Shape{2, 40, 6, 3, 72}, Shape{3, 9, 6, 2, 64}, Shape{2, 20, 8, 1, 32}}) {
+  for (const Shape s :
+       {Shape{1, 0, 4, 4, 64}, Shape{1, 30, 20, 5, 128}, Shape{1, 7, 8, 2, 32}, Shape{5, 11, 4, 2, 64},
+        Shape{17, 0, 2, 1, 128}, Shape{3, 4, 3, 3, 12}, Shape{2, 40, 6, 3, 72}, Shape{3, 9, 6, 2, 64},
+        Shape{2, 20, 8, 1, 32}, Shape{4, 13, 6, 3, 72}, Shape{6, 3, 8, 2, 32}, Shape{9, 0, 3, 1, 16},
+        Shape{5, 2, 8, 1, 64}, Shape{4, 0, 4, 4, 64}}) {
     const size_t n_ctx = s.pos0 + s.n_tokens, kv_dim = s.n_head_kv * s.head_dim,
                  q_dim = s.n_head * s.head_dim;
     std::vector<float> q(s.n_tokens * q_dim), k(n_ctx * kv_dim), v(n_ctx * kv_dim);
