@@ -157,16 +157,17 @@ void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_
 namespace {
 
 inline __m256i tq2_block_acc(const uint8_t* qs, const int8_t* q) {
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i acc = _mm256_setzero_si256();
+  // See i2s_row_acc: one block adds at most 2 * 4 * 2 * 128 = 2048 to an int16 lane, so its eight products
+  // per lane are summed in int16 and widened once.
+  _mm_prefetch(reinterpret_cast<const char*>(qs + kPrefetchBytes), _MM_HINT_T0);
+  __m256i s = _mm256_setzero_si256();
   for (int j = 0; j < 64; j += 32) {
     const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + j));
     const int8_t* qj = q + j * 4;
-    __m256i s = _mm256_add_epi16(codes_times_q(p, 0, qj), codes_times_q(p, 2, qj + 32));
+    s = _mm256_add_epi16(s, _mm256_add_epi16(codes_times_q(p, 0, qj), codes_times_q(p, 2, qj + 32)));
     s = _mm256_add_epi16(s, _mm256_add_epi16(codes_times_q(p, 4, qj + 64), codes_times_q(p, 6, qj + 96)));
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
   }
-  return acc;
+  return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
 }
 
 }  // namespace
