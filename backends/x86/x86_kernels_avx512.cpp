@@ -96,6 +96,7 @@ namespace {
 // A TQ2_0 block's codes are two 32-byte chunks; element 128 * c + 32 * m + j is bits 2m of byte j of chunk c.
 inline __m512i tq2_block_acc(const uint8_t* qs, const int8_t* q) {
   const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(0, 2), sh23 = shift_counts(4, 6);
+  _mm_prefetch(reinterpret_cast<const char*>(qs + kPrefetchBytes), _MM_HINT_T0);  // as in the AVX2 kernel
   __m512i acc = _mm512_setzero_si512();
   for (int c = 0; c < 2; ++c) {
     const __m512i p = load256_twice(qs + 32 * c);
