@@ -57,16 +57,13 @@ std::string squash_spaces(const std::string& s) {
 const std::pair<const char*, const char*> kExpected[] = {
     {"Once upon a time",
      "Once upon a time, there was a little girl named Lily. She loved to play outside and explore the world "
-     "around "
-     "her. One day, she saw a big, red ball. She was so happy and wanted to play"},
+     "around her. One day, she saw a big, red ball. She was so happy and wanted to play"},
     {"The capital of France is",
      "The capital of France is a big, red castle. He liked to play with his friends, the cat and the cats. "
-     "They all "
-     "played together and had fun. One day,"},
+     "They all played together and had fun. One day,"},
     {"One day, a little dog",
      "One day, a little dog named Spot saw a big, red ball. He wanted to play with it, but it was too heavy "
-     "for him. "
-     "Spot was sad because he wanted to play with the ball. S"},
+     "for him. Spot was sad because he wanted to play with the ball. S"},
 };
 
 class BitnetTinyStories : public ::testing::TestWithParam<std::string> {};

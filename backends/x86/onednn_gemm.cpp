@@ -62,8 +62,8 @@ void matmul_onednn_i2s(const WeightView& w, const int8_t* xq, const float* xs, c
       if (dnnl_gemm_u8s8s32('N', 'T', 'F', dnnl_dim_t(rows), dnnl_dim_t(T), dnnl_dim_t(K), 1.0f, codes.data(),
                             dnnl_dim_t(K), 0, xq, dnnl_dim_t(K), 0, 0.0f, c.data(), dnnl_dim_t(T),
                             &zero) != dnnl_success)
-        for (size_t r = 0; r < rows;
-             ++r)  // oneDNN refused (e.g. out of memory): our kernel gives the same sums
+        // oneDNN refused (e.g. out of memory): our kernel gives the same sums.
+        for (size_t r = 0; r < rows; ++r)
           for (size_t t = 0; t < T; ++t)
             c[r * T + t] = i2s_dot_codes_avx2(w.data + (r0 + r) * K / 4, xq + t * K, K);
       for (size_t t = 0; t < T; ++t)  // rows inner: contiguous writes to y; c is small enough for L1

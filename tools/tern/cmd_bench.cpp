@@ -157,10 +157,15 @@ int cmd_bench(const std::vector<std::string>& args) {
     Model model(std::move(file), reg.backend(be_name));
     const auto& hp = model.hparams();
     std::uniform_int_distribution<int32_t> tok(0, int32_t(hp.n_vocab) - 1);
+    auto random_tokens = [&](size_t n) {
+      std::vector<int32_t> tokens(n);
+      for (auto& t : tokens) t = tok(rng);
+      return tokens;
+    };
+    const size_t n_ctx = *std::max_element(depths.begin(), depths.end()) + std::max(n_prompt, n_gen) + 1;
+    kv_bytes_max =
+        std::max<uint64_t>(kv_bytes_max, uint64_t(hp.n_layer) * n_ctx * hp.n_head_kv * hp.head_dim * 2 * 4);
     for (size_t threads : thread_counts) {
-      const size_t n_ctx = *std::max_element(depths.begin(), depths.end()) + std::max(n_prompt, n_gen) + 1;
-      kv_bytes_max =
-          std::max<uint64_t>(kv_bytes_max, uint64_t(hp.n_layer) * n_ctx * hp.n_head_kv * hp.head_dim * 2 * 4);
       Session session(model, n_ctx, threads);
       session.eval({tok(rng)});  // warm-up: maps every weight page in
       for (const size_t depth : depths)
@@ -169,13 +174,8 @@ int cmd_bench(const std::vector<std::string>& args) {
           std::vector<double> tps;
           for (size_t r = 0; r < reps; ++r) {
             session.reset();
-            if (depth > 0) {  // the context the test starts from, not timed
-              std::vector<int32_t> context(depth);
-              for (auto& t : context) t = tok(rng);
-              session.eval(context);
-            }
-            std::vector<int32_t> tokens(n);
-            for (auto& t : tokens) t = tok(rng);
+            if (depth > 0) session.eval(random_tokens(depth));  // the context the test starts from, not timed
+            const std::vector<int32_t> tokens = random_tokens(n);
             const auto t0 = Clock::now();
             if (test == "pp")
               session.eval(tokens);

@@ -94,16 +94,23 @@ TERN_BENCH_PAIR(BF16)
       ->Args({2560, 512, 16})                           \
       ->Args({2560, 512, 32})                           \
       ->Args({2560, 512, 128});
+// n standard normal floats; different seeds give independent vectors.
+std::vector<float> normal_floats(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = nd(rng);
+  return v;
+}
+
 // Attention of 2B4T's 20 query heads over 5 KV heads of 128: one decode step at a context of range(0) keys,
 // and a prefill of range(1) tokens after range(0) - range(1) cached ones.
 void run_attention(benchmark::State& state, bool x86) {
   const size_t n_ctx = size_t(state.range(0)), n_tokens = size_t(state.range(1)), n_head = 20, n_head_kv = 5,
                hd = 128;
-  std::mt19937 rng(1);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> q(n_tokens * n_head * hd), k(n_ctx * n_head_kv * hd), v(k.size()), out(q.size());
-  for (auto* vec : {&q, &k, &v})
-    for (auto& x : *vec) x = nd(rng);
+  const std::vector<float> q = normal_floats(n_tokens * n_head * hd, 1),
+                           k = normal_floats(n_ctx * n_head_kv * hd, 2), v = normal_floats(k.size(), 3);
+  std::vector<float> out(q.size());
   const tern::AttentionArgs a{q.data(),         k.data(), v.data(),  out.data(), n_tokens,
                               n_ctx - n_tokens, n_head,   n_head_kv, hd,         1.0f / std::sqrt(float(hd))};
   tern::ThreadPool pool(1);
@@ -126,15 +133,8 @@ BENCHMARK(BM_AttentionAvx2)->Args({64, 1})->Args({512, 1})->Args({512, 64});
 
 // The element-wise kernels of one decode step, at 2B4T's FFN width: int8 activation quantization (before
 // every ternary matmul) and relu^2(gate) * up.
-std::vector<float> normal_floats(size_t n) {
-  std::mt19937 rng(1);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
 void run_quantize(benchmark::State& state, bool x86) {
-  const std::vector<float> x = normal_floats(6912);
+  const std::vector<float> x = normal_floats(6912, 1);
   std::vector<int8_t> q(x.size());
   for (auto _ : state) {
     benchmark::DoNotOptimize(x86 ? tern::x86::quantize_activations_avx2(x.data(), q.data(), x.size())
@@ -151,7 +151,7 @@ void BM_QuantizeActivationsAvx2(benchmark::State& state) {
 BENCHMARK(BM_QuantizeActivationsReference);
 BENCHMARK(BM_QuantizeActivationsAvx2);
 void run_relu2(benchmark::State& state, bool x86) {
-  const std::vector<float> gate = normal_floats(6912), up = normal_floats(6912);
+  const std::vector<float> gate = normal_floats(6912, 1), up = normal_floats(6912, 2);
   std::vector<float> out(gate.size());
   for (auto _ : state) {
     if (x86)
