@@ -1,8 +1,8 @@
 #pragma once
-// Integer horizontal sums shared by the AVX2 and AVX-512 kernel files. Include after the intrinsics header.
-// Everything here is in an unnamed namespace on purpose: each kernel file gets its own copy, compiled with
-// its own ISA flags. An inline function with external linkage would be one symbol for the linker to pick, and
-// an AVX-512-compiled copy could then end up in the AVX2 code.
+// Integer horizontal sums and loop drivers shared by the AVX2 and AVX-512 kernel files. Include after the
+// intrinsics header. Everything here is in an unnamed namespace on purpose: each kernel file gets its own
+// copy, compiled with its own ISA flags. An inline function with external linkage would be one symbol for the
+// linker to pick, and an AVX-512-compiled copy could then end up in the AVX2 code.
 #include <cstddef>
 #include <cstdint>
 
@@ -34,6 +34,30 @@ inline void dots_in_fours(size_t n, int32_t* dots, PartialSums partial_sums) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dots + i), hsum4_epi32(acc[0], acc[1], acc[2], acc[3]));
   }
   for (; i < n; ++i) dots[i] = hsum_epi32(partial_sums(i));
+}
+
+// The I2_S prefill GEMM over register tiles of 2 rows x 4 tokens, then the ragged edges (an odd row, 1 to 3
+// tokens). Tile<R, NT>::run(rows, q, k, out, out_stride) computes one tile; dots[t * n_rows + r]. Token
+// groups are the outer loop: a group's activations (4 * k bytes) stay in L1 while the rows stream past once.
+template <template <int, int> class Tile>
+inline void i2s_gemm_in_tiles(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                              int32_t* dots) {
+  auto token_group = [&]<int NT>(size_t t) {
+    size_t r = 0;
+    for (; r + 2 <= n_rows; r += 2)
+      Tile<2, NT>::run(rows + r * (k / 4), q + t * k, k, dots + t * n_rows + r, n_rows);
+    if (r < n_rows) Tile<1, NT>::run(rows + r * (k / 4), q + t * k, k, dots + t * n_rows + r, n_rows);
+  };
+  size_t t = 0;
+  for (; t + 4 <= n_tokens; t += 4) token_group.template operator()<4>(t);
+  switch (n_tokens - t) {
+    case 3:
+      return token_group.template operator()<3>(t);
+    case 2:
+      return token_group.template operator()<2>(t);
+    case 1:
+      return token_group.template operator()<1>(t);
+  }
 }
 
 }  // namespace

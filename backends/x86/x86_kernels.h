@@ -22,8 +22,10 @@ int32_t sum_i8_avx2(const int8_t* q, size_t n);
 int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k);
 // i2s_dot_codes_avx2 for n_rows consecutive rows (decode): dots[r] for row r.
 void i2s_gemv_codes_avx2(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
-// The same for four tokens at once (activations q, q + k, q + 2k, q + 3k): the prefill kernel.
-void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
+// The prefill kernel: the same for n_rows consecutive rows and n_tokens tokens (activations q + t * k),
+// dots[t * n_rows + r] for token t and row r.
+void i2s_gemm_codes_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                         int32_t* dots);
 // Same for one 256-element TQ2_0 block's codes (64 bytes).
 int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q);
 // Same for one 256-element TQ1_0 block (54 bytes: 48 of five trits, 4 of four trits, the f16 scale).
@@ -67,10 +69,11 @@ float dot_quant_f32_avx2(const uint8_t* row, const float* x, size_t k);
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k);
 
 // oneDNN GEMM for prefill (onednn_gemm.cpp). Used where bench_x86_kernels shows it faster than our kernels:
-// I2_S from kOneDnnMinTokensI2S tokens on, float types from kOneDnnMinTokensFloat. TERN_ONEDNN=0 turns it off
-// and TERN_ONEDNN=1 uses it for every batch, so whole-model benchmarks can compare the two.
+// float types from kOneDnnMinTokensFloat tokens on; never for I2_S, where our kernel wins at every size.
+// TERN_ONEDNN=0 turns it off and TERN_ONEDNN=1 uses it for every batch (I2_S included), so whole-model
+// benchmarks can compare the two.
 enum class OneDnnUse { Auto, Never, Always };
-inline constexpr size_t kOneDnnMinTokensI2S = 64, kOneDnnMinTokensFloat = 4;
+inline constexpr size_t kOneDnnMinTokensFloat = 4;
 OneDnnUse onednn_use();
 bool onednn_prefers(DType t, size_t n_tokens, OneDnnUse use);
 // qsum[t]: sum of token t's activations (the I2_S codes are weight + 1).
@@ -83,7 +86,8 @@ void matmul_onednn_float(const WeightView& w, const float* x, float* y, size_t n
 struct TernaryKernels {
   int32_t (*i2s_dot_codes)(const uint8_t* row, const int8_t* q, size_t k);
   void (*i2s_gemv_codes)(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
-  void (*i2s_dot_codes_x4)(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
+  void (*i2s_gemm_codes)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                         int32_t* dots);
   void (*tq2_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
   void (*tq1_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
   void (*tl2_tile_dot)(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,

@@ -122,36 +122,58 @@ float quantize_activations_avx2(const float* x, int8_t* q, size_t k) {
   return scale;
 }
 
-void i2s_dot_codes_x4_avx2(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]) {
-  const __m256i ones = _mm256_set1_epi16(1), mask = _mm256_set1_epi8(3);
-  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                    _mm256_setzero_si256()};
-  const size_t nb = k / 128;
-  // A block adds at most 2048 in magnitude to an int16 lane (see i2s_dot_codes_avx2), so eight blocks fit
-  // before widening to int32.
-  for (size_t b0 = 0; b0 < nb; b0 += 8) {
-    __m256i s[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                    _mm256_setzero_si256()};
-    for (size_t b = b0; b < std::min(b0 + 8, nb); ++b) {
-      const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + b * 32));
-      // Decode the codes once, use them for four tokens: this is what makes prefill a GEMM, not four GEMVs.
-      const __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(p, 6), mask);
-      const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(p, 4), mask);
-      const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(p, 2), mask);
-      const __m256i c3 = _mm256_and_si256(p, mask);
-      for (int t = 0; t < 4; ++t) {
-        const int8_t* qt = q + t * k + b * 128;
-        auto ld = [](const int8_t* a) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)); };
-        const __m256i x01 =
-            _mm256_add_epi16(_mm256_maddubs_epi16(c0, ld(qt)), _mm256_maddubs_epi16(c1, ld(qt + 32)));
-        const __m256i x23 =
-            _mm256_add_epi16(_mm256_maddubs_epi16(c2, ld(qt + 64)), _mm256_maddubs_epi16(c3, ld(qt + 96)));
-        s[t] = _mm256_add_epi16(s[t], _mm256_add_epi16(x01, x23));
+namespace {
+
+// R consecutive rows times NT tokens, the register tile of the prefill GEMM: each row's codes are decoded
+// once for all NT tokens and each token's activations loaded once for all R rows. R * NT int16 accumulators,
+// R codes, one activation vector and the mask fill AVX2's 16 registers at 2 x 4. out[t * out_stride + r].
+template <int R, int NT>
+struct I2sTile {
+  static void run(const uint8_t* rows, const int8_t* q, size_t k, int32_t* out, size_t out_stride) {
+    const __m256i mask = _mm256_set1_epi8(3);
+    const size_t row_bytes = k / 4, nb = k / 128;
+    int32_t acc[NT][R] = {};
+    // As in i2s_row_acc: eight blocks add at most 8 * 2048 to an int16 lane, then they are widened.
+    for (size_t b0 = 0; b0 < nb; b0 += 8) {
+      __m256i s[NT][R];
+      for (auto& st : s)
+        for (auto& v : st) v = _mm256_setzero_si256();
+      for (size_t b = b0; b < std::min(b0 + 8, nb); ++b) {
+        __m256i p[R];
+        for (int r = 0; r < R; ++r)
+          p[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * row_bytes + b * 32));
+        // The low bits of each byte are the block's last 32 codes: take them, shift the next ones down.
+        for (int j = 0; j < 4; ++j) {
+          __m256i c[R];
+          for (int r = 0; r < R; ++r) {
+            c[r] = _mm256_and_si256(p[r], mask);
+            p[r] = _mm256_srli_epi16(p[r], 2);
+          }
+          for (int t = 0; t < NT; ++t) {
+            const __m256i x =
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + t * k + b * 128 + 96 - 32 * j));
+            for (int r = 0; r < R; ++r) s[t][r] = _mm256_add_epi16(s[t][r], _mm256_maddubs_epi16(c[r], x));
+          }
+          // Without this, GCC reassociates the four steps' additions into trees, which keeps all products
+          // alive at once and spills a third of the tile to the stack.
+          for (auto& st : s)
+            for (auto& v : st) asm("" : "+x"(v));
+        }
       }
+      const __m256i ones = _mm256_set1_epi16(1);
+      for (int t = 0; t < NT; ++t)
+        for (int r = 0; r < R; ++r) acc[t][r] += hsum_epi32(_mm256_madd_epi16(s[t][r], ones));
     }
-    for (int t = 0; t < 4; ++t) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s[t], ones));
+    for (int t = 0; t < NT; ++t)
+      for (int r = 0; r < R; ++r) out[t * out_stride + r] = acc[t][r];
   }
-  for (int t = 0; t < 4; ++t) out[t] = hsum_epi32(acc[t]);
+};
+
+}  // namespace
+
+void i2s_gemm_codes_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                         int32_t* dots) {
+  i2s_gemm_in_tiles<I2sTile>(rows, n_rows, q, n_tokens, k, dots);
 }
 
 namespace {
@@ -468,19 +490,18 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
       for (size_t r = 0; r < nr; ++r) y[r0 + r] = (w.scale * float(dots[r] - a.qsum[0])) / a.xs[0];
     }
   } else if (w.type == DType::I2_S) {
-    for (size_t n = n0; n < n1; ++n) {
-      const uint8_t* row = w.data + n * K / 4;
-      size_t t = 0;
-      for (; t + 4 <= T; t += 4) {
-        int32_t dots[4];
-        kernels.i2s_dot_codes_x4(row, a.xq + t * K, K, dots);
-        for (size_t j = 0; j < 4; ++j)
-          y[(t + j) * N + n] = (w.scale * float(dots[j] - a.qsum[t + j])) / a.xs[t + j];
-      }
-      for (; t < T; ++t) {
-        const int32_t dot = kernels.i2s_dot_codes(row, a.xq + t * K, K) - a.qsum[t];
-        // Same float operations, in the same order, as the reference: outputs are bit-identical.
-        y[t * N + n] = (w.scale * float(dot)) / a.xs[t];
+    // Blocks of rows small enough to stay in L2 while every token of the batch passes over them.
+    constexpr size_t kRows = 64, kTokens = 64;
+    int32_t dots[kRows * kTokens];
+    for (size_t r0 = n0; r0 < n1; r0 += kRows) {
+      const size_t nr = std::min(kRows, n1 - r0);
+      for (size_t t0 = 0; t0 < T; t0 += kTokens) {
+        const size_t nt = std::min(kTokens, T - t0);
+        kernels.i2s_gemm_codes(w.data + r0 * K / 4, nr, a.xq + t0 * K, nt, K, dots);
+        for (size_t t = 0; t < nt; ++t)
+          for (size_t r = 0; r < nr; ++r)
+            // Same float operations, in the same order, as the reference: outputs are bit-identical.
+            y[(t0 + t) * N + r0 + r] = (w.scale * float(dots[t * nr + r] - a.qsum[t0 + t])) / a.xs[t0 + t];
       }
     }
   } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
@@ -563,7 +584,7 @@ void matmul_tl2(const TernaryKernels& kernels, const WeightView* const* ws, floa
 
 }  // namespace
 
-const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2, i2s_gemv_codes_avx2, i2s_dot_codes_x4_avx2,
+const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2, i2s_gemv_codes_avx2, i2s_gemm_codes_avx2,
                                   tq2_row_dots_avx2,  tq1_row_dots_avx2,   tl2_tile_dot_avx2};
 
 void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t T,

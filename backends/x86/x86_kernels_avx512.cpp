@@ -74,21 +74,41 @@ void i2s_gemv_codes_avx512vnni(const uint8_t* rows, const int8_t* q, size_t k, s
   dots_in_fours(n_rows, dots, [&](size_t r) { return halves_added(i2s_row_acc(rows + r * (k / 4), q, k)); });
 }
 
-void i2s_dot_codes_x4_avx512vnni(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]) {
-  const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(6, 4), sh23 = shift_counts(2, 0);
-  __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                    _mm512_setzero_si512()};
-  for (size_t b = 0; b < k / 128; ++b) {
-    const __m512i p = load256_twice(row + b * 32);
-    // Decode once, use for four tokens (see i2s_dot_codes_x4_avx2).
-    const __m512i c01 = _mm512_and_si512(_mm512_srlv_epi16(p, sh01), mask);
-    const __m512i c23 = _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask);
-    for (int t = 0; t < 4; ++t) {
-      const int8_t* qt = q + t * k + b * 128;
-      acc[t] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[t], c01, load512(qt)), c23, load512(qt + 64));
+namespace {
+
+// R rows x NT tokens, as I2sTile in x86_kernels_avx2.cpp; vpdpbusd accumulates in int32, so there are no
+// int16 runs to widen.
+template <int R, int NT>
+struct I2sTile {
+  static void run(const uint8_t* rows, const int8_t* q, size_t k, int32_t* out, size_t out_stride) {
+    const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(6, 4), sh23 = shift_counts(2, 0);
+    const size_t row_bytes = k / 4;
+    __m512i acc[NT][R];
+    for (auto& at : acc)
+      for (auto& v : at) v = _mm512_setzero_si512();
+    for (size_t b = 0; b < k / 128; ++b) {
+      __m512i c01[R], c23[R];
+      for (int r = 0; r < R; ++r) {
+        const __m512i p = load256_twice(rows + r * row_bytes + b * 32);
+        c01[r] = _mm512_and_si512(_mm512_srlv_epi16(p, sh01), mask);
+        c23[r] = _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask);
+      }
+      for (int t = 0; t < NT; ++t) {
+        const __m512i x01 = load512(q + t * k + b * 128), x23 = load512(q + t * k + b * 128 + 64);
+        for (int r = 0; r < R; ++r)
+          acc[t][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[t][r], c01[r], x01), c23[r], x23);
+      }
     }
+    for (int t = 0; t < NT; ++t)
+      for (int r = 0; r < R; ++r) out[t * out_stride + r] = hsum_epi32(acc[t][r]);
   }
-  for (int t = 0; t < 4; ++t) out[t] = hsum_epi32(acc[t]);
+};
+
+}  // namespace
+
+void i2s_gemm_codes_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                               int32_t* dots) {
+  i2s_gemm_in_tiles<I2sTile>(rows, n_rows, q, n_tokens, k, dots);
 }
 
 namespace {
@@ -212,8 +232,8 @@ void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_str
   if (t < n_tokens) tl2_tile_dot_tokens<1>(tile, lut + t * lut_stride, lut_stride, k, out + 32 * t);
 }
 
-const TernaryKernels kAvx512VnniKernels{i2s_dot_codes_avx512vnni,    i2s_gemv_codes_avx512vnni,
-                                        i2s_dot_codes_x4_avx512vnni, tq2_row_dots_avx512vnni,
-                                        tq1_row_dots_avx2,           tl2_tile_dot_avx512};
+const TernaryKernels kAvx512VnniKernels{i2s_dot_codes_avx512vnni,  i2s_gemv_codes_avx512vnni,
+                                        i2s_gemm_codes_avx512vnni, tq2_row_dots_avx512vnni,
+                                        tq1_row_dots_avx2,         tl2_tile_dot_avx512};
 
 }  // namespace tern::x86

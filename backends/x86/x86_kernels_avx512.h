@@ -10,7 +10,8 @@ namespace tern::x86 {
 // Same contracts as the AVX2 kernels of the same names (x86_kernels.h); vpdpbusd accumulates in int32.
 int32_t i2s_dot_codes_avx512vnni(const uint8_t* row, const int8_t* q, size_t k);
 void i2s_gemv_codes_avx512vnni(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
-void i2s_dot_codes_x4_avx512vnni(const uint8_t* row, const int8_t* q, size_t k, int32_t out[4]);
+void i2s_gemm_codes_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                               int32_t* dots);
 int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q);
 void tq2_row_dots_avx512vnni(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
 // Four groups (two pairs, one quad of the table layout) per 512-bit vpshufb.

@@ -53,6 +53,17 @@ void run_matmul(benchmark::State& state, tern::DType type, const tern::x86::Tern
                          benchmark::Counter::kIs1000);
 }
 
+// The AVX-512 benchmarks report an error instead of crashing on CPUs without it.
+bool avx512_vnni_or_skip(benchmark::State& state) {
+  const auto& f = tern::cpu_features();
+  for (const char* x : {"avx512f", "avx512bw", "avx512vl", "avx512vnni"})
+    if (!f.has(x)) {
+      state.SkipWithError("CPU lacks AVX-512 F/BW/VL/VNNI");
+      return false;
+    }
+  return true;
+}
+
 void BM_MatmulReference(benchmark::State& state, tern::DType type) {
   run_matmul(state, type, nullptr);
 }
@@ -60,9 +71,7 @@ void BM_MatmulAvx2(benchmark::State& state, tern::DType type) {
   run_matmul(state, type, &tern::x86::kAvx2Kernels);
 }
 void BM_MatmulAvx512Vnni(benchmark::State& state, tern::DType type) {
-  const auto& f = tern::cpu_features();
-  for (const char* x : {"avx512f", "avx512bw", "avx512vl", "avx512vnni"})
-    if (!f.has(x)) return state.SkipWithError("CPU lacks AVX-512 F/BW/VL/VNNI");
+  if (!avx512_vnni_or_skip(state)) return;
   run_matmul(state, type, &tern::x86::kAvx512VnniKernels);
 }
 // Prefill through oneDNN's GEMM instead of our kernels: where this wins decides kOneDnnMinTokens*.
@@ -94,6 +103,34 @@ TERN_BENCH_PAIR(BF16)
       ->Args({2560, 512, 16})                           \
       ->Args({2560, 512, 32})                           \
       ->Args({2560, 512, 128});
+// The I2_S prefill kernel alone, on weights and activations that fit in L1/L2: its arithmetic rate, in
+// multiply-adds per second, without the memory hierarchy or the float epilogue.
+void run_i2s_gemm_codes(benchmark::State& state,
+                        void (*gemm_codes)(const uint8_t*, size_t, const int8_t*, size_t, size_t, int32_t*)) {
+  const size_t k = size_t(state.range(0)), n_rows = size_t(state.range(1)), n_tokens = size_t(state.range(2));
+  std::mt19937 rng(1);
+  std::vector<uint8_t> rows(n_rows * k / 4);
+  std::vector<int8_t> q(n_tokens * k);
+  for (auto& b : rows) b = uint8_t(rng());
+  for (auto& v : q) v = int8_t(rng());
+  std::vector<int32_t> dots(n_rows * n_tokens);
+  for (auto _ : state) {
+    gemm_codes(rows.data(), n_rows, q.data(), n_tokens, k, dots.data());
+    benchmark::DoNotOptimize(dots.data());
+  }
+  state.counters["MAC/s"] = benchmark::Counter(double(k * n_rows * n_tokens) * double(state.iterations()),
+                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+void BM_I2SGemmCodesAvx2(benchmark::State& state) {
+  run_i2s_gemm_codes(state, tern::x86::i2s_gemm_codes_avx2);
+}
+void BM_I2SGemmCodesAvx512Vnni(benchmark::State& state) {
+  if (!avx512_vnni_or_skip(state)) return;
+  run_i2s_gemm_codes(state, tern::x86::i2s_gemm_codes_avx512vnni);
+}
+BENCHMARK(BM_I2SGemmCodesAvx2)->Args({2560, 64, 4})->Args({2560, 64, 16});
+BENCHMARK(BM_I2SGemmCodesAvx512Vnni)->Args({2560, 64, 4})->Args({2560, 64, 16});
+
 // n standard normal floats; different seeds give independent vectors.
 std::vector<float> normal_floats(size_t n, unsigned seed) {
   std::mt19937 rng(seed);

@@ -139,7 +139,7 @@ TEST(X86Kernels, TQ1DecodesEveryByteValueExactly) {
   }
 }
 
-TEST(X86Kernels, I2SFourTokenDotIsExactAtTheInt16Limits) {
+TEST(X86Kernels, I2SGemmEqualsRowDotsAtTheInt16Limits) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(7);
   const size_t K = 128 * 21;  // more than one 8-block int16 accumulation run, and a ragged last run
@@ -151,10 +151,20 @@ TEST(X86Kernels, I2SFourTokenDotIsExactAtTheInt16Limits) {
     const std::vector<int8_t> q =
         trial == 0 ? std::vector<int8_t>(4 * K, -128) : x86_test::random_i8(4 * K, rng);
     int32_t got[4];
-    x86::i2s_dot_codes_x4_avx2(row.data(), q.data(), K, got);
-    for (size_t t = 0; t < 4; ++t)
+    x86::i2s_gemm_codes_avx2(row.data(), 1, q.data(), 4, K, got);
+    for (size_t t = 0; t < 4; ++t) {
       EXPECT_EQ(got[t], x86::i2s_dot_codes_avx2(row.data(), q.data() + t * K, K)) << t;
+      if (trial == 0) {
+        EXPECT_EQ(got[t], 2 * -128 * int32_t(K));  // codes are weight + 1
+      }
+    }
   }
+}
+
+// Every tile shape the kernel uses (2 or 1 rows, 4 to 1 tokens), on arbitrary bytes (code 3 included).
+TEST(X86Kernels, I2SGemmEqualsRowDotsForRaggedRowsAndTokens) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  EXPECT_EQ(x86_test::check_i2s_gemm(x86::i2s_gemm_codes_avx2), "");
 }
 
 TEST(X86Kernels, TL2TileDotIsExactAtTheInt16Limits) {

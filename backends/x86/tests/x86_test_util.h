@@ -45,6 +45,37 @@ inline std::string first_mismatch(DType t, const std::vector<float>& y, const st
   return "";
 }
 
+// An I2_S prefill kernel (TernaryKernels::i2s_gemm_codes) against scalar sums of code * q, on arbitrary bytes
+// (code 3 included): 1 to 5 rows (tiles of two and an odd row) times 1 to 9 tokens (groups of four and every
+// ragged tail), K of one block and of more than one int16 run. Returns the first mismatch, or "".
+template <class GemmCodes>
+std::string check_i2s_gemm(GemmCodes gemm_codes) {
+  std::mt19937 rng(29);
+  for (size_t k : {size_t(128), size_t(128 * 9)})
+    for (size_t n_rows = 1; n_rows <= 5; ++n_rows)
+      for (size_t n_tokens = 1; n_tokens <= 9; ++n_tokens) {
+        std::vector<uint8_t> rows(n_rows * k / 4);
+        for (auto& b : rows) b = uint8_t(rng());
+        const std::vector<int8_t> q = random_i8(n_tokens * k, rng);
+        std::vector<int32_t> dots(n_tokens * n_rows);
+        gemm_codes(rows.data(), n_rows, q.data(), n_tokens, k, dots.data());
+        for (size_t t = 0; t < n_tokens; ++t)
+          for (size_t r = 0; r < n_rows; ++r) {
+            int32_t want = 0;
+            // Element 32 m + j of a 128-weight block is bits 6 - 2m of the block's byte j.
+            for (size_t i = 0; i < k; ++i)
+              want +=
+                  ((rows[r * k / 4 + i / 128 * 32 + i % 32] >> (6 - 2 * (i % 128 / 32))) & 3) * q[t * k + i];
+            if (dots[t * n_rows + r] != want)
+              return "k=" + std::to_string(k) + " rows=" + std::to_string(n_rows) +
+                     " tokens=" + std::to_string(n_tokens) + ": [" + std::to_string(t) + "][" +
+                     std::to_string(r) + "] = " + std::to_string(dots[t * n_rows + r]) + ", want " +
+                     std::to_string(want);
+          }
+      }
+  return "";
+}
+
 // matmul_x86 with `kernels` against ref::matmul on ragged shapes: any row count, K of one to six blocks (TL2:
 // any K, partial row tiles), decode and batches with ragged token tiles, with and without activation
 // quantization, our kernels only (no oneDNN).
