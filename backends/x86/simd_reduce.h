@@ -36,17 +36,37 @@ inline void dots_in_fours(size_t n, int32_t* dots, PartialSums partial_sums) {
   for (; i < n; ++i) dots[i] = hsum_epi32(partial_sums(i));
 }
 
-// The I2_S prefill GEMM over register tiles of 2 rows x 4 tokens, then the ragged edges (an odd row, 1 to 3
-// tokens). Tile<R, NT>::run(rows, q, k, out, out_stride) computes one tile; dots[t * n_rows + r]. Token
-// groups are the outer loop: a group's activations (4 * k bytes) stay in L1 while the rows stream past once.
+// out[(t * n_blocks + b) * out_stride + r] = the horizontal sum of sums[t][r]: one block's dots of an R x NT
+// tile, reduced four at a time (one hadd tree each).
+template <int R, int NT>
+inline void store_tile_block_dots(const __m256i (&sums)[NT][R], int32_t* out, size_t out_stride,
+                                  size_t n_blocks, size_t b) {
+  constexpr int kItems = R * NT;
+  auto item = [&](int i) { return i < kItems ? sums[i / R][i % R] : _mm256_setzero_si256(); };
+  for (int i = 0; i < kItems; i += 4) {
+    alignas(16) int32_t four[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(four),
+                    hsum4_epi32(item(i), item(i + 1), item(i + 2), item(i + 3)));
+    for (int j = 0; j < 4 && i + j < kItems; ++j)
+      out[((i + j) / R * n_blocks + b) * out_stride + (i + j) % R] = four[j];
+  }
+}
+
+// A ternary prefill GEMM over register tiles of 2 rows x 4 tokens, then the ragged edges (an odd row, 1 to 3
+// tokens). The output has blocks_per_row dots (one per row, or one per block) for each token and row: token
+// t's block b of row r at dots[(t * blocks_per_row + b) * n_rows + r], so that the dots of consecutive rows
+// are contiguous for a float epilogue across rows. Tile<R, NT>::run(rows, row_bytes, q, k, out, out_stride)
+// computes one tile with that layout (out_stride = n_rows). Token groups are the outer loop: a group's
+// activations (4 * k bytes) stay in L1 while the rows stream past once.
 template <template <int, int> class Tile>
-inline void i2s_gemm_in_tiles(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
-                              int32_t* dots) {
+inline void gemm_in_tiles(const uint8_t* rows, size_t n_rows, size_t row_bytes, const int8_t* q,
+                          size_t n_tokens, size_t k, int32_t* dots, size_t blocks_per_row) {
   auto token_group = [&]<int NT>(size_t t) {
+    auto out = [&](size_t r) { return dots + t * blocks_per_row * n_rows + r; };
     size_t r = 0;
     for (; r + 2 <= n_rows; r += 2)
-      Tile<2, NT>::run(rows + r * (k / 4), q + t * k, k, dots + t * n_rows + r, n_rows);
-    if (r < n_rows) Tile<1, NT>::run(rows + r * (k / 4), q + t * k, k, dots + t * n_rows + r, n_rows);
+      Tile<2, NT>::run(rows + r * row_bytes, row_bytes, q + t * k, k, out(r), n_rows);
+    if (r < n_rows) Tile<1, NT>::run(rows + r * row_bytes, row_bytes, q + t * k, k, out(r), n_rows);
   };
   size_t t = 0;
   for (; t + 4 <= n_tokens; t += 4) token_group.template operator()<4>(t);

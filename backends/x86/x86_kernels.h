@@ -33,6 +33,10 @@ int32_t tq1_block_dot_codes_avx2(const uint8_t* blk, const int8_t* q);
 // The block dots of one TQ2_0 / TQ1_0 row of n_blocks blocks: dots[b] for block b (activations q + 256 b).
 void tq2_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
 void tq1_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
+// The TQ2_0 prefill kernel: the block dots of n_rows consecutive rows and n_tokens tokens (activations
+// q + t * k), dots[(t * n_blocks + b) * n_rows + r] for token t, block b and row r (n_blocks = k / 256).
+void tq2_gemm_dots_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                        int32_t* dots);
 
 // TL2 (docs/tl2.md). A token's lookup tables take kTL2PairLutBytes per group pair, stored by quads of groups
 // (two pairs, 128 bytes) so that one 512-bit load takes four groups' tables: the low bytes of the 16 partial
@@ -89,6 +93,8 @@ struct TernaryKernels {
   void (*i2s_gemm_codes)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                          int32_t* dots);
   void (*tq2_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
+  void (*tq2_gemm_dots)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                        int32_t* dots);
   void (*tq1_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
   void (*tl2_tile_dot)(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
                        int32_t* out);

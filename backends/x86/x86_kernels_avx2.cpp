@@ -129,9 +129,10 @@ namespace {
 // R codes, one activation vector and the mask fill AVX2's 16 registers at 2 x 4. out[t * out_stride + r].
 template <int R, int NT>
 struct I2sTile {
-  static void run(const uint8_t* rows, const int8_t* q, size_t k, int32_t* out, size_t out_stride) {
+  static void run(const uint8_t* rows, size_t row_bytes, const int8_t* q, size_t k, int32_t* out,
+                  size_t out_stride) {
     const __m256i mask = _mm256_set1_epi8(3);
-    const size_t row_bytes = k / 4, nb = k / 128;
+    const size_t nb = k / 128;
     int32_t acc[NT][R] = {};
     // As in i2s_row_acc: eight blocks add at most 8 * 2048 to an int16 lane, then they are widened.
     for (size_t b0 = 0; b0 < nb; b0 += 8) {
@@ -173,7 +174,7 @@ struct I2sTile {
 
 void i2s_gemm_codes_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                          int32_t* dots) {
-  i2s_gemm_in_tiles<I2sTile>(rows, n_rows, q, n_tokens, k, dots);
+  gemm_in_tiles<I2sTile>(rows, n_rows, k / 4, q, n_tokens, k, dots, 1);
 }
 
 namespace {
@@ -200,6 +201,57 @@ int32_t tq2_block_dot_codes_avx2(const uint8_t* qs, const int8_t* q) {
 
 void tq2_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
   dots_in_fours(n_blocks, dots, [&](size_t b) { return tq2_block_acc(row + b * 66, q + b * 256); });
+}
+
+namespace {
+
+// The TQ2_0 prefill tile: I2sTile's 2 rows x 4 tokens, but every 256-weight block has its own scale, so each
+// block's R * NT dots are reduced and stored before the next block starts.
+template <int R, int NT>
+struct Tq2Tile {
+  static void run(const uint8_t* rows, size_t row_bytes, const int8_t* q, size_t k, int32_t* out,
+                  size_t out_stride) {
+    const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    const size_t nb = k / 256;
+    for (size_t b = 0; b < nb; ++b) {
+      __m256i s[NT][R];
+      for (auto& st : s)
+        for (auto& v : st) v = _mm256_setzero_si256();
+      // One block adds at most 8 * 512 to an int16 lane.
+      for (int half = 0; half < 2; ++half) {
+        __m256i p[R];
+        for (int r = 0; r < R; ++r)
+          p[r] =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * row_bytes + b * 66 + 32 * half));
+        // Element 128 * half + 32 * j + i of the block is bits 2j of byte i.
+        for (int j = 0; j < 4; ++j) {
+          __m256i c[R];
+          for (int r = 0; r < R; ++r) {
+            c[r] = _mm256_and_si256(p[r], mask);
+            p[r] = _mm256_srli_epi16(p[r], 2);
+          }
+          for (int t = 0; t < NT; ++t) {
+            const __m256i x = _mm256_loadu_si256(
+                reinterpret_cast<const __m256i*>(q + t * k + b * 256 + 128 * half + 32 * j));
+            for (int r = 0; r < R; ++r) s[t][r] = _mm256_add_epi16(s[t][r], _mm256_maddubs_epi16(c[r], x));
+          }
+          for (auto& st : s)
+            for (auto& v : st) asm("" : "+x"(v));  // as in I2sTile
+        }
+      }
+      __m256i sums[NT][R];
+      for (int t = 0; t < NT; ++t)
+        for (int r = 0; r < R; ++r) sums[t][r] = _mm256_madd_epi16(s[t][r], ones);
+      store_tile_block_dots<R, NT>(sums, out, out_stride, nb, b);
+    }
+  }
+};
+
+}  // namespace
+
+void tq2_gemm_dots_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                        int32_t* dots) {
+  gemm_in_tiles<Tq2Tile>(rows, n_rows, k / 256 * 66, q, n_tokens, k, dots, k / 256);
 }
 
 namespace {
@@ -476,6 +528,30 @@ RowDotFn fused_row_dot(DType t) {
   }
 }
 
+// One token's outputs of a TQ2_0 row block from its block dots ([b][r]) and float block scales ([b][r]):
+// y[r] = (sum over b of scale * (dot - qsum[b])) / xs. Eight rows per vector, each lane doing the reference's
+// float operations in the reference's order: bit-identical.
+void tq2_epilogue(const int32_t* dots, const float* scales, const int32_t* qsum, float xs, size_t n_rows,
+                  size_t n_blocks, float* y) {
+  size_t r = 0;
+  for (; r + 8 <= n_rows; r += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n_blocks; ++b) {
+      const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + b * n_rows + r));
+      acc = _mm256_add_ps(acc,
+                          _mm256_mul_ps(_mm256_loadu_ps(scales + b * n_rows + r),
+                                        _mm256_cvtepi32_ps(_mm256_sub_epi32(d, _mm256_set1_epi32(qsum[b])))));
+    }
+    _mm256_storeu_ps(y + r, _mm256_div_ps(acc, _mm256_set1_ps(xs)));
+  }
+  for (; r < n_rows; ++r) {
+    float acc = 0;
+    for (size_t b = 0; b < n_blocks; ++b)
+      acc += scales[b * n_rows + r] * float(dots[b * n_rows + r] - qsum[b]);
+    y[r] = acc / xs;
+  }
+}
+
 // Rows [n0, n1) of y = W x (y: [T, N]) with our kernels, for every type but TL2.
 void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activations& a, float* y, size_t T,
                  size_t n0, size_t n1) {
@@ -502,6 +578,25 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
           for (size_t r = 0; r < nr; ++r)
             // Same float operations, in the same order, as the reference: outputs are bit-identical.
             y[(t0 + t) * N + r0 + r] = (w.scale * float(dots[t * nr + r] - a.qsum[t0 + t])) / a.xs[t0 + t];
+      }
+    }
+  } else if (w.type == DType::TQ2_0 && T > 1) {
+    const size_t nb = K / 256, row_bytes = nb * 66;
+    // As for I2_S: blocks of rows stay in L2 while the batch's tokens pass over them.
+    constexpr size_t kRows = 32, kTokens = 32;
+    std::vector<int32_t> dots(kTokens * nb * kRows);
+    std::vector<float> scales(nb * kRows);  // [b][r]: the block scales of the row block, in float
+    for (size_t r0 = n0; r0 < n1; r0 += kRows) {
+      const size_t nr = std::min(kRows, n1 - r0);
+      for (size_t r = 0; r < nr; ++r)
+        for (size_t b = 0; b < nb; ++b)
+          scales[b * nr + r] = load_f16(w.data + (r0 + r) * row_bytes + b * 66 + 64);
+      for (size_t t0 = 0; t0 < T; t0 += kTokens) {
+        const size_t nt = std::min(kTokens, T - t0);
+        kernels.tq2_gemm_dots(w.data + r0 * row_bytes, nr, a.xq + t0 * K, nt, K, dots.data());
+        for (size_t t = 0; t < nt; ++t)
+          tq2_epilogue(dots.data() + t * nb * nr, scales.data(), a.qsum + (t0 + t) * nb, a.xs[t0 + t], nr, nb,
+                       y + (t0 + t) * N + r0);
       }
     }
   } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
@@ -585,7 +680,8 @@ void matmul_tl2(const TernaryKernels& kernels, const WeightView* const* ws, floa
 }  // namespace
 
 const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2, i2s_gemv_codes_avx2, i2s_gemm_codes_avx2,
-                                  tq2_row_dots_avx2,  tq1_row_dots_avx2,   tl2_tile_dot_avx2};
+                                  tq2_row_dots_avx2,  tq2_gemm_dots_avx2,  tq1_row_dots_avx2,
+                                  tl2_tile_dot_avx2};
 
 void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t T,
                 bool quantize_act, const Parallel& par, OneDnnUse use) {

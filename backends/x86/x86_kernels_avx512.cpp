@@ -80,9 +80,9 @@ namespace {
 // int16 runs to widen.
 template <int R, int NT>
 struct I2sTile {
-  static void run(const uint8_t* rows, const int8_t* q, size_t k, int32_t* out, size_t out_stride) {
+  static void run(const uint8_t* rows, size_t row_bytes, const int8_t* q, size_t k, int32_t* out,
+                  size_t out_stride) {
     const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(6, 4), sh23 = shift_counts(2, 0);
-    const size_t row_bytes = k / 4;
     __m512i acc[NT][R];
     for (auto& at : acc)
       for (auto& v : at) v = _mm512_setzero_si512();
@@ -108,7 +108,7 @@ struct I2sTile {
 
 void i2s_gemm_codes_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                                int32_t* dots) {
-  i2s_gemm_in_tiles<I2sTile>(rows, n_rows, q, n_tokens, k, dots);
+  gemm_in_tiles<I2sTile>(rows, n_rows, k / 4, q, n_tokens, k, dots, 1);
 }
 
 namespace {
@@ -136,6 +136,48 @@ int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q) {
 void tq2_row_dots_avx512vnni(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots) {
   dots_in_fours(n_blocks, dots,
                 [&](size_t b) { return halves_added(tq2_block_acc(row + b * 66, q + b * 256)); });
+}
+
+namespace {
+
+// Tq2Tile of x86_kernels_avx2.cpp with vpdpbusd: half a block (128 weights) per two instructions.
+template <int R, int NT>
+struct Tq2Tile {
+  static void run(const uint8_t* rows, size_t row_bytes, const int8_t* q, size_t k, int32_t* out,
+                  size_t out_stride) {
+    const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(0, 2), sh23 = shift_counts(4, 6);
+    const size_t nb = k / 256;
+    for (size_t b = 0; b < nb; ++b) {
+      __m512i acc[NT][R];
+      for (auto& at : acc)
+        for (auto& v : at) v = _mm512_setzero_si512();
+      for (int half = 0; half < 2; ++half) {
+        __m512i c01[R], c23[R];
+        for (int r = 0; r < R; ++r) {
+          const __m512i p = load256_twice(rows + r * row_bytes + b * 66 + 32 * half);
+          c01[r] = _mm512_and_si512(_mm512_srlv_epi16(p, sh01), mask);
+          c23[r] = _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask);
+        }
+        for (int t = 0; t < NT; ++t) {
+          const int8_t* x = q + t * k + b * 256 + 128 * half;
+          const __m512i x01 = load512(x), x23 = load512(x + 64);
+          for (int r = 0; r < R; ++r)
+            acc[t][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[t][r], c01[r], x01), c23[r], x23);
+        }
+      }
+      __m256i sums[NT][R];
+      for (int t = 0; t < NT; ++t)
+        for (int r = 0; r < R; ++r) sums[t][r] = halves_added(acc[t][r]);
+      store_tile_block_dots<R, NT>(sums, out, out_stride, nb, b);
+    }
+  }
+};
+
+}  // namespace
+
+void tq2_gemm_dots_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                              int32_t* dots) {
+  gemm_in_tiles<Tq2Tile>(rows, n_rows, k / 256 * 66, q, n_tokens, k, dots, k / 256);
 }
 
 // tl2_tile_dot_avx2 with four groups per instruction: one 64-byte load holds the indices of pairs j and j + 1
@@ -232,8 +274,8 @@ void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_str
   if (t < n_tokens) tl2_tile_dot_tokens<1>(tile, lut + t * lut_stride, lut_stride, k, out + 32 * t);
 }
 
-const TernaryKernels kAvx512VnniKernels{i2s_dot_codes_avx512vnni,  i2s_gemv_codes_avx512vnni,
-                                        i2s_gemm_codes_avx512vnni, tq2_row_dots_avx512vnni,
-                                        tq1_row_dots_avx2,         tl2_tile_dot_avx512};
+const TernaryKernels kAvx512VnniKernels{
+    i2s_dot_codes_avx512vnni, i2s_gemv_codes_avx512vnni, i2s_gemm_codes_avx512vnni, tq2_row_dots_avx512vnni,
+    tq2_gemm_dots_avx512vnni, tq1_row_dots_avx2,         tl2_tile_dot_avx512};
 
 }  // namespace tern::x86

@@ -14,6 +14,8 @@ void i2s_gemm_codes_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t*
                                int32_t* dots);
 int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q);
 void tq2_row_dots_avx512vnni(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
+void tq2_gemm_dots_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                              int32_t* dots);
 // Four groups (two pairs, one quad of the table layout) per 512-bit vpshufb.
 void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens,
                          size_t k, int32_t* out);

@@ -61,7 +61,8 @@ TEST(Avx512Kernels, CodeDotsEqualTheAvx2KernelsOnArbitraryBytes) {
     EXPECT_EQ(x86::i2s_dot_codes_avx512vnni(row.data(), q.data(), k),
               x86::i2s_dot_codes_avx2(row.data(), q.data(), k));
   }
-  EXPECT_EQ(x86_test::check_i2s_gemm(x86::i2s_gemm_codes_avx512vnni), "");
+  EXPECT_EQ(x86_test::check_ternary_gemm(DType::I2_S, x86::i2s_gemm_codes_avx512vnni), "");
+  EXPECT_EQ(x86_test::check_ternary_gemm(DType::TQ2_0, x86::tq2_gemm_dots_avx512vnni), "");
   for (size_t n_rows = 1; n_rows <= 9; ++n_rows) {  // decode: four-row reductions and a ragged tail
     const size_t k = 256;
     std::vector<uint8_t> rows(n_rows * k / 4);

@@ -161,10 +161,12 @@ TEST(X86Kernels, I2SGemmEqualsRowDotsAtTheInt16Limits) {
   }
 }
 
-// Every tile shape the kernel uses (2 or 1 rows, 4 to 1 tokens), on arbitrary bytes (code 3 included).
-TEST(X86Kernels, I2SGemmEqualsRowDotsForRaggedRowsAndTokens) {
+// Every tile shape the prefill kernels use (2 or 1 rows, 4 to 1 tokens), on arbitrary bytes (code 3
+// included).
+TEST(X86Kernels, PrefillGemmsEqualScalarSumsForRaggedRowsAndTokens) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
-  EXPECT_EQ(x86_test::check_i2s_gemm(x86::i2s_gemm_codes_avx2), "");
+  EXPECT_EQ(x86_test::check_ternary_gemm(DType::I2_S, x86::i2s_gemm_codes_avx2), "");
+  EXPECT_EQ(x86_test::check_ternary_gemm(DType::TQ2_0, x86::tq2_gemm_dots_avx2), "");
 }
 
 TEST(X86Kernels, TL2TileDotIsExactAtTheInt16Limits) {

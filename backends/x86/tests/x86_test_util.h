@@ -45,33 +45,43 @@ inline std::string first_mismatch(DType t, const std::vector<float>& y, const st
   return "";
 }
 
-// An I2_S prefill kernel (TernaryKernels::i2s_gemm_codes) against scalar sums of code * q, on arbitrary bytes
-// (code 3 included): 1 to 5 rows (tiles of two and an odd row) times 1 to 9 tokens (groups of four and every
-// ragged tail), K of one block and of more than one int16 run. Returns the first mismatch, or "".
-template <class GemmCodes>
-std::string check_i2s_gemm(GemmCodes gemm_codes) {
+// A prefill kernel (TernaryKernels::i2s_gemm_codes or tq2_gemm_dots) against scalar sums of code * q, on
+// arbitrary bytes (code 3 included): 1 to 5 rows (tiles of two and an odd row) times 1 to 9 tokens (groups of
+// four and every ragged tail), K of one block and of more than one I2_S int16 run. TQ2_0 gives one dot per
+// 256-weight block, I2_S one per row. Returns the first mismatch, or "".
+template <class GemmDots>
+std::string check_ternary_gemm(DType type, GemmDots gemm_dots) {
   std::mt19937 rng(29);
-  for (size_t k : {size_t(128), size_t(128 * 9)})
+  const bool tq2 = type == DType::TQ2_0;
+  for (size_t k : {size_t(256), size_t(128 * 18)})
     for (size_t n_rows = 1; n_rows <= 5; ++n_rows)
       for (size_t n_tokens = 1; n_tokens <= 9; ++n_tokens) {
-        std::vector<uint8_t> rows(n_rows * k / 4);
+        const size_t row_bytes = dtype_row_bytes(type, k), per_item = tq2 ? k / 256 : 1,
+                     items_per_dot = k / per_item;
+        std::vector<uint8_t> rows(n_rows * row_bytes);
         for (auto& b : rows) b = uint8_t(rng());
         const std::vector<int8_t> q = random_i8(n_tokens * k, rng);
-        std::vector<int32_t> dots(n_tokens * n_rows);
-        gemm_codes(rows.data(), n_rows, q.data(), n_tokens, k, dots.data());
+        std::vector<int32_t> dots(n_tokens * n_rows * per_item);
+        gemm_dots(rows.data(), n_rows, q.data(), n_tokens, k, dots.data());
+        // I2_S: element 32 m + j of a 128-weight block is bits 6 - 2m of the block's byte j. TQ2_0: element
+        // 128 h + 32 m + j of a 256-weight block is bits 2m of byte 32 h + j (the block's f16 scale follows).
+        auto code = [&](const uint8_t* row, size_t i) {
+          if (tq2) return (row[i / 256 * 66 + i % 256 / 128 * 32 + i % 32] >> (2 * (i % 128 / 32))) & 3;
+          return (row[i / 128 * 32 + i % 32] >> (6 - 2 * (i % 128 / 32))) & 3;
+        };
         for (size_t t = 0; t < n_tokens; ++t)
-          for (size_t r = 0; r < n_rows; ++r) {
-            int32_t want = 0;
-            // Element 32 m + j of a 128-weight block is bits 6 - 2m of the block's byte j.
-            for (size_t i = 0; i < k; ++i)
-              want +=
-                  ((rows[r * k / 4 + i / 128 * 32 + i % 32] >> (6 - 2 * (i % 128 / 32))) & 3) * q[t * k + i];
-            if (dots[t * n_rows + r] != want)
-              return "k=" + std::to_string(k) + " rows=" + std::to_string(n_rows) +
-                     " tokens=" + std::to_string(n_tokens) + ": [" + std::to_string(t) + "][" +
-                     std::to_string(r) + "] = " + std::to_string(dots[t * n_rows + r]) + ", want " +
-                     std::to_string(want);
-          }
+          for (size_t r = 0; r < n_rows; ++r)
+            for (size_t d = 0; d < per_item; ++d) {
+              int32_t want = 0;
+              for (size_t i = d * items_per_dot; i < (d + 1) * items_per_dot; ++i)
+                want += code(rows.data() + r * row_bytes, i) * q[t * k + i];
+              const int32_t got = dots[(t * per_item + d) * n_rows + r];
+              if (got != want)
+                return std::string(dtype_name(type)) + " k=" + std::to_string(k) +
+                       " rows=" + std::to_string(n_rows) + " tokens=" + std::to_string(n_tokens) + ": [" +
+                       std::to_string(t) + "][" + std::to_string(r) + "][" + std::to_string(d) +
+                       "] = " + std::to_string(got) + ", want " + std::to_string(want);
+            }
       }
   return "";
 }
