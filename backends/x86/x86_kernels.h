@@ -37,6 +37,9 @@ void tq1_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int
 // q + t * k), dots[(t * n_blocks + b) * n_rows + r] for token t, block b and row r (n_blocks = k / 256).
 void tq2_gemm_dots_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                         int32_t* dots);
+// The same for TQ1_0 rows.
+void tq1_gemm_dots_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                        int32_t* dots);
 
 // TL2 (docs/tl2.md). A token's lookup tables take kTL2PairLutBytes per group pair, stored by quads of groups
 // (two pairs, 128 bytes) so that one 512-bit load takes four groups' tables: the low bytes of the 16 partial
@@ -96,6 +99,8 @@ struct TernaryKernels {
   void (*tq2_gemm_dots)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                         int32_t* dots);
   void (*tq1_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
+  void (*tq1_gemm_dots)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                        int32_t* dots);
   void (*tl2_tile_dot)(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
                        int32_t* out);
 };

@@ -318,6 +318,76 @@ void tq1_row_dots_avx2(const uint8_t* row, const int8_t* q, size_t n_blocks, int
   dots_in_fours(n_blocks, dots, [&](size_t b) { return tq1_block_acc(row + b * 54, q + b * 256); });
 }
 
+namespace {
+
+// A TQ1_0 block's 256 codes, in order, as tq1_block_acc decodes them.
+void tq1_decode_block_codes(const uint8_t* blk, uint8_t* codes) {
+  auto st = [&](int i, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + 32 * i), v); };
+  const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)), x3 = times3_u8(x),
+                x9 = times9_u8(x);
+  const __m256i planes[5] = {x, x3, x9, times9_u8(x3), times9_u8(x9)};
+  for (int n = 0; n < 5; ++n) st(n, top_trit_u8(planes[n]));
+  const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32));
+  const __m256i y01 = _mm256_set_m128i(_mm256_castsi256_si128(times3_u8(_mm256_castsi128_si256(y))), y);
+  const __m256i y23 = times9_u8(y01), y45 = times9_u8(y23);
+  st(5, top_trit_u8(y01));
+  st(6, top_trit_u8(y23));
+  int32_t h;
+  std::memcpy(&h, blk + 48, 4);
+  const __m256i z = _mm256_set1_epi32(h), z3 = times3_u8(z);
+  const __m256i zz =
+      _mm256_blend_epi32(_mm256_blend_epi32(z, z3, 0x22), times9_u8(_mm256_blend_epi32(z, z3, 0x88)), 0xcc);
+  // Elements 224-239 (trit 4 of bytes 32-47) and 240-255 (the four trits of bytes 48-51): one vector.
+  st(7, _mm256_permute2x128_si256(top_trit_u8(y45), top_trit_u8(zz), 0x20));
+}
+
+// Tq2Tile on codes already decoded to bytes (256 per block, in order): no decoding in the loop.
+template <int R, int NT>
+struct ByteCodesTile {
+  static void run(const uint8_t* rows, size_t row_bytes, const int8_t* q, size_t k, int32_t* out,
+                  size_t out_stride) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const size_t nb = k / 256;
+    for (size_t b = 0; b < nb; ++b) {
+      __m256i s[NT][R];
+      for (auto& st : s)
+        for (auto& v : st) v = _mm256_setzero_si256();
+      for (int i = 0; i < 8; ++i) {  // one block adds at most 8 * 512 to an int16 lane
+        __m256i c[R];
+        for (int r = 0; r < R; ++r)
+          c[r] =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * row_bytes + b * 256 + 32 * i));
+        for (int t = 0; t < NT; ++t) {
+          const __m256i x =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + t * k + b * 256 + 32 * i));
+          for (int r = 0; r < R; ++r) s[t][r] = _mm256_add_epi16(s[t][r], _mm256_maddubs_epi16(c[r], x));
+        }
+        for (auto& st : s)
+          for (auto& v : st) asm("" : "+x"(v));  // as in I2sTile
+      }
+      __m256i sums[NT][R];
+      for (int t = 0; t < NT; ++t)
+        for (int r = 0; r < R; ++r) sums[t][r] = _mm256_madd_epi16(s[t][r], ones);
+      store_tile_block_dots<R, NT>(sums, out, out_stride, nb, b);
+    }
+  }
+};
+
+}  // namespace
+
+void tq1_gemm_dots_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                        int32_t* dots) {
+  // Base-3 decoding costs more than the multiply-adds, so the rows are decoded once, for every token.
+  thread_local std::vector<uint8_t> codes_buffer;
+  std::vector<uint8_t>& codes = codes_buffer;
+  const size_t nb = k / 256;
+  codes.resize(n_rows * k);
+  for (size_t r = 0; r < n_rows; ++r)
+    for (size_t b = 0; b < nb; ++b)
+      tq1_decode_block_codes(rows + (r * nb + b) * 54, codes.data() + r * k + b * 256);
+  gemm_in_tiles<ByteCodesTile>(codes.data(), n_rows, k, q, n_tokens, k, dots, nb);
+}
+
 void gated_activation_avx2(const float* gate, const float* up, float* out, size_t n, Activation act) {
   if (act != Activation::Relu2) return ref::gated_activation(gate, up, out, n, act);
   // max_ps(g, 0) returns 0 for a NaN g, like the reference's (g > 0 ? g * g : 0); then (r * r) * u as there.
@@ -528,11 +598,11 @@ RowDotFn fused_row_dot(DType t) {
   }
 }
 
-// One token's outputs of a TQ2_0 row block from its block dots ([b][r]) and float block scales ([b][r]):
-// y[r] = (sum over b of scale * (dot - qsum[b])) / xs. Eight rows per vector, each lane doing the reference's
-// float operations in the reference's order: bit-identical.
-void tq2_epilogue(const int32_t* dots, const float* scales, const int32_t* qsum, float xs, size_t n_rows,
-                  size_t n_blocks, float* y) {
+// One token's outputs of a TQ2_0 / TQ1_0 row block from its block dots ([b][r]) and float block scales
+// ([b][r]): y[r] = (sum over b of scale * (dot - qsum[b])) / xs. Eight rows per vector, each lane doing the
+// reference's float operations in the reference's order: bit-identical.
+void block_scaled_epilogue(const int32_t* dots, const float* scales, const int32_t* qsum, float xs,
+                           size_t n_rows, size_t n_blocks, float* y) {
   size_t r = 0;
   for (; r + 8 <= n_rows; r += 8) {
     __m256 acc = _mm256_setzero_ps();
@@ -580,8 +650,9 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
             y[(t0 + t) * N + r0 + r] = (w.scale * float(dots[t * nr + r] - a.qsum[t0 + t])) / a.xs[t0 + t];
       }
     }
-  } else if (w.type == DType::TQ2_0 && T > 1) {
-    const size_t nb = K / 256, row_bytes = nb * 66;
+  } else if ((w.type == DType::TQ2_0 || w.type == DType::TQ1_0) && T > 1) {
+    const size_t nb = K / 256, bb = dtype_traits(w.type)->block_bytes, row_bytes = nb * bb;
+    const auto gemm_dots = w.type == DType::TQ2_0 ? kernels.tq2_gemm_dots : kernels.tq1_gemm_dots;
     // As for I2_S: blocks of rows stay in L2 while the batch's tokens pass over them.
     constexpr size_t kRows = 32, kTokens = 32;
     std::vector<int32_t> dots(kTokens * nb * kRows);
@@ -590,13 +661,14 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
       const size_t nr = std::min(kRows, n1 - r0);
       for (size_t r = 0; r < nr; ++r)
         for (size_t b = 0; b < nb; ++b)
-          scales[b * nr + r] = load_f16(w.data + (r0 + r) * row_bytes + b * 66 + 64);
+          scales[b * nr + r] =
+              load_f16(w.data + (r0 + r) * row_bytes + b * bb + bb - 2);  // the scale ends the block
       for (size_t t0 = 0; t0 < T; t0 += kTokens) {
         const size_t nt = std::min(kTokens, T - t0);
-        kernels.tq2_gemm_dots(w.data + r0 * row_bytes, nr, a.xq + t0 * K, nt, K, dots.data());
+        gemm_dots(w.data + r0 * row_bytes, nr, a.xq + t0 * K, nt, K, dots.data());
         for (size_t t = 0; t < nt; ++t)
-          tq2_epilogue(dots.data() + t * nb * nr, scales.data(), a.qsum + (t0 + t) * nb, a.xs[t0 + t], nr, nb,
-                       y + (t0 + t) * N + r0);
+          block_scaled_epilogue(dots.data() + t * nb * nr, scales.data(), a.qsum + (t0 + t) * nb,
+                                a.xs[t0 + t], nr, nb, y + (t0 + t) * N + r0);
       }
     }
   } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
@@ -681,7 +753,7 @@ void matmul_tl2(const TernaryKernels& kernels, const WeightView* const* ws, floa
 
 const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2, i2s_gemv_codes_avx2, i2s_gemm_codes_avx2,
                                   tq2_row_dots_avx2,  tq2_gemm_dots_avx2,  tq1_row_dots_avx2,
-                                  tl2_tile_dot_avx2};
+                                  tq1_gemm_dots_avx2, tl2_tile_dot_avx2};
 
 void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t T,
                 bool quantize_act, const Parallel& par, OneDnnUse use) {

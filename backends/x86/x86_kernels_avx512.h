@@ -20,7 +20,7 @@ void tq2_gemm_dots_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* 
 void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens,
                          size_t k, int32_t* out);
 
-// The AVX-512 kernels above; TQ1_0 keeps the AVX2 kernel.
+// The AVX-512 kernels above; TQ1_0 keeps the AVX2 kernels.
 extern const TernaryKernels kAvx512VnniKernels;
 
 }  // namespace tern::x86

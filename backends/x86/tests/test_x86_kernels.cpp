@@ -167,6 +167,7 @@ TEST(X86Kernels, PrefillGemmsEqualScalarSumsForRaggedRowsAndTokens) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   EXPECT_EQ(x86_test::check_ternary_gemm(DType::I2_S, x86::i2s_gemm_codes_avx2), "");
   EXPECT_EQ(x86_test::check_ternary_gemm(DType::TQ2_0, x86::tq2_gemm_dots_avx2), "");
+  EXPECT_EQ(x86_test::check_ternary_gemm(DType::TQ1_0, x86::tq1_gemm_dots_avx2), "");
 }
 
 TEST(X86Kernels, TL2TileDotIsExactAtTheInt16Limits) {

@@ -2,6 +2,7 @@
 // Shared by the x86 kernel tests: random weights of any type, as the models hold them.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -45,28 +46,39 @@ inline std::string first_mismatch(DType t, const std::vector<float>& y, const st
   return "";
 }
 
-// A prefill kernel (TernaryKernels::i2s_gemm_codes or tq2_gemm_dots) against scalar sums of code * q, on
-// arbitrary bytes (code 3 included): 1 to 5 rows (tiles of two and an odd row) times 1 to 9 tokens (groups of
-// four and every ragged tail), K of one block and of more than one I2_S int16 run. TQ2_0 gives one dot per
-// 256-weight block, I2_S one per row. Returns the first mismatch, or "".
+// A prefill kernel (TernaryKernels::i2s_gemm_codes, tq2_gemm_dots or tq1_gemm_dots) against scalar sums of
+// code * q, on arbitrary bytes (code 3 included; TQ1_0 decoded by the reference): 1 to 5 rows (tiles of two
+// and an odd row) times 1 to 9 tokens (groups of four and every ragged tail), K of one block and of more than
+// one I2_S int16 run. TQ2_0 / TQ1_0 give one dot per 256-weight block, I2_S one per row. Returns the first
+// mismatch, or "".
 template <class GemmDots>
 std::string check_ternary_gemm(DType type, GemmDots gemm_dots) {
   std::mt19937 rng(29);
-  const bool tq2 = type == DType::TQ2_0;
+  const bool per_block = type != DType::I2_S;
   for (size_t k : {size_t(256), size_t(128 * 18)})
     for (size_t n_rows = 1; n_rows <= 5; ++n_rows)
       for (size_t n_tokens = 1; n_tokens <= 9; ++n_tokens) {
-        const size_t row_bytes = dtype_row_bytes(type, k), per_item = tq2 ? k / 256 : 1,
+        const size_t row_bytes = dtype_row_bytes(type, k), per_item = per_block ? k / 256 : 1,
                      items_per_dot = k / per_item;
         std::vector<uint8_t> rows(n_rows * row_bytes);
         for (auto& b : rows) b = uint8_t(rng());
+        std::vector<float> trits(n_rows * k);  // TQ1_0: the reference's decoding, with every scale set to 1
+        if (type == DType::TQ1_0) {
+          const uint16_t one = fp32_to_fp16(1.0f);
+          for (size_t blk = 0; blk < n_rows * k / 256; ++blk)
+            std::memcpy(rows.data() + blk * 54 + 52, &one, 2);
+          dequantize_row(type, rows.data(), trits.data(), n_rows * k);
+        }
         const std::vector<int8_t> q = random_i8(n_tokens * k, rng);
         std::vector<int32_t> dots(n_tokens * n_rows * per_item);
         gemm_dots(rows.data(), n_rows, q.data(), n_tokens, k, dots.data());
         // I2_S: element 32 m + j of a 128-weight block is bits 6 - 2m of the block's byte j. TQ2_0: element
         // 128 h + 32 m + j of a 256-weight block is bits 2m of byte 32 h + j (the block's f16 scale follows).
-        auto code = [&](const uint8_t* row, size_t i) {
-          if (tq2) return (row[i / 256 * 66 + i % 256 / 128 * 32 + i % 32] >> (2 * (i % 128 / 32))) & 3;
+        auto code = [&](size_t r, size_t i) {
+          const uint8_t* row = rows.data() + r * row_bytes;
+          if (type == DType::TQ1_0) return int(trits[r * k + i]) + 1;
+          if (type == DType::TQ2_0)
+            return (row[i / 256 * 66 + i % 256 / 128 * 32 + i % 32] >> (2 * (i % 128 / 32))) & 3;
           return (row[i / 128 * 32 + i % 32] >> (6 - 2 * (i % 128 / 32))) & 3;
         };
         for (size_t t = 0; t < n_tokens; ++t)
@@ -74,7 +86,7 @@ std::string check_ternary_gemm(DType type, GemmDots gemm_dots) {
             for (size_t d = 0; d < per_item; ++d) {
               int32_t want = 0;
               for (size_t i = d * items_per_dot; i < (d + 1) * items_per_dot; ++i)
-                want += code(rows.data() + r * row_bytes, i) * q[t * k + i];
+                want += code(r, i) * q[t * k + i];
               const int32_t got = dots[(t * per_item + d) * n_rows + r];
               if (got != want)
                 return std::string(dtype_name(type)) + " k=" + std::to_string(k) +
