@@ -126,14 +126,18 @@ namespace {
 
 // R consecutive rows times NT tokens, the register tile of the prefill GEMM: each row's codes are decoded
 // once for all NT tokens and each token's activations loaded once for all R rows. R * NT int16 accumulators,
-// R codes, one activation vector and the mask fill AVX2's 16 registers at 2 x 4. out[t * out_stride + r].
+// R codes, one activation vector and the mask fill AVX2's 16 registers at 2 x 4; the int32 totals do not fit
+// and live on the stack, touched once per eight blocks, and are reduced only at the end (four per hadd tree:
+// a horizontal sum per group of blocks cost about 6%). out[t * out_stride + r].
 template <int R, int NT>
 struct I2sTile {
   static void run(const uint8_t* rows, size_t row_bytes, const int8_t* q, size_t k, int32_t* out,
                   size_t out_stride) {
     const __m256i mask = _mm256_set1_epi8(3);
     const size_t nb = k / 128;
-    int32_t acc[NT][R] = {};
+    __m256i acc[NT][R];
+    for (auto& at : acc)
+      for (auto& v : at) v = _mm256_setzero_si256();
     // As in i2s_row_acc: eight blocks add at most 8 * 2048 to an int16 lane, then they are widened.
     for (size_t b0 = 0; b0 < nb; b0 += 8) {
       __m256i s[NT][R];
@@ -163,10 +167,9 @@ struct I2sTile {
       }
       const __m256i ones = _mm256_set1_epi16(1);
       for (int t = 0; t < NT; ++t)
-        for (int r = 0; r < R; ++r) acc[t][r] += hsum_epi32(_mm256_madd_epi16(s[t][r], ones));
+        for (int r = 0; r < R; ++r) acc[t][r] = _mm256_add_epi32(acc[t][r], _mm256_madd_epi16(s[t][r], ones));
     }
-    for (int t = 0; t < NT; ++t)
-      for (int r = 0; r < R; ++r) out[t * out_stride + r] = acc[t][r];
+    store_tile_block_dots<R, NT>(acc, out, out_stride, 1, 0);
   }
 };
 
