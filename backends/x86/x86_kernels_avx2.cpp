@@ -454,8 +454,8 @@ namespace {
 // The 32 weights of one Q8_0 / Q4_0 / Q4_1 block as four vectors of eight floats, with the reference's values
 // (Q4 computes d * q + m in one FMA rounding, which the conformance test allows for).
 inline void decode_block_32(DType type, const uint8_t* blk, __m256 w[4]) {
-  const __m256 d = _mm256_set1_ps(load_f16(blk));
   if (type == DType::Q8_0) {
+    const __m256 d = _mm256_set1_ps(load_f16(blk));
     for (int c = 0; c < 4; ++c) {
       const __m256i v =
           _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * c)));
@@ -464,13 +464,27 @@ inline void decode_block_32(DType type, const uint8_t* blk, __m256 w[4]) {
     return;
   }
   const bool has_min = type == DType::Q4_1;
-  const __m256 m = _mm256_set1_ps(has_min ? load_f16(blk + 2) : -8.0f * load_f16(blk));
-  const __m128i low = _mm_set1_epi8(0xf);
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + (has_min ? 4 : 2)));
-  const __m128i lo = _mm_and_si128(v, low), hi = _mm_and_si128(_mm_srli_epi16(v, 4), low);
-  const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
-  for (int c = 0; c < 4; ++c)
-    w[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[c])), m);
+  __m256 d, m;
+  if (has_min) {
+    // d and m are adjacent halves: one load and one conversion for both, then in-lane shuffles.
+    uint32_t dm;
+    std::memcpy(&dm, blk, 4);
+    const __m256 both = _mm256_cvtph_ps(_mm_set1_epi32(int32_t(dm)));  // d m d m d m d m
+    d = _mm256_permute_ps(both, 0x00);
+    m = _mm256_permute_ps(both, 0x55);
+  } else {
+    d = _mm256_set1_ps(load_f16(blk));
+    m = _mm256_mul_ps(_mm256_set1_ps(-8.0f), d);
+  }
+  // Byte j holds weight j in its low nibble and weight j + 16 in its high one. Zero-extended straight from
+  // memory to 32 bits, a byte needs one mask for its low nibble and one shift (no mask) for its high one.
+  const uint8_t* qs = blk + (has_min ? 4 : 2);
+  const __m256i z0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs)));
+  const __m256i z1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs + 8)));
+  const __m256i low = _mm256_set1_epi32(0xf);
+  const __m256i parts[4] = {_mm256_and_si256(z0, low), _mm256_and_si256(z1, low), _mm256_srli_epi32(z0, 4),
+                            _mm256_srli_epi32(z1, 4)};
+  for (int c = 0; c < 4; ++c) w[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(parts[c]), m);
 }
 
 }  // namespace
