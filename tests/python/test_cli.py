@@ -254,6 +254,16 @@ class Bench(unittest.TestCase):
         self.assertAlmostEqual(bw["tg_fraction_of_bound"], out["results"][0]["tokens_per_sec"] / bw["tg_bound_tokens_per_sec"],
                                delta=1e-9)
 
+    def test_table_columns_line_up(self):
+        r = tern("bench", "-m", self.MODEL, "--backend", "reference", "-p", "4", "-n", "2", "-t", "1", "-r", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = [line for line in r.stdout.splitlines() if line.startswith("|")]
+        self.assertEqual(len(rows), 4, r.stdout)  # header, rule, pp4, tg2
+        self.assertIn("±", rows[2])
+        # Display columns (characters, not UTF-8 bytes) of every "|", the same on every line.
+        bars = [[i for i, c in enumerate(line) if c == "|"] for line in rows]
+        self.assertTrue(all(b == bars[0] for b in bars), r.stdout)
+
     def test_bad_lists_are_one_line_errors(self):
         for opt, value, fragment in (("-t", "0", "--threads"), ("-d", "3,x", "--depth"), ("-r", "0", "--repetitions")):
             r = tern("bench", "-m", self.MODEL, opt, value)

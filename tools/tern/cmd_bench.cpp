@@ -200,7 +200,8 @@ int cmd_bench(const std::vector<std::string>& args) {
             char size[32], ts[40];
             std::snprintf(size, sizeof size, "%.2f GiB", double(file_bytes) / (1 << 30));
             std::snprintf(ts, sizeof ts, "%.2f ± %.2f", s.mean, s.sd);
-            std::printf("| %-34s | %9s | %-10s | %7zu | %13s | %16s |\n", model_desc.c_str(), size,
+            // 17 bytes for 16 columns: printf pads bytes, and "±" is two bytes of UTF-8.
+            std::printf("| %-34s | %9s | %-10s | %7zu | %13s | %17s |\n", model_desc.c_str(), size,
                         be_name.c_str(), threads, name.c_str(), ts);
             std::fflush(stdout);
           }
