@@ -91,7 +91,6 @@ void matmul_onednn_float(const WeightView& w, const float* x, float* y, size_t n
 // The ternary kernels of one plugin variant. matmul_x86 (the row split, token tiles, activation quantization,
 // oneDNN choice and float epilogues) is shared; a variant only swaps these inner loops.
 struct TernaryKernels {
-  int32_t (*i2s_dot_codes)(const uint8_t* row, const int8_t* q, size_t k);
   void (*i2s_gemv_codes)(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
   void (*i2s_gemm_codes)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                          int32_t* dots);

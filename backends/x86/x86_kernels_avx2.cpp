@@ -768,9 +768,9 @@ void matmul_tl2(const TernaryKernels& kernels, const WeightView* const* ws, floa
 
 }  // namespace
 
-const TernaryKernels kAvx2Kernels{i2s_dot_codes_avx2, i2s_gemv_codes_avx2, i2s_gemm_codes_avx2,
-                                  tq2_row_dots_avx2,  tq2_gemm_dots_avx2,  tq1_row_dots_avx2,
-                                  tq1_gemm_dots_avx2, tl2_tile_dot_avx2};
+const TernaryKernels kAvx2Kernels{i2s_gemv_codes_avx2, i2s_gemm_codes_avx2, tq2_row_dots_avx2,
+                                  tq2_gemm_dots_avx2,  tq1_row_dots_avx2,   tq1_gemm_dots_avx2,
+                                  tl2_tile_dot_avx2};
 
 void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t T,
                 bool quantize_act, const Parallel& par, OneDnnUse use) {

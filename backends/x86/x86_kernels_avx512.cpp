@@ -275,7 +275,7 @@ void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_str
 }
 
 const TernaryKernels kAvx512VnniKernels{
-    i2s_dot_codes_avx512vnni, i2s_gemv_codes_avx512vnni, i2s_gemm_codes_avx512vnni, tq2_row_dots_avx512vnni,
-    tq2_gemm_dots_avx512vnni, tq1_row_dots_avx2,         tq1_gemm_dots_avx2,        tl2_tile_dot_avx512};
+    i2s_gemv_codes_avx512vnni, i2s_gemm_codes_avx512vnni, tq2_row_dots_avx512vnni, tq2_gemm_dots_avx512vnni,
+    tq1_row_dots_avx2,         tq1_gemm_dots_avx2,        tl2_tile_dot_avx512};
 
 }  // namespace tern::x86
