@@ -124,6 +124,36 @@ float quantize_activations_avx2(const float* x, int8_t* q, size_t k) {
 
 namespace {
 
+// The step every prefill tile repeats: s[t][r] += the int16 pair sums of codes c[r] times token t's 32
+// activations (at q + t * k).
+template <int R, int NT>
+inline void tile_multiply_add(__m256i (&s)[NT][R], const __m256i (&c)[R], const int8_t* q, size_t k) {
+  for (int t = 0; t < NT; ++t) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + t * k));
+    for (int r = 0; r < R; ++r) s[t][r] = _mm256_add_epi16(s[t][r], _mm256_maddubs_epi16(c[r], x));
+  }
+  // Without this, GCC reassociates consecutive steps' additions into trees, which keeps all products alive at
+  // once and spills a third of the tile to the stack.
+  for (auto& st : s)
+    for (auto& v : st) asm("" : "+x"(v));
+}
+
+template <int R, int NT>
+inline void zero_tile(__m256i (&s)[NT][R]) {
+  for (auto& st : s)
+    for (auto& v : st) v = _mm256_setzero_si256();
+}
+
+// One block's int16 tile sums, widened and stored as its dots (see store_tile_block_dots).
+template <int R, int NT>
+inline void store_tile_block_sums(const __m256i (&s)[NT][R], int32_t* out, size_t out_stride, size_t n_blocks,
+                                  size_t b) {
+  __m256i sums[NT][R];
+  for (int t = 0; t < NT; ++t)
+    for (int r = 0; r < R; ++r) sums[t][r] = _mm256_madd_epi16(s[t][r], _mm256_set1_epi16(1));
+  store_tile_block_dots<R, NT>(sums, out, out_stride, n_blocks, b);
+}
+
 // R consecutive rows times NT tokens, the register tile of the prefill GEMM: each row's codes are decoded
 // once for all NT tokens and each token's activations loaded once for all R rows. R * NT int16 accumulators,
 // R codes, one activation vector and the mask fill AVX2's 16 registers at 2 x 4; the int32 totals do not fit
@@ -136,13 +166,11 @@ struct I2sTile {
     const __m256i mask = _mm256_set1_epi8(3);
     const size_t nb = k / 128;
     __m256i acc[NT][R];
-    for (auto& at : acc)
-      for (auto& v : at) v = _mm256_setzero_si256();
+    zero_tile(acc);
     // As in i2s_row_acc: eight blocks add at most 8 * 2048 to an int16 lane, then they are widened.
     for (size_t b0 = 0; b0 < nb; b0 += 8) {
       __m256i s[NT][R];
-      for (auto& st : s)
-        for (auto& v : st) v = _mm256_setzero_si256();
+      zero_tile(s);
       for (size_t b = b0; b < std::min(b0 + 8, nb); ++b) {
         __m256i p[R];
         for (int r = 0; r < R; ++r)
@@ -154,15 +182,7 @@ struct I2sTile {
             c[r] = _mm256_and_si256(p[r], mask);
             p[r] = _mm256_srli_epi16(p[r], 2);
           }
-          for (int t = 0; t < NT; ++t) {
-            const __m256i x =
-                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + t * k + b * 128 + 96 - 32 * j));
-            for (int r = 0; r < R; ++r) s[t][r] = _mm256_add_epi16(s[t][r], _mm256_maddubs_epi16(c[r], x));
-          }
-          // Without this, GCC reassociates the four steps' additions into trees, which keeps all products
-          // alive at once and spills a third of the tile to the stack.
-          for (auto& st : s)
-            for (auto& v : st) asm("" : "+x"(v));
+          tile_multiply_add(s, c, q + b * 128 + 96 - 32 * j, k);
         }
       }
       const __m256i ones = _mm256_set1_epi16(1);
@@ -214,12 +234,11 @@ template <int R, int NT>
 struct Tq2Tile {
   static void run(const uint8_t* rows, size_t row_bytes, const int8_t* q, size_t k, int32_t* out,
                   size_t out_stride) {
-    const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    const __m256i mask = _mm256_set1_epi8(3);
     const size_t nb = k / 256;
     for (size_t b = 0; b < nb; ++b) {
       __m256i s[NT][R];
-      for (auto& st : s)
-        for (auto& v : st) v = _mm256_setzero_si256();
+      zero_tile(s);
       // One block adds at most 8 * 512 to an int16 lane.
       for (int half = 0; half < 2; ++half) {
         __m256i p[R];
@@ -233,19 +252,10 @@ struct Tq2Tile {
             c[r] = _mm256_and_si256(p[r], mask);
             p[r] = _mm256_srli_epi16(p[r], 2);
           }
-          for (int t = 0; t < NT; ++t) {
-            const __m256i x = _mm256_loadu_si256(
-                reinterpret_cast<const __m256i*>(q + t * k + b * 256 + 128 * half + 32 * j));
-            for (int r = 0; r < R; ++r) s[t][r] = _mm256_add_epi16(s[t][r], _mm256_maddubs_epi16(c[r], x));
-          }
-          for (auto& st : s)
-            for (auto& v : st) asm("" : "+x"(v));  // as in I2sTile
+          tile_multiply_add(s, c, q + b * 256 + 128 * half + 32 * j, k);
         }
       }
-      __m256i sums[NT][R];
-      for (int t = 0; t < NT; ++t)
-        for (int r = 0; r < R; ++r) sums[t][r] = _mm256_madd_epi16(s[t][r], ones);
-      store_tile_block_dots<R, NT>(sums, out, out_stride, nb, b);
+      store_tile_block_sums(s, out, out_stride, nb, b);
     }
   }
 };
@@ -349,29 +359,18 @@ template <int R, int NT>
 struct ByteCodesTile {
   static void run(const uint8_t* rows, size_t row_bytes, const int8_t* q, size_t k, int32_t* out,
                   size_t out_stride) {
-    const __m256i ones = _mm256_set1_epi16(1);
     const size_t nb = k / 256;
     for (size_t b = 0; b < nb; ++b) {
       __m256i s[NT][R];
-      for (auto& st : s)
-        for (auto& v : st) v = _mm256_setzero_si256();
+      zero_tile(s);
       for (int i = 0; i < 8; ++i) {  // one block adds at most 8 * 512 to an int16 lane
         __m256i c[R];
         for (int r = 0; r < R; ++r)
           c[r] =
               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * row_bytes + b * 256 + 32 * i));
-        for (int t = 0; t < NT; ++t) {
-          const __m256i x =
-              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + t * k + b * 256 + 32 * i));
-          for (int r = 0; r < R; ++r) s[t][r] = _mm256_add_epi16(s[t][r], _mm256_maddubs_epi16(c[r], x));
-        }
-        for (auto& st : s)
-          for (auto& v : st) asm("" : "+x"(v));  // as in I2sTile
+        tile_multiply_add(s, c, q + b * 256 + 32 * i, k);
       }
-      __m256i sums[NT][R];
-      for (int t = 0; t < NT; ++t)
-        for (int r = 0; r < R; ++r) sums[t][r] = _mm256_madd_epi16(s[t][r], ones);
-      store_tile_block_dots<R, NT>(sums, out, out_stride, nb, b);
+      store_tile_block_sums(s, out, out_stride, nb, b);
     }
   }
 };
