@@ -76,6 +76,16 @@ void i2s_gemv_codes_avx512vnni(const uint8_t* rows, const int8_t* q, size_t k, s
 
 namespace {
 
+// One block's int32 tile sums stored as its dots (see store_tile_block_dots).
+template <int R, int NT>
+inline void store_tile_block_sums(const __m512i (&acc)[NT][R], int32_t* out, size_t out_stride,
+                                  size_t n_blocks, size_t b) {
+  __m256i sums[NT][R];
+  for (int t = 0; t < NT; ++t)
+    for (int r = 0; r < R; ++r) sums[t][r] = halves_added(acc[t][r]);
+  store_tile_block_dots<R, NT>(sums, out, out_stride, n_blocks, b);
+}
+
 // R rows x NT tokens, as I2sTile in x86_kernels_avx2.cpp; vpdpbusd accumulates in int32, so there are no
 // int16 runs to widen.
 template <int R, int NT>
@@ -99,8 +109,7 @@ struct I2sTile {
           acc[t][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[t][r], c01[r], x01), c23[r], x23);
       }
     }
-    for (int t = 0; t < NT; ++t)
-      for (int r = 0; r < R; ++r) out[t * out_stride + r] = hsum_epi32(acc[t][r]);
+    store_tile_block_sums(acc, out, out_stride, 1, 0);
   }
 };
 
@@ -165,10 +174,7 @@ struct Tq2Tile {
             acc[t][r] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[t][r], c01[r], x01), c23[r], x23);
         }
       }
-      __m256i sums[NT][R];
-      for (int t = 0; t < NT; ++t)
-        for (int r = 0; r < R; ++r) sums[t][r] = halves_added(acc[t][r]);
-      store_tile_block_dots<R, NT>(sums, out, out_stride, nb, b);
+      store_tile_block_sums(acc, out, out_stride, nb, b);
     }
   }
 };
