@@ -69,9 +69,16 @@ float dot_f32_avx2(const float* a, const float* b, size_t n);
 // Dot product of a row of F16 or BF16 weights with f32 activations, converting in registers.
 template <DType kType>
 float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k);
-// The same for a row of Q8_0 / Q4_0 / Q4_1 blocks (k % 32 == 0).
+// The same for a row of Q8_0 blocks (k % 32 == 0), as d * (sum of q x) per block: one multiplication by d
+// per block instead of one per weight. Within the float tolerance of the reference's sum of (d q) x.
+float dot_q8_0_f32_avx2(const uint8_t* row, const float* x, size_t k);
+// And of Q4_0 / Q4_1 blocks, as d * (sum of q x) + m * (sum of x) per block (Q4_0: m = -8 d), with x's block
+// sums from x_block_sums_avx2, computed once per token for every row: 6 instead of 8 FMAs per block.
 template <DType kType>
-float dot_quant_f32_avx2(const uint8_t* row, const float* x, size_t k);
+float dot_q4_f32_avx2(const uint8_t* row, const float* x, const float* x_block_sums, size_t k);
+// The sum of each 32-float block of x (k % 32 == 0), as (0, sum) pairs: sums[2 b + 1] is block b's, and one
+// 64-bit load lines it up with the m of Q4_1's (d, m) pair.
+void x_block_sums_avx2(const float* x, size_t k, float* sums);
 // Dequantizes a row of F32/F16/BF16/Q8_0/Q4_0/Q4_1 to floats; returns false for other types.
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k);
 

@@ -18,10 +18,19 @@ inline float hsum_ps(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+inline uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
 inline float load_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
+  return _cvtsh_ss(load_u16(p));
 }
 
 // 32 two-bit codes at bit offset `shift` of each byte, times 32 int8 activations, as 16 int16 pair sums.
@@ -450,58 +459,120 @@ template float dot_half_f32_avx2<DType::BF16>(const uint8_t*, const float*, size
 
 namespace {
 
+// The 32 integer weights q of a Q8_0 block (int8, after its f16 d) or a Q4_0 / Q4_1 block's nibbles (0..15,
+// at qs) as four vectors of eight floats, in weight order.
+inline void q8_0_block_values(const uint8_t* blk, __m256 (&q)[4]) {
+  for (int c = 0; c < 4; ++c)
+    q[c] = _mm256_cvtepi32_ps(
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * c))));
+}
+inline void q4_block_values(const uint8_t* qs, __m256 (&q)[4]) {
+  // Byte j holds weight j in its low nibble and weight j + 16 in its high one. Zero-extended straight from
+  // memory to 32 bits, a byte needs one mask for its low nibble and one shift (no mask) for its high one.
+  const __m256i z0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs)));
+  const __m256i z1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs + 8)));
+  const __m256i low = _mm256_set1_epi32(0xf);
+  q[0] = _mm256_cvtepi32_ps(_mm256_and_si256(z0, low));
+  q[1] = _mm256_cvtepi32_ps(_mm256_and_si256(z1, low));
+  q[2] = _mm256_cvtepi32_ps(_mm256_srli_epi32(z0, 4));
+  q[3] = _mm256_cvtepi32_ps(_mm256_srli_epi32(z1, 4));
+}
+
+// A Q4_1 block's d and m are adjacent halves: one conversion gives them as (d, m) pairs.
+inline __m256 q4_1_d_m_pairs(const uint8_t* blk) {
+  return _mm256_cvtph_ps(_mm_set1_epi32(int32_t(load_u32(blk))));  // d m d m d m d m
+}
+
 // The 32 weights of one Q8_0 / Q4_0 / Q4_1 block as four vectors of eight floats, with the reference's values
 // (Q4 computes d * q + m in one FMA rounding, which the conformance test allows for).
-inline void decode_block_32(DType type, const uint8_t* blk, __m256 w[4]) {
+inline void decode_block_32(DType type, const uint8_t* blk, __m256 (&w)[4]) {
   if (type == DType::Q8_0) {
     const __m256 d = _mm256_set1_ps(load_f16(blk));
-    for (int c = 0; c < 4; ++c) {
-      const __m256i v =
-          _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * c)));
-      w[c] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(v));
-    }
+    q8_0_block_values(blk, w);
+    for (auto& v : w) v = _mm256_mul_ps(d, v);
     return;
   }
-  const bool has_min = type == DType::Q4_1;
   __m256 d, m;
-  if (has_min) {
-    // d and m are adjacent halves: one load and one conversion for both, then in-lane shuffles.
-    uint32_t dm;
-    std::memcpy(&dm, blk, 4);
-    const __m256 both = _mm256_cvtph_ps(_mm_set1_epi32(int32_t(dm)));  // d m d m d m d m
+  if (type == DType::Q4_1) {
+    const __m256 both = q4_1_d_m_pairs(blk);
     d = _mm256_permute_ps(both, 0x00);
     m = _mm256_permute_ps(both, 0x55);
   } else {
     d = _mm256_set1_ps(load_f16(blk));
     m = _mm256_mul_ps(_mm256_set1_ps(-8.0f), d);
   }
-  // Byte j holds weight j in its low nibble and weight j + 16 in its high one. Zero-extended straight from
-  // memory to 32 bits, a byte needs one mask for its low nibble and one shift (no mask) for its high one.
-  const uint8_t* qs = blk + (has_min ? 4 : 2);
-  const __m256i z0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs)));
-  const __m256i z1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(qs + 8)));
-  const __m256i low = _mm256_set1_epi32(0xf);
-  const __m256i parts[4] = {_mm256_and_si256(z0, low), _mm256_and_si256(z1, low), _mm256_srli_epi32(z0, 4),
-                            _mm256_srli_epi32(z1, 4)};
-  for (int c = 0; c < 4; ++c) w[c] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(parts[c]), m);
+  q4_block_values(blk + (type == DType::Q4_1 ? 4 : 2), w);
+  for (auto& v : w) v = _mm256_fmadd_ps(d, v, m);
+}
+
+// Blocks two at a time, each into its own accumulators: with one, updated once per block, the loop would wait
+// on the FMA latency instead of the ALUs. step(b, acc, side) adds block b's terms to eight partial sums acc
+// and four side sums; the result is sum(acc) + side_weight * sum(side).
+template <class BlockStep>
+inline float sum_over_blocks(size_t n_blocks, float side_weight, BlockStep step) {
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m128 side[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
+  size_t b = 0;
+  for (; b + 2 <= n_blocks; b += 2) {
+    step(b, acc[0], side[0]);
+    step(b + 1, acc[1], side[1]);
+  }
+  if (b < n_blocks) step(b, acc[0], side[0]);
+  const __m128 side_sum = _mm_add_ps(side[0], side[1]);
+  return hsum_ps(_mm256_add_ps(acc[0], acc[1])) + side_weight * hsum_ps(_mm256_zextps128_ps256(side_sum));
+}
+
+// Eight partial sums of q * x over a block.
+inline __m256 block_partial_dot(const __m256 (&q)[4], const float* x) {
+  __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(x));
+  for (int c = 1; c < 4; ++c) s = _mm256_fmadd_ps(q[c], _mm256_loadu_ps(x + 8 * c), s);
+  return s;
 }
 
 }  // namespace
 
-template <DType kType>
-float dot_quant_f32_avx2(const uint8_t* row, const float* x, size_t k) {
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  const size_t bb = dtype_traits(kType)->block_bytes;
-  for (size_t b = 0; b < k / 32; ++b) {
-    __m256 w[4];
-    decode_block_32(kType, row + b * bb, w);
-    for (int c = 0; c < 4; ++c) acc[c] = _mm256_fmadd_ps(w[c], _mm256_loadu_ps(x + 32 * b + 8 * c), acc[c]);
-  }
-  return hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+float dot_q8_0_f32_avx2(const uint8_t* row, const float* x, size_t k) {
+  return sum_over_blocks(k / 32, 0.0f, [&](size_t b, __m256& acc, __m128&) {
+    const uint8_t* blk = row + b * 34;
+    __m256 q[4];
+    q8_0_block_values(blk, q);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(blk)), block_partial_dot(q, x + 32 * b), acc);
+  });
 }
-template float dot_quant_f32_avx2<DType::Q8_0>(const uint8_t*, const float*, size_t);
-template float dot_quant_f32_avx2<DType::Q4_0>(const uint8_t*, const float*, size_t);
-template float dot_quant_f32_avx2<DType::Q4_1>(const uint8_t*, const float*, size_t);
+
+template <DType kType>
+float dot_q4_f32_avx2(const uint8_t* row, const float* x, const float* x_block_sums, size_t k) {
+  static_assert(kType == DType::Q4_0 || kType == DType::Q4_1);
+  constexpr bool kHasMin = kType == DType::Q4_1;
+  constexpr size_t kBlockBytes = kHasMin ? 20 : 18;
+  // The m * sum(x) terms go to the side sums: Q4_1's m directly, Q4_0's m = -8 d as d, times -8 at the end.
+  return sum_over_blocks(k / 32, kHasMin ? 1.0f : -8.0f, [&](size_t b, __m256& acc, __m128& side) {
+    const uint8_t* blk = row + b * kBlockBytes;
+    __m256 q[4];
+    q4_block_values(blk + (kHasMin ? 4 : 2), q);
+    // (d, m, 0, 0) for Q4_1 (adjacent halves, one conversion), (d, 0, 0, 0) for Q4_0.
+    const __m128 dm =
+        _mm_cvtph_ps(kHasMin ? _mm_cvtsi32_si128(load_u32(blk)) : _mm_cvtsi32_si128(load_u16(blk)));
+    // Lined up with the m lane (Q4_1) or the d lane (Q4_0): the other lanes of the product are zero.
+    const __m128 sum =
+        kHasMin ? _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x_block_sums + 2 * b)))
+                : _mm_load_ss(x_block_sums + 2 * b + 1);
+    side = _mm_fmadd_ps(dm, sum, side);
+    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), block_partial_dot(q, x + 32 * b), acc);
+  });
+}
+template float dot_q4_f32_avx2<DType::Q4_0>(const uint8_t*, const float*, const float*, size_t);
+template float dot_q4_f32_avx2<DType::Q4_1>(const uint8_t*, const float*, const float*, size_t);
+
+void x_block_sums_avx2(const float* x, size_t k, float* sums) {
+  for (size_t b = 0; b < k / 32; ++b) {
+    const float* xb = x + 32 * b;
+    const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
+                                   _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
+    sums[2 * b] = 0.0f;
+    sums[2 * b + 1] = hsum_ps(s);
+  }
+}
 
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
   switch (type) {
@@ -573,6 +644,7 @@ struct Activations {
   const float* xs = nullptr;      // ... their per-token scales ...
   const int32_t* qsum = nullptr;  // ... and sums per token (I2_S) or per token and 256-block (TQ*): a dot
                                   // with codes (weight + 1) minus this is the ternary dot
+  const float* x_block_sums = nullptr;  // Q4_0 / Q4_1 decode: x_block_sums_avx2 of the token
 };
 
 // Runs on the caller's thread: its thread_local buffers are reused across calls (decode makes a few hundred
@@ -580,8 +652,10 @@ struct Activations {
 Activations prepare(DType type, const float* x, size_t T, size_t K, bool quantize_act) {
   thread_local ref::MatmulActivations act_buffer;
   thread_local std::vector<int32_t> qsum_buffer;
+  thread_local std::vector<float> block_sums_buffer;
   ref::MatmulActivations& act = act_buffer;
   std::vector<int32_t>& qsum = qsum_buffer;
+  std::vector<float>& block_sums = block_sums_buffer;
   const bool ternary = dtype_traits(type)->ternary;
   Activations a;
   a.x = ref::prepare_activations(x, T, K, ternary, quantize_act, act, quantize_activations_avx2);
@@ -593,22 +667,34 @@ Activations prepare(DType type, const float* x, size_t T, size_t K, bool quantiz
     for (size_t i = 0; i < T * ng; ++i) qsum[i] = sum_i8_avx2(a.xq + i * group, group);
     a.qsum = qsum.data();
   }
+  if (T == 1 && (type == DType::Q4_0 || type == DType::Q4_1)) {
+    block_sums.resize(K / 32 * 2);
+    x_block_sums_avx2(a.x, K, block_sums.data());
+    a.x_block_sums = block_sums.data();
+  }
   return a;
 }
 
-using RowDotFn = float (*)(const uint8_t* row, const float* x, size_t k);
+// Decode's row dots, which decode each weight in registers instead of through memory.
+using RowDotFn = float (*)(const uint8_t* row, const float* x, const float* x_block_sums, size_t k);
 RowDotFn fused_row_dot(DType t) {
   switch (t) {
     case DType::F16:
-      return dot_half_f32_avx2<DType::F16>;
+      return [](const uint8_t* row, const float* x, const float*, size_t k) {
+        return dot_half_f32_avx2<DType::F16>(row, x, k);
+      };
     case DType::BF16:
-      return dot_half_f32_avx2<DType::BF16>;
+      return [](const uint8_t* row, const float* x, const float*, size_t k) {
+        return dot_half_f32_avx2<DType::BF16>(row, x, k);
+      };
     case DType::Q8_0:
-      return dot_quant_f32_avx2<DType::Q8_0>;
+      return [](const uint8_t* row, const float* x, const float*, size_t k) {
+        return dot_q8_0_f32_avx2(row, x, k);
+      };
     case DType::Q4_0:
-      return dot_quant_f32_avx2<DType::Q4_0>;
+      return dot_q4_f32_avx2<DType::Q4_0>;
     case DType::Q4_1:
-      return dot_quant_f32_avx2<DType::Q4_1>;
+      return dot_q4_f32_avx2<DType::Q4_1>;
     default:
       return nullptr;
   }
@@ -707,7 +793,7 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
     // Decode (e.g. the LM head): each weight is used once, so decode it in registers instead of through
     // memory.
     const size_t row_bytes = dtype_row_bytes(w.type, K);
-    for (size_t n = n0; n < n1; ++n) y[n] = row_dot(w.data + n * row_bytes, a.x, K);
+    for (size_t n = n0; n < n1; ++n) y[n] = row_dot(w.data + n * row_bytes, a.x, a.x_block_sums, K);
   } else {
     std::vector<float> tmp(K);
     const size_t row_bytes = dtype_row_bytes(w.type, K);

@@ -252,6 +252,28 @@ TEST(X86Kernels, AttentionIsBitIdenticalToTheReference) {
   }
 }
 
+// Decode's row dots take blocks in pairs, and the Q4 ones add m * (sum of x) per block from sums computed
+// aside: every block count from 1 to 9 (odd ones end on a single block), with activations whose block sums
+// are far from zero, against the reference within the float tolerance.
+TEST(X86Kernels, DecodeRowDotsMatchReferenceForEveryBlockCount) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(11);
+  ThreadPool pool(1);
+  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1})
+    for (size_t n_blocks = 1; n_blocks <= 9; ++n_blocks) {
+      const size_t K = 32 * n_blocks, N = 5;
+      float scale;
+      auto bytes = make_weight(t, K, N, rng, &scale);
+      const WeightView w{t, bytes.data(), bytes.size(), K, N, scale, nullptr};
+      std::normal_distribution<float> nd(0.5f, 1.0f);
+      std::vector<float> x(K), y_ref(N), y(N);
+      for (auto& v : x) v = nd(rng);
+      ref::matmul(w, x.data(), y_ref.data(), 1, false, pool);
+      x86::matmul_x86(x86::kAvx2Kernels, w, x.data(), y.data(), 1, false, pool, x86::OneDnnUse::Never);
+      EXPECT_EQ(x86_test::first_mismatch(t, y, y_ref), "") << "K=" << K;
+    }
+}
+
 TEST(X86Kernels, DequantizeMatchesReferenceExactly) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(5);
