@@ -113,7 +113,8 @@ for type_ in ("i2_s", "f16"):
 smol = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(raw, "smollm2", "*.json")))]
 if smol:
     lines += ["", "The default model, SmolLM2-135M-Instruct (Q4_1 projections, Q8_0 tied embeddings, 97 MB read per token), "
-              "same columns. Its float Q4_1 / Q8_0 dots are compute-bound (`bench_x86_kernels`: about 7 GB/s for Q4_1), so it "
+              "same columns. Its float Q4_1 / Q8_0 dots are compute-bound (`bench_x86_kernels`: about 8.5 GB/s for Q4_1, "
+              "an int-to-float conversion and an FMA per eight weights), so it "
               "stays far from its bound; llama.cpp's 8-bit activations would be faster but round differently from the "
               "reference.", "", "| weights | backend | threads | pp t/s | tg t/s | tg bound t/s | tg / bound | pp / tg |",
               "|---|---|---|---|---|---|---|---|"] + speed_rows(smol)
