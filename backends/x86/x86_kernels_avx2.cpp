@@ -478,9 +478,10 @@ inline void q4_block_values(const uint8_t* qs, __m256 (&q)[4]) {
   q[3] = _mm256_cvtepi32_ps(_mm256_srli_epi32(z1, 4));
 }
 
-// A Q4_1 block's d and m are adjacent halves: one conversion gives them as (d, m) pairs.
-inline __m256 q4_1_d_m_pairs(const uint8_t* blk) {
-  return _mm256_cvtph_ps(_mm_set1_epi32(int32_t(load_u32(blk))));  // d m d m d m d m
+// A Q4 block's header as (d, m, 0, 0): Q4_1 stores d and m as adjacent halves (one conversion for both), Q4_0
+// only d, so its m lane is 0 (its m = -8 d is the caller's to apply).
+inline __m128 q4_d_m(const uint8_t* blk, bool has_min) {
+  return _mm_cvtph_ps(_mm_cvtsi32_si128(has_min ? int32_t(load_u32(blk)) : int32_t(load_u16(blk))));
 }
 
 // The 32 weights of one Q8_0 / Q4_0 / Q4_1 block as four vectors of eight floats, with the reference's values
@@ -492,16 +493,12 @@ inline void decode_block_32(DType type, const uint8_t* blk, __m256 (&w)[4]) {
     for (auto& v : w) v = _mm256_mul_ps(d, v);
     return;
   }
-  __m256 d, m;
-  if (type == DType::Q4_1) {
-    const __m256 both = q4_1_d_m_pairs(blk);
-    d = _mm256_permute_ps(both, 0x00);
-    m = _mm256_permute_ps(both, 0x55);
-  } else {
-    d = _mm256_set1_ps(load_f16(blk));
-    m = _mm256_mul_ps(_mm256_set1_ps(-8.0f), d);
-  }
-  q4_block_values(blk + (type == DType::Q4_1 ? 4 : 2), w);
+  const bool has_min = type == DType::Q4_1;
+  const __m128 dm = q4_d_m(blk, has_min);
+  const __m256 d = _mm256_broadcastss_ps(dm);
+  const __m256 m =
+      has_min ? _mm256_broadcastss_ps(_mm_movehdup_ps(dm)) : _mm256_mul_ps(_mm256_set1_ps(-8.0f), d);
+  q4_block_values(blk + (has_min ? 4 : 2), w);
   for (auto& v : w) v = _mm256_fmadd_ps(d, v, m);
 }
 
@@ -550,9 +547,7 @@ float dot_q4_f32_avx2(const uint8_t* row, const float* x, const float* x_block_s
     const uint8_t* blk = row + b * kBlockBytes;
     __m256 q[4];
     q4_block_values(blk + (kHasMin ? 4 : 2), q);
-    // (d, m, 0, 0) for Q4_1 (adjacent halves, one conversion), (d, 0, 0, 0) for Q4_0.
-    const __m128 dm =
-        _mm_cvtph_ps(kHasMin ? _mm_cvtsi32_si128(load_u32(blk)) : _mm_cvtsi32_si128(load_u16(blk)));
+    const __m128 dm = q4_d_m(blk, kHasMin);
     // Lined up with the m lane (Q4_1) or the d lane (Q4_0): the other lanes of the product are zero.
     const __m128 sum =
         kHasMin ? _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x_block_sums + 2 * b)))
