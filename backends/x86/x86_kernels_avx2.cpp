@@ -440,10 +440,12 @@ template <DType kType>
 float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k) {
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   size_t i = 0;
-  for (; i + 32 <= k; i += 32)
+  for (; i + 32 <= k; i += 32) {
+    _mm_prefetch(reinterpret_cast<const char*>(row + 2 * i + kPrefetchBytesHalf), _MM_HINT_T0);
     for (int j = 0; j < 4; ++j)
       acc[j] =
           _mm256_fmadd_ps(load8_half<kType>(row + 2 * (i + 8 * j)), _mm256_loadu_ps(x + i + 8 * j), acc[j]);
+  }
   for (; i + 8 <= k; i += 8)
     acc[0] = _mm256_fmadd_ps(load8_half<kType>(row + 2 * i), _mm256_loadu_ps(x + i), acc[0]);
   float s = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));

@@ -5,17 +5,15 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <memory>
-#include <numeric>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "commands.h"
 #include "tern/error.h"
+#include "tern/memory_bandwidth.h"
 #include "tern/model.h"
 #include "tern/registry.h"
-#include "tern/thread_pool.h"
 #include "tool_util.h"
 
 namespace po = boost::program_options;
@@ -28,34 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// Sustained read bandwidth (bytes/s) of `threads` threads streaming a buffer far larger than the caches.
-double measure_read_bandwidth(size_t threads, size_t bytes = size_t(1) << 30) {
-  const size_t n = bytes / sizeof(uint64_t);
-  std::unique_ptr<uint64_t[]> buf(new uint64_t[n]);
-  ThreadPool pool(threads);
-  pool.for_range(n, [&](size_t b, size_t e) {
-    for (size_t i = b; i < e; ++i) buf[i] = i;  // first touch by the threads that will read it
-  });
-  double best = 0;
-  std::vector<uint64_t> sinks(threads * 8);
-  for (int rep = 0; rep < 5; ++rep) {
-    const auto t0 = Clock::now();
-    pool.for_range(threads, [&](size_t b, size_t e) {
-      for (size_t t = b; t < e; ++t) {
-        const size_t lo = n / threads * t, hi = t + 1 == threads ? n : n / threads * (t + 1);
-        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (size_t i = lo; i + 4 <= hi; i += 4)
-          s0 += buf[i], s1 += buf[i + 1], s2 += buf[i + 2], s3 += buf[i + 3];
-        sinks[t * 8] = s0 + s1 + s2 + s3;
-      }
-    });
-    best = std::max(best, double(bytes) / seconds_since(t0));
-  }
-  if (std::accumulate(sinks.begin(), sinks.end(), uint64_t(0)) == 42)
-    std::fputc(' ', stderr);  // keep the reads
-  return best;
 }
 
 // Bytes of weights one generated token reads: every projection and norm, the whole LM head (the token

@@ -8,6 +8,7 @@
 
 #include "reference_kernels.h"
 #include "tern/cpu_features.h"
+#include "tern/memory_bandwidth.h"
 #include "tern/thread_pool.h"
 #include "x86_kernels_avx512.h"
 
@@ -93,6 +94,37 @@ TERN_BENCH_PAIR(Q4_1)
 TERN_BENCH_PAIR(Q8_0)
 TERN_BENCH_PAIR(F16)
 TERN_BENCH_PAIR(BF16)
+// Decode as it runs in a model: one token against weights streamed from DRAM. Copies of one 2560 x 6912
+// matrix (2B4T's FFN shape) fill 512 MB, far past the caches, and each iteration takes the next copy.
+// weight_GB/s against BM_ReadBandwidth (a plain streaming read, the generation bound's yardstick) in the same
+// run is the fraction of the bound the kernel can reach.
+void BM_GemvFromMemoryAvx2(benchmark::State& state, tern::DType type) {
+  constexpr size_t kTotalBytes = size_t(512) << 20;
+  Case c = make_case(type, 2560, 6912, 1);
+  const size_t size = c.bytes.size(), copies = (kTotalBytes + size - 1) / size;
+  std::vector<uint8_t> all(copies * size);
+  for (size_t i = 0; i < copies; ++i) std::copy(c.bytes.begin(), c.bytes.end(), all.begin() + i * size);
+  tern::ThreadPool pool(1);
+  size_t i = 0;
+  for (auto _ : state) {
+    tern::WeightView w = c.w;
+    w.data = all.data() + (i++ % copies) * size;
+    tern::x86::matmul_x86(tern::x86::kAvx2Kernels, w, c.x.data(), c.y.data(), 1, false, pool);
+    benchmark::DoNotOptimize(c.y.data());
+  }
+  state.counters["weight_GB/s"] = benchmark::Counter(
+      double(size) * double(state.iterations()), benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+void BM_ReadBandwidth(benchmark::State& state) {
+  double bytes_per_s = 0;
+  for (auto _ : state) bytes_per_s = tern::measure_read_bandwidth(1, size_t(512) << 20);
+  state.counters["GB/s"] = bytes_per_s / 1e9;
+}
+BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, I2_S, tern::DType::I2_S)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, TL2, tern::DType::TL2)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, F16, tern::DType::F16)->Unit(benchmark::kMicrosecond);
+
 #define TERN_BENCH_PREFILL(T)                           \
   BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)   \
       ->Args({2560, 512, 4})                            \
