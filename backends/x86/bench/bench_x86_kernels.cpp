@@ -97,14 +97,15 @@ TERN_BENCH_PAIR(BF16)
 // Decode as it runs in a model: one token against weights streamed from DRAM. Copies of one 2560 x 6912
 // matrix (2B4T's FFN shape) fill 512 MB, far past the caches, and each iteration takes the next copy.
 // weight_GB/s against BM_ReadBandwidth (a plain streaming read, the generation bound's yardstick) in the same
-// run is the fraction of the bound the kernel can reach.
+// run is the fraction of the bound the kernel can reach. Argument: threads (rows split over the runtime's
+// pool, as in a model).
 void BM_GemvFromMemoryAvx2(benchmark::State& state, tern::DType type) {
   constexpr size_t kTotalBytes = size_t(512) << 20;
   Case c = make_case(type, 2560, 6912, 1);
   const size_t size = c.bytes.size(), copies = (kTotalBytes + size - 1) / size;
   std::vector<uint8_t> all(copies * size);
   for (size_t i = 0; i < copies; ++i) std::copy(c.bytes.begin(), c.bytes.end(), all.begin() + i * size);
-  tern::ThreadPool pool(1);
+  tern::ThreadPool pool(size_t(state.range(0)));
   size_t i = 0;
   for (auto _ : state) {
     tern::WeightView w = c.w;
@@ -117,13 +118,22 @@ void BM_GemvFromMemoryAvx2(benchmark::State& state, tern::DType type) {
 }
 void BM_ReadBandwidth(benchmark::State& state) {
   double bytes_per_s = 0;
-  for (auto _ : state) bytes_per_s = tern::measure_read_bandwidth(1, size_t(512) << 20);
+  for (auto _ : state) bytes_per_s = tern::measure_read_bandwidth(size_t(state.range(0)), size_t(512) << 20);
   state.counters["GB/s"] = bytes_per_s / 1e9;
 }
-BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, I2_S, tern::DType::I2_S)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, TL2, tern::DType::TL2)->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, F16, tern::DType::F16)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->Iterations(1)->Arg(1)->Arg(2);
+BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, I2_S, tern::DType::I2_S)
+    ->Unit(benchmark::kMicrosecond)
+    ->Arg(1)
+    ->Arg(2);
+BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, TL2, tern::DType::TL2)
+    ->Unit(benchmark::kMicrosecond)
+    ->Arg(1)
+    ->Arg(2);
+BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, F16, tern::DType::F16)
+    ->Unit(benchmark::kMicrosecond)
+    ->Arg(1)
+    ->Arg(2);
 
 #define TERN_BENCH_PREFILL(T)                           \
   BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)   \
