@@ -506,7 +506,7 @@ inline void decode_block_32(DType type, const uint8_t* blk, __m256 (&w)[4]) {
 
 // Blocks two at a time, each into its own accumulators: with one, updated once per block, the loop would wait
 // on the FMA latency instead of the ALUs. step(b, acc, side) adds block b's terms to eight partial sums acc
-// and four side sums; the result is sum(acc) + side_weight * sum(side).
+// and to lane 1 of side; the result is sum(acc) + side_weight * side[1].
 template <class BlockStep>
 inline float sum_over_blocks(size_t n_blocks, float side_weight, BlockStep step) {
   __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -518,58 +518,92 @@ inline float sum_over_blocks(size_t n_blocks, float side_weight, BlockStep step)
   }
   if (b < n_blocks) step(b, acc[0], side[0]);
   const __m128 side_sum = _mm_add_ps(side[0], side[1]);
-  return hsum_ps(_mm256_add_ps(acc[0], acc[1])) + side_weight * hsum_ps(_mm256_zextps128_ps256(side_sum));
+  return hsum_ps(_mm256_add_ps(acc[0], acc[1])) + side_weight * _mm_cvtss_f32(_mm_movehdup_ps(side_sum));
 }
 
-// Eight partial sums of q * x over a block.
-inline __m256 block_partial_dot(const __m256 (&q)[4], const float* x) {
-  __m256 s = _mm256_mul_ps(q[0], _mm256_loadu_ps(x));
-  for (int c = 1; c < 4; ++c) s = _mm256_fmadd_ps(q[c], _mm256_loadu_ps(x + 8 * c), s);
-  return s;
+// The integer dot of one block's 32 weights (w_lo: weights 0-15, w_hi: 16-31, as int16) with its int16
+// activations, in eight int32 lanes.
+inline __m256i block_dot_i16(__m256i w_lo, __m256i w_hi, const int16_t* xq) {
+  return _mm256_add_epi32(
+      _mm256_madd_epi16(w_lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq))),
+      _mm256_madd_epi16(w_hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 16))));
+}
+
+inline float hmax_ps(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
 }
 
 }  // namespace
 
-float dot_q8_0_f32_avx2(const uint8_t* row, const float* x, size_t k) {
+void quantize_blocks_i16_avx2(const float* x, size_t k, int16_t* xq, float* block_scales) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (size_t b = 0; b < k / 32; ++b) {
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps(), unordered = _mm256_setzero_ps();
+    for (int c = 0; c < 4; ++c) {
+      v[c] = _mm256_loadu_ps(x + 32 * b + 8 * c);
+      amax = _mm256_max_ps(amax, _mm256_and_ps(v[c], abs_mask));
+      unordered = _mm256_or_ps(unordered, _mm256_cmp_ps(v[c], v[c], _CMP_UNORD_Q));
+    }
+    const float a = hmax_ps(amax), inv = a > 0.0f ? 32767.0f / a : 0.0f;
+    __m256i q[4];
+    for (int c = 0; c < 4; ++c) q[c] = _mm256_cvtps_epi32(_mm256_mul_ps(v[c], _mm256_set1_ps(inv)));
+    // packs works within 128-bit lanes; the permute puts the 16 values back in order.
+    const __m256i lo = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
+    const __m256i hi = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[2], q[3]), 0xd8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + 32 * b), lo);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + 32 * b + 16), hi);
+    const int32_t sum =
+        hsum_epi32(_mm256_add_epi32(_mm256_madd_epi16(lo, ones), _mm256_madd_epi16(hi, ones)));
+    // A NaN (max ignores it, the conversion turns it into a number) must still reach the outputs.
+    const float scale = _mm256_movemask_ps(unordered) ? NAN : a / 32767.0f;
+    block_scales[2 * b] = scale;
+    block_scales[2 * b + 1] = scale * float(sum);
+  }
+}
+
+float dot_q8_0_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
   return sum_over_blocks(k / 32, 0.0f, [&](size_t b, __m256& acc, __m128&) {
     const uint8_t* blk = row + b * 34;
-    __m256 q[4];
-    q8_0_block_values(blk, q);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(blk)), block_partial_dot(q, x + 32 * b), acc);
+    const __m256i w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2)));
+    const __m256i w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18)));
+    const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128(load_u16(blk)));
+    const __m128 ds = _mm_mul_ss(d, _mm_load_ss(block_scales + 2 * b));
+    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(ds),
+                          _mm256_cvtepi32_ps(block_dot_i16(w_lo, w_hi, xq + 32 * b)), acc);
   });
 }
 
 template <DType kType>
-float dot_q4_f32_avx2(const uint8_t* row, const float* x, const float* x_block_sums, size_t k) {
+float dot_q4_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
   static_assert(kType == DType::Q4_0 || kType == DType::Q4_1);
   constexpr bool kHasMin = kType == DType::Q4_1;
   constexpr size_t kBlockBytes = kHasMin ? 20 : 18;
-  // The m * sum(x) terms go to the side sums: Q4_1's m directly, Q4_0's m = -8 d as d, times -8 at the end.
+  const __m256i low = _mm256_set1_epi16(0xf);
+  // The m * (sum of x) terms go to lane 1 of the side sums: Q4_1's (d, m) times (s, s * sum of xq) puts
+  // m * s * sum there; Q4_0's m = -8 d, so its d goes in both lanes and the -8 comes at the end.
   return sum_over_blocks(k / 32, kHasMin ? 1.0f : -8.0f, [&](size_t b, __m256& acc, __m128& side) {
     const uint8_t* blk = row + b * kBlockBytes;
-    __m256 q[4];
-    q4_block_values(blk + (kHasMin ? 4 : 2), q);
-    const __m128 dm = q4_d_m(blk, kHasMin);
-    // Lined up with the m lane (Q4_1) or the d lane (Q4_0): the other lanes of the product are zero.
-    const __m128 sum =
-        kHasMin ? _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x_block_sums + 2 * b)))
-                : _mm_load_ss(x_block_sums + 2 * b + 1);
-    side = _mm_fmadd_ps(dm, sum, side);
-    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), block_partial_dot(q, x + 32 * b), acc);
+    // Byte j holds weight j in its low nibble and weight j + 16 in its high one; zero-extended to 16 bits,
+    // the high one needs no mask after its shift.
+    const __m256i z =
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kBlockBytes - 16)));
+    const __m128 dm =
+        _mm_cvtph_ps(_mm_cvtsi32_si128(kHasMin ? int32_t(load_u32(blk)) : int32_t(load_u16(blk) * 0x10001u)));
+    const __m128 ds = _mm_mul_ps(
+        dm, _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block_scales + 2 * b))));
+    side = _mm_add_ps(side, ds);
+    acc = _mm256_fmadd_ps(
+        _mm256_broadcastss_ps(ds),
+        _mm256_cvtepi32_ps(block_dot_i16(_mm256_and_si256(z, low), _mm256_srli_epi16(z, 4), xq + 32 * b)),
+        acc);
   });
 }
-template float dot_q4_f32_avx2<DType::Q4_0>(const uint8_t*, const float*, const float*, size_t);
-template float dot_q4_f32_avx2<DType::Q4_1>(const uint8_t*, const float*, const float*, size_t);
-
-void x_block_sums_avx2(const float* x, size_t k, float* sums) {
-  for (size_t b = 0; b < k / 32; ++b) {
-    const float* xb = x + 32 * b;
-    const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                   _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-    sums[2 * b] = 0.0f;
-    sums[2 * b + 1] = hsum_ps(s);
-  }
-}
+template float dot_q4_i16_avx2<DType::Q4_0>(const uint8_t*, const int16_t*, const float*, size_t);
+template float dot_q4_i16_avx2<DType::Q4_1>(const uint8_t*, const int16_t*, const float*, size_t);
 
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
   switch (type) {
@@ -641,7 +675,8 @@ struct Activations {
   const float* xs = nullptr;      // ... their per-token scales ...
   const int32_t* qsum = nullptr;  // ... and sums per token (I2_S) or per token and 256-block (TQ*): a dot
                                   // with codes (weight + 1) minus this is the ternary dot
-  const float* x_block_sums = nullptr;  // Q4_0 / Q4_1 decode: x_block_sums_avx2 of the token
+  const int16_t* x_i16 = nullptr;  // Q8_0 / Q4_0 / Q4_1 decode: quantize_blocks_i16_avx2 of the token ...
+  const float* x_i16_scales = nullptr;  // ... and its block scales
 };
 
 // Runs on the caller's thread: its thread_local buffers are reused across calls (decode makes a few hundred
@@ -649,10 +684,12 @@ struct Activations {
 Activations prepare(DType type, const float* x, size_t T, size_t K, bool quantize_act) {
   thread_local ref::MatmulActivations act_buffer;
   thread_local std::vector<int32_t> qsum_buffer;
-  thread_local std::vector<float> block_sums_buffer;
+  thread_local std::vector<int16_t> x_i16_buffer;
+  thread_local std::vector<float> x_i16_scales_buffer;
   ref::MatmulActivations& act = act_buffer;
   std::vector<int32_t>& qsum = qsum_buffer;
-  std::vector<float>& block_sums = block_sums_buffer;
+  std::vector<int16_t>& x_i16 = x_i16_buffer;
+  std::vector<float>& x_i16_scales = x_i16_scales_buffer;
   const bool ternary = dtype_traits(type)->ternary;
   Activations a;
   a.x = ref::prepare_activations(x, T, K, ternary, quantize_act, act, quantize_activations_avx2);
@@ -664,34 +701,40 @@ Activations prepare(DType type, const float* x, size_t T, size_t K, bool quantiz
     for (size_t i = 0; i < T * ng; ++i) qsum[i] = sum_i8_avx2(a.xq + i * group, group);
     a.qsum = qsum.data();
   }
-  if (T == 1 && (type == DType::Q4_0 || type == DType::Q4_1)) {
-    block_sums.resize(K / 32 * 2);
-    x_block_sums_avx2(a.x, K, block_sums.data());
-    a.x_block_sums = block_sums.data();
+  if (T == 1 && (type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q4_1)) {
+    x_i16.resize(K);
+    x_i16_scales.resize(K / 32 * 2);
+    quantize_blocks_i16_avx2(a.x, K, x_i16.data(), x_i16_scales.data());
+    a.x_i16 = x_i16.data();
+    a.x_i16_scales = x_i16_scales.data();
   }
   return a;
 }
 
 // Decode's row dots, which decode each weight in registers instead of through memory.
-using RowDotFn = float (*)(const uint8_t* row, const float* x, const float* x_block_sums, size_t k);
+using RowDotFn = float (*)(const uint8_t* row, const Activations& a, size_t k);
 RowDotFn fused_row_dot(DType t) {
   switch (t) {
     case DType::F16:
-      return [](const uint8_t* row, const float* x, const float*, size_t k) {
-        return dot_half_f32_avx2<DType::F16>(row, x, k);
+      return [](const uint8_t* row, const Activations& a, size_t k) {
+        return dot_half_f32_avx2<DType::F16>(row, a.x, k);
       };
     case DType::BF16:
-      return [](const uint8_t* row, const float* x, const float*, size_t k) {
-        return dot_half_f32_avx2<DType::BF16>(row, x, k);
+      return [](const uint8_t* row, const Activations& a, size_t k) {
+        return dot_half_f32_avx2<DType::BF16>(row, a.x, k);
       };
     case DType::Q8_0:
-      return [](const uint8_t* row, const float* x, const float*, size_t k) {
-        return dot_q8_0_f32_avx2(row, x, k);
+      return [](const uint8_t* row, const Activations& a, size_t k) {
+        return dot_q8_0_i16_avx2(row, a.x_i16, a.x_i16_scales, k);
       };
     case DType::Q4_0:
-      return dot_q4_f32_avx2<DType::Q4_0>;
+      return [](const uint8_t* row, const Activations& a, size_t k) {
+        return dot_q4_i16_avx2<DType::Q4_0>(row, a.x_i16, a.x_i16_scales, k);
+      };
     case DType::Q4_1:
-      return dot_q4_f32_avx2<DType::Q4_1>;
+      return [](const uint8_t* row, const Activations& a, size_t k) {
+        return dot_q4_i16_avx2<DType::Q4_1>(row, a.x_i16, a.x_i16_scales, k);
+      };
     default:
       return nullptr;
   }
@@ -790,7 +833,7 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
     // Decode (e.g. the LM head): each weight is used once, so decode it in registers instead of through
     // memory.
     const size_t row_bytes = dtype_row_bytes(w.type, K);
-    for (size_t n = n0; n < n1; ++n) y[n] = row_dot(w.data + n * row_bytes, a.x, a.x_block_sums, K);
+    for (size_t n = n0; n < n1; ++n) y[n] = row_dot(w.data + n * row_bytes, a, K);
   } else {
     std::vector<float> tmp(K);
     const size_t row_bytes = dtype_row_bytes(w.type, K);

@@ -274,6 +274,72 @@ TEST(X86Kernels, DecodeRowDotsMatchReferenceForEveryBlockCount) {
     }
 }
 
+// The int16 activations of the Q8_0 / Q4 decode dots, against a scalar model of quantize_blocks_i16_avx2:
+// identical values and scales, including an all-zero block (scale 0) and a NaN (which must reach the
+// outputs).
+TEST(X86Kernels, Int16BlockQuantizationMatchesItsScalarDefinition) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(17);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  const size_t K = 32 * 6;
+  std::vector<float> x(K);
+  for (auto& v : x) v = nd(rng);
+  x[5] = 900.0f;                                    // an outlier: the block's other values get coarse
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // block 2: all zero
+  x[32 * 4 + 7] = std::nanf("");                    // block 4: a NaN
+  x[32 * 5 + 3] = -x[32 * 5 + 9] * 1.0f;            // ties in magnitude
+  std::vector<int16_t> xq(K);
+  std::vector<float> scales(K / 16);
+  x86::quantize_blocks_i16_avx2(x.data(), K, xq.data(), scales.data());
+  for (size_t b = 0; b < K / 32; ++b) {
+    float amax = 0;
+    for (size_t i = 32 * b; i < 32 * b + 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+    if (b == 4) {
+      EXPECT_TRUE(std::isnan(scales[2 * b]) && std::isnan(scales[2 * b + 1])) << "NaN block";
+      continue;
+    }
+    const float inv = amax > 0 ? 32767.0f / amax : 0.0f, s = amax / 32767.0f;
+    int32_t sum = 0;
+    for (size_t i = 32 * b; i < 32 * b + 32; ++i) {
+      const int16_t want = int16_t(std::nearbyint(x[i] * inv));
+      ASSERT_EQ(xq[i], want) << "block " << b << " element " << i;
+      ASSERT_LE(std::fabs(s * float(xq[i]) - x[i]), 0.5f * s * (1 + 1e-5f) + 1e-30f) << i;
+      sum += want;
+    }
+    EXPECT_EQ(scales[2 * b], s) << b;
+    EXPECT_EQ(scales[2 * b + 1], s * float(sum)) << b;
+  }
+}
+
+// The decode dots against a double-precision sum of the same int16 formula, for every block count from 1 to
+// 9 (the loop takes blocks in pairs): the kernels add no error of their own beyond float rounding.
+TEST(X86Kernels, Int16DecodeDotsEqualTheirFormulaInDouble) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(23);
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1})
+    for (size_t n_blocks = 1; n_blocks <= 9; ++n_blocks) {
+      const size_t K = 32 * n_blocks;
+      float scale;
+      const auto row = make_weight(t, K, 1, rng, &scale);
+      std::normal_distribution<float> nd(0.5f, 1.0f);
+      std::vector<float> x(K), w(K), scales(K / 16);
+      for (auto& v : x) v = nd(rng);
+      std::vector<int16_t> xq(K);
+      x86::quantize_blocks_i16_avx2(x.data(), K, xq.data(), scales.data());
+      dequantize_row(t, row.data(), w.data(), K);  // d * q + m, exactly as the kernels see the weights
+      double want = 0, magnitude = 0;
+      for (size_t i = 0; i < K; ++i) {
+        want += double(w[i]) * double(scales[2 * (i / 32)]) * double(xq[i]);
+        magnitude += std::fabs(double(w[i]) * double(scales[2 * (i / 32)]) * double(xq[i]));
+      }
+      const float got = t == DType::Q8_0 ? x86::dot_q8_0_i16_avx2(row.data(), xq.data(), scales.data(), K)
+                        : t == DType::Q4_0
+                            ? x86::dot_q4_i16_avx2<DType::Q4_0>(row.data(), xq.data(), scales.data(), K)
+                            : x86::dot_q4_i16_avx2<DType::Q4_1>(row.data(), xq.data(), scales.data(), K);
+      EXPECT_NEAR(got, want, 2e-6 * magnitude) << dtype_name(t) << " K=" << K;
+    }
+}
+
 TEST(X86Kernels, DequantizeMatchesReferenceExactly) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(5);
