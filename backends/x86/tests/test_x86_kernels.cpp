@@ -1,5 +1,6 @@
 // Conformance of the AVX2 kernels against the scalar reference: bit-exact for the ternary (integer) paths,
-// relative tolerance 1e-4 for float outputs (different summation order).
+// relative tolerance 1e-4 for float outputs (different summation order; int16 activations in the Q8_0 / Q4
+// decode dots).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -35,7 +35,8 @@ inline std::vector<int8_t> random_i8(size_t n, std::mt19937& rng) {
 }
 
 // The first element where y differs from y_ref beyond what type t allows, or "": ternary types are exact
-// (integer dots, the reference's float epilogue), float types within 1e-4 relative (another summation order).
+// (integer dots, the reference's float epilogue), float types within 1e-4 relative (another summation order,
+// and int16 activations in the Q8_0 / Q4 decode dots).
 inline std::string first_mismatch(DType t, const std::vector<float>& y, const std::vector<float>& y_ref) {
   for (size_t i = 0; i < y_ref.size(); ++i) {
     const float a = y[i], b = y_ref[i];
