@@ -18,6 +18,12 @@ inline float hsum_ps(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+inline float hmax_ps(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
 inline uint32_t load_u32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -102,10 +108,7 @@ float quantize_activations_avx2(const float* x, int8_t* q, size_t k) {
   __m256 amax8 = _mm256_setzero_ps();
   size_t i = 0;
   for (; i + 8 <= k; i += 8) amax8 = _mm256_max_ps(amax8, _mm256_andnot_ps(sign_bit, _mm256_loadu_ps(x + i)));
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax8), _mm256_extractf128_ps(amax8, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  m = _mm_max_ss(m, _mm_movehdup_ps(m));
-  float amax = _mm_cvtss_f32(m);
+  float amax = hmax_ps(amax8);
   for (; i < k; ++i) amax = std::max(amax, std::fabs(x[i]));
   const float scale = 127.0f / std::max(amax, 1e-5f);
   const __m256 vs = _mm256_set1_ps(scale), half = _mm256_set1_ps(0.5f), lo = _mm256_set1_ps(-128.0f),
@@ -529,23 +532,17 @@ inline __m256i block_dot_i16(__m256i w_lo, __m256i w_hi, const int16_t* xq) {
       _mm256_madd_epi16(w_hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 16))));
 }
 
-inline float hmax_ps(__m256 v) {
-  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
-}
-
 }  // namespace
 
 void quantize_blocks_i16_avx2(const float* x, size_t k, int16_t* xq, float* block_scales) {
-  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   const __m256i ones = _mm256_set1_epi16(1);
   for (size_t b = 0; b < k / 32; ++b) {
     __m256 v[4];
     __m256 amax = _mm256_setzero_ps(), unordered = _mm256_setzero_ps();
     for (int c = 0; c < 4; ++c) {
       v[c] = _mm256_loadu_ps(x + 32 * b + 8 * c);
-      amax = _mm256_max_ps(amax, _mm256_and_ps(v[c], abs_mask));
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_bit, v[c]));
       unordered = _mm256_or_ps(unordered, _mm256_cmp_ps(v[c], v[c], _CMP_UNORD_Q));
     }
     const float a = hmax_ps(amax), inv = a > 0.0f ? 32767.0f / a : 0.0f;
@@ -570,9 +567,7 @@ float dot_q8_0_i16_avx2(const uint8_t* row, const int16_t* xq, const float* bloc
     const uint8_t* blk = row + b * 34;
     const __m256i w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2)));
     const __m256i w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 18)));
-    const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128(load_u16(blk)));
-    const __m128 ds = _mm_mul_ss(d, _mm_load_ss(block_scales + 2 * b));
-    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(ds),
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f16(blk) * block_scales[2 * b]),
                           _mm256_cvtepi32_ps(block_dot_i16(w_lo, w_hi, xq + 32 * b)), acc);
   });
 }
@@ -591,8 +586,7 @@ float dot_q4_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_
     // the high one needs no mask after its shift.
     const __m256i z =
         _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kBlockBytes - 16)));
-    const __m128 dm =
-        _mm_cvtph_ps(_mm_cvtsi32_si128(kHasMin ? int32_t(load_u32(blk)) : int32_t(load_u16(blk) * 0x10001u)));
+    const __m128 dm = kHasMin ? q4_d_m(blk, true) : _mm_moveldup_ps(q4_d_m(blk, false));
     const __m128 ds = _mm_mul_ps(
         dm, _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block_scales + 2 * b))));
     side = _mm_add_ps(side, ds);

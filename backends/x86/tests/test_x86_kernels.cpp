@@ -288,7 +288,7 @@ TEST(X86Kernels, Int16BlockQuantizationMatchesItsScalarDefinition) {
   x[5] = 900.0f;                                    // an outlier: the block's other values get coarse
   std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // block 2: all zero
   x[32 * 4 + 7] = std::nanf("");                    // block 4: a NaN
-  x[32 * 5 + 3] = -x[32 * 5 + 9] * 1.0f;            // ties in magnitude
+  x[32 * 5 + 3] = -x[32 * 5 + 9];                   // ties in magnitude
   std::vector<int16_t> xq(K);
   std::vector<float> scales(K / 16);
   x86::quantize_blocks_i16_avx2(x.data(), K, xq.data(), scales.data());
