@@ -121,6 +121,22 @@ TEST(X86Kernels, I2SGemvMatchesTheReferenceRowByRow) {
   }
 }
 
+// The GEMV's int16 sums at their worst: code 2 (+1) is the largest a valid file holds, code 3 what a corrupt
+// one can, and -128 / 127 the activation extremes. K spans several int16 runs and ends in a ragged one.
+TEST(X86Kernels, I2SGemvIsExactAtTheInt16Limits) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  const size_t K = 128 * 21, n_rows = 5;
+  for (uint8_t byte : {uint8_t(0xAA), uint8_t(0xFF)})
+    for (int8_t qv : {int8_t(-128), int8_t(127)}) {
+      const std::vector<uint8_t> rows(n_rows * K / 4, byte);
+      const std::vector<int8_t> q(K, qv);
+      std::vector<int32_t> got(n_rows);
+      x86::i2s_gemv_codes_avx2(rows.data(), q.data(), K, n_rows, got.data());
+      for (size_t r = 0; r < n_rows; ++r)
+        EXPECT_EQ(got[r], (byte & 3) * qv * int32_t(K)) << int(byte) << " " << r;
+    }
+}
+
 TEST(X86Kernels, TQ1DecodesEveryByteValueExactly) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(13);
