@@ -19,11 +19,12 @@ struct Rng {
   float uniform() { return float(next() >> 40) * (1.0f / 16777216.0f); }  // [0, 1)
 };
 
-void add_tensor(ModelFile& f, const std::string& name, DType type, const std::vector<float>& v, size_t k, size_t rows,
-                float scale = 1.0f) {
+void add_tensor(ModelFile& f, const std::string& name, DType type, const std::vector<float>& v, size_t k,
+                size_t rows, float scale = 1.0f) {
   if (!dtype_row_ok(type, k))
-    throw Error("synthetic model: " + name + " has rows of " + std::to_string(k) + ", which " + dtype_name(type) +
-                " cannot hold (block size " + std::to_string(dtype_traits(type)->block_size) + ")");
+    throw Error("synthetic model: " + name + " has rows of " + std::to_string(k) + ", which " +
+                dtype_name(type) + " cannot hold (block size " +
+                std::to_string(dtype_traits(type)->block_size) + ")");
   TensorInfo t;
   t.name = name;
   t.type = type;
@@ -37,7 +38,9 @@ void add_tensor(ModelFile& f, const std::string& name, DType type, const std::ve
 
 }  // namespace
 
-std::vector<std::string> synthetic_preset_names() { return {"bitnet-2b4t", "bitnet-large", "tiny"}; }
+std::vector<std::string> synthetic_preset_names() {
+  return {"bitnet-2b4t", "bitnet-large", "tiny"};
+}
 
 SyntheticSpec synthetic_preset(const std::string& name) {
   SyntheticSpec s;
@@ -83,6 +86,9 @@ ModelFile make_synthetic_model(const SyntheticSpec& s, DType weight_type, DType 
   m[a + "rope.freq_base"] = MetaValue::f32(s.rope_theta);
   m[a + "attention.layer_norm_rms_epsilon"] = MetaValue::f32(1e-5f);
   m["tern.ffn_activation"] = MetaValue::str(s.ffn_act);
+  // GGUF's way to say "no vocabulary": llama.cpp requires the key, so with it llama-bench runs these files
+  // too (scripts/bench_report.sh compares against it).
+  m["tokenizer.ggml.model"] = MetaValue::str("none");
 
   Rng rng{seed};
   const size_t D = s.n_embd, F = s.n_ff, hd = D / s.n_head, kv = s.n_head_kv * hd;

@@ -272,6 +272,43 @@ class Bench(unittest.TestCase):
             self.assertIn(fragment, r.stderr)
 
 
+class Synth(unittest.TestCase):
+    """tern synth: a GGUF that the PyPI gguf package reads as a bitnet model of the preset's shapes, ternary where it
+    should be, with "no vocabulary" said the way llama.cpp loads (so llama-bench can run the same file)."""
+
+    def test_tiny_preset_is_a_bitnet_gguf_others_read(self):
+        import gguf
+        import numpy as np
+        p = os.path.join(ARGS.tmp, "synth_tiny_tq2_0.gguf")
+        r = tern("synth", "--preset", "tiny", "--type", "tq2_0", "-o", p)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        g = gguf.GGUFReader(p)
+
+        def field(name):
+            f = g.fields[name]
+            v = f.parts[f.data[0]]
+            return bytes(v).decode() if f.types[0] == gguf.GGUFValueType.STRING else v[0]
+        self.assertEqual(field("general.architecture"), "bitnet")
+        self.assertEqual(field("tokenizer.ggml.model"), "none")
+        for key, value in (("embedding_length", 256), ("block_count", 2), ("feed_forward_length", 512),
+                           ("attention.head_count", 4), ("attention.head_count_kv", 2), ("vocab_size", 1000)):
+            self.assertEqual(field("bitnet." + key), value, key)
+        tensors = {t.name: t for t in g.tensors}
+        self.assertEqual(len(tensors), 2 + 2 * 11)  # embeddings (tied), output norm; 4 norms + 7 projections a layer
+        self.assertEqual(tensors["token_embd.weight"].tensor_type, gguf.GGMLQuantizationType.F16)
+        for name, shape in (("attn_q", [256, 256]), ("attn_k", [256, 128]), ("ffn_up", [256, 512]),
+                            ("ffn_down", [512, 256])):
+            t = tensors[f"blk.1.{name}.weight"]
+            self.assertEqual(t.tensor_type, gguf.GGMLQuantizationType.TQ2_0, name)
+            self.assertEqual(list(t.shape), shape, name)
+            # gguf's own TQ2_0 decoder: every weight is -d, 0 or d, with d = 1 / sqrt(k * 2/3) (in f16).
+            w = np.abs(gguf.quants.dequantize(t.data, t.tensor_type)).ravel()
+            d = np.float32(np.float16(1 / np.sqrt(shape[0] * 2 / 3)))
+            self.assertEqual(set(np.unique(w).tolist()), {0.0, float(d)}, name)
+        r = tern("bench", "-m", p, "--backend", "reference", "-p", "4", "-n", "2", "-t", "1", "-r", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--tern", required=True)
