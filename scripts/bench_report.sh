@@ -58,6 +58,19 @@ if [[ -f $SMOL ]]; then
   done
 fi
 
+# llama.cpp on the same files (TQ2_0 / TQ1_0 are its ternary types; it has no I2_S or TL2) and the default model,
+# if scripts/build_llama_cpp.sh has built its llama-bench (or LLAMA_BENCH names one).
+LLAMA_BENCH=${LLAMA_BENCH:-build-llama.cpp/build/bin/llama-bench}
+mkdir -p "$RAW/llama.cpp"
+if [[ -x $LLAMA_BENCH ]]; then
+  for run in "$MODELS/2b4t-tq2_0.gguf 128 64 3" "$MODELS/2b4t-tq1_0.gguf 64 32 2" "$SMOL 128 64 2"; do
+    read -r model pp tg reps <<<"$run"
+    [[ -f $model ]] || continue
+    echo "bench: llama.cpp on $model" >&2
+    "$LLAMA_BENCH" -m "$model" -p "$pp" -n "$tg" -t 1,2 -r "$reps" -o json >"$RAW/llama.cpp/$(basename "$model" .gguf).json"
+  done
+fi
+
 python3 - "$RAW" "$OUT" "$(git rev-parse --short HEAD)" <<'PY'
 import glob, json, os, platform, sys, datetime
 raw, out, commit = sys.argv[1:4]
@@ -125,6 +138,26 @@ lines += ["", "Generation at a long context, 2 threads: the same test with 1024 
           "| weights | backend | test | t/s |", "|---|---|---|---|"]
 for x in depth:
     lines.append(f"| {x['model'].split()[-1]} | {x['backend']} | {x['test']} | {x['tokens_per_sec']:.2f} |")
+llama = {os.path.basename(p)[:-5]: json.load(open(p)) for p in sorted(glob.glob(os.path.join(raw, "llama.cpp", "*.json")))}
+if llama:
+    tern_runs = {os.path.basename(r["results"][0]["file"])[:-5]: r["results"] for r in runs + smol
+                 if r["results"][0]["backend"] != "reference"}
+    lines += ["", f"llama.cpp (build {llama[next(iter(llama))][0].get('build_commit', '?')}, the sources the "
+              "llama-cpp-python sdist on PyPI vendors, CPU backend built for this CPU by `scripts/build_llama_cpp.sh`): "
+              "`llama-bench` on the same files in the same run, against the x86 rows above. TQ2_0 and TQ1_0 are "
+              "llama.cpp's ternary types; it has no I2_S or TL2. On the synthetic models llama.cpp's `bitnet` graph "
+              "applies SiLU where the file asks for relu² (one elementwise op per FFN row; the matmuls, which are the "
+              "time, are the same). bitnet.cpp is neither on PyPI nor in Debian, so it is not measured here.", "",
+              "| model | weights | threads | test | llama.cpp t/s | tern t/s | tern / llama.cpp |", "|---|---|---|---|---|---|---|"]
+    for name, entries in llama.items():
+        for e in entries:
+            test = f"pp{e['n_prompt']}" if e["n_gen"] == 0 else f"tg{e['n_gen']}"
+            ours = [x for x in tern_runs.get(name, []) if x["threads"] == e["n_threads"] and x["test"] == test]
+            if not ours:
+                continue
+            t = ours[0]["tokens_per_sec"]
+            lines.append(f"| {name} | {ours[0]['model'].split()[-1]} | {e['n_threads']} | {test} | {e['avg_ts']:.2f} | "
+                         f"{t:.2f} | {t / e['avg_ts']:.2f}x |")
 lines += ["", "| weights | file | weights read per token | read bandwidth 1 / 2 threads | peak RSS / (file + KV cache) |",
           "|---|---|---|---|---|"]
 for r in runs:
