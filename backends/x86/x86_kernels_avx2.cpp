@@ -662,6 +662,22 @@ bool matmul_x86_supports(DType t) {
 
 namespace {
 
+// Decode's dots against int16 activations, one per weight type that has one: prepare() quantizes the token
+// for exactly these, so a type added here gets its activations too.
+using Int16DotFn = float (*)(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
+Int16DotFn int16_decode_dot(DType t) {
+  switch (t) {
+    case DType::Q8_0:
+      return dot_q8_0_i16_avx2;
+    case DType::Q4_0:
+      return dot_q4_i16_avx2<DType::Q4_0>;
+    case DType::Q4_1:
+      return dot_q4_i16_avx2<DType::Q4_1>;
+    default:
+      return nullptr;
+  }
+}
+
 // Activations prepared once per call, shared by every weight of a matmul_x86_multi.
 struct Activations {
   const float* x = nullptr;       // float activations (fake-quantized if asked for and the weights are float)
@@ -669,7 +685,8 @@ struct Activations {
   const float* xs = nullptr;      // ... their per-token scales ...
   const int32_t* qsum = nullptr;  // ... and sums per token (I2_S) or per token and 256-block (TQ*): a dot
                                   // with codes (weight + 1) minus this is the ternary dot
-  const int16_t* x_i16 = nullptr;  // Q8_0 / Q4_0 / Q4_1 decode: quantize_blocks_i16_avx2 of the token ...
+  Int16DotFn int16_dot = nullptr;       // decode of a type int16_decode_dot names: its dot, ...
+  const int16_t* x_i16 = nullptr;       // ... quantize_blocks_i16_avx2 of the token ...
   const float* x_i16_scales = nullptr;  // ... and its block scales
 };
 
@@ -695,7 +712,7 @@ Activations prepare(DType type, const float* x, size_t T, size_t K, bool quantiz
     for (size_t i = 0; i < T * ng; ++i) qsum[i] = sum_i8_avx2(a.xq + i * group, group);
     a.qsum = qsum.data();
   }
-  if (T == 1 && (type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q4_1)) {
+  if (T == 1 && (a.int16_dot = int16_decode_dot(type))) {
     x_i16.resize(K);
     x_i16_scales.resize(K / 32 * 2);
     quantize_blocks_i16_avx2(a.x, K, x_i16.data(), x_i16_scales.data());
@@ -705,30 +722,14 @@ Activations prepare(DType type, const float* x, size_t T, size_t K, bool quantiz
   return a;
 }
 
-// Decode's row dots, which decode each weight in registers instead of through memory.
-using RowDotFn = float (*)(const uint8_t* row, const Activations& a, size_t k);
+// Decode's float row dots, which decode each weight in registers instead of through memory.
+using RowDotFn = float (*)(const uint8_t* row, const float* x, size_t k);
 RowDotFn fused_row_dot(DType t) {
   switch (t) {
     case DType::F16:
-      return [](const uint8_t* row, const Activations& a, size_t k) {
-        return dot_half_f32_avx2<DType::F16>(row, a.x, k);
-      };
+      return dot_half_f32_avx2<DType::F16>;
     case DType::BF16:
-      return [](const uint8_t* row, const Activations& a, size_t k) {
-        return dot_half_f32_avx2<DType::BF16>(row, a.x, k);
-      };
-    case DType::Q8_0:
-      return [](const uint8_t* row, const Activations& a, size_t k) {
-        return dot_q8_0_i16_avx2(row, a.x_i16, a.x_i16_scales, k);
-      };
-    case DType::Q4_0:
-      return [](const uint8_t* row, const Activations& a, size_t k) {
-        return dot_q4_i16_avx2<DType::Q4_0>(row, a.x_i16, a.x_i16_scales, k);
-      };
-    case DType::Q4_1:
-      return [](const uint8_t* row, const Activations& a, size_t k) {
-        return dot_q4_i16_avx2<DType::Q4_1>(row, a.x_i16, a.x_i16_scales, k);
-      };
+      return dot_half_f32_avx2<DType::BF16>;
     default:
       return nullptr;
   }
@@ -823,11 +824,14 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
         y[t * N + n] = acc / a.xs[t];
       }
     }
+  } else if (a.int16_dot) {  // decode (T == 1) of Q8_0 / Q4_0 / Q4_1
+    const size_t row_bytes = dtype_row_bytes(w.type, K);
+    for (size_t n = n0; n < n1; ++n) y[n] = a.int16_dot(w.data + n * row_bytes, a.x_i16, a.x_i16_scales, K);
   } else if (const RowDotFn row_dot = T == 1 ? fused_row_dot(w.type) : nullptr) {
     // Decode (e.g. the LM head): each weight is used once, so decode it in registers instead of through
     // memory.
     const size_t row_bytes = dtype_row_bytes(w.type, K);
-    for (size_t n = n0; n < n1; ++n) y[n] = row_dot(w.data + n * row_bytes, a, K);
+    for (size_t n = n0; n < n1; ++n) y[n] = row_dot(w.data + n * row_bytes, a.x, K);
   } else {
     std::vector<float> tmp(K);
     const size_t row_bytes = dtype_row_bytes(w.type, K);
