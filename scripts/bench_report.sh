@@ -67,7 +67,12 @@ if [[ -x $LLAMA_BENCH ]]; then
     read -r model pp tg reps <<<"$run"
     [[ -f $model ]] || continue
     echo "bench: llama.cpp on $model" >&2
-    "$LLAMA_BENCH" -m "$model" -p "$pp" -n "$tg" -t 1,2 -r "$reps" -o json >"$RAW/llama.cpp/$(basename "$model" .gguf).json"
+    out=$RAW/llama.cpp/$(basename "$model" .gguf).json
+    if ! "$LLAMA_BENCH" -m "$model" -p "$pp" -n "$tg" -t 1,2 -r "$reps" -o json >"$out" 2>"$RAW/llama.cpp/stderr"; then
+      # Synthetic files written before tern synth said "no vocabulary" (tokenizer.ggml.model) fail to load.
+      echo "bench: llama.cpp failed on $model, left out: $(tail -n 1 "$RAW/llama.cpp/stderr")" >&2
+      rm -f "$out"
+    fi
   done
 fi
 

@@ -11,7 +11,9 @@ mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 SRC=$DIR/llama_cpp_python-$VERSION/vendor/llama.cpp
 if [[ ! -f $SRC/CMakeLists.txt ]]; then
-  python3 -m pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d "$DIR" >&2
+  PY=python3
+  [[ -x .venv/bin/python ]] && PY=.venv/bin/python  # scripts/setup.sh's, which has pip
+  "$PY" -m pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d "$DIR" >&2
   tar -xzf "$DIR/llama_cpp_python-$VERSION.tar.gz" -C "$DIR"
 fi
 cmake -S "$SRC" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
