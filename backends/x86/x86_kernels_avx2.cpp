@@ -808,21 +808,26 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
                                 a.xs[t0 + t], nr, nb, y + (t0 + t) * N + r0);
       }
     }
-  } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {
-    const size_t nb = K / 256, bb = dtype_traits(w.type)->block_bytes;
+  } else if (w.type == DType::TQ2_0 || w.type == DType::TQ1_0) {  // decode: batches took the branch above
+    const size_t nb = K / 256, bb = dtype_traits(w.type)->block_bytes, row_bytes = nb * bb;
     const auto row_dots = w.type == DType::TQ2_0 ? kernels.tq2_row_dots : kernels.tq1_row_dots;
-    std::vector<int32_t> dots(nb);  // one per range, like the float path's row buffer below
-    for (size_t n = n0; n < n1; ++n) {
-      const uint8_t* row = w.data + n * nb * bb;
-      for (size_t t = 0; t < T; ++t) {
-        row_dots(row, a.xq + t * K, nb, dots.data());
-        float acc = 0;
-        // Same float operations, in the same order, as the reference: outputs are bit-identical.
-        for (size_t b = 0; b < nb; ++b)
-          acc += load_f16(row + b * bb + bb - 2) *
-                 float(dots[b] - a.qsum[t * nb + b]);  // the scale ends the block
-        y[t * N + n] = acc / a.xs[t];
+    // Eight rows' block dots and scales ([b][r]), then one vector epilogue: a row's sum over its blocks is a
+    // chain of dependent float adds, which the eight lanes run side by side instead of one after another.
+    constexpr size_t kRows = 8;
+    std::vector<int32_t> row(nb),
+        dots(nb * kRows);  // one set per range, like the float path's row buffer below
+    std::vector<float> scales(nb * kRows);
+    for (size_t r0 = n0; r0 < n1; r0 += kRows) {
+      const size_t nr = std::min(kRows, n1 - r0);
+      for (size_t r = 0; r < nr; ++r) {
+        const uint8_t* w_row = w.data + (r0 + r) * row_bytes;
+        row_dots(w_row, a.xq, nb, row.data());
+        for (size_t b = 0; b < nb; ++b) {
+          dots[b * nr + r] = row[b];
+          scales[b * nr + r] = load_f16(w_row + b * bb + bb - 2);  // the scale ends the block
+        }
       }
+      block_scaled_epilogue(dots.data(), scales.data(), a.qsum, a.xs[0], nr, nb, y + r0);
     }
   } else if (a.int16_dot) {  // decode (T == 1) of Q8_0 / Q4_0 / Q4_1
     const size_t row_bytes = dtype_row_bytes(w.type, K);
