@@ -813,9 +813,9 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
     const auto row_dots = w.type == DType::TQ2_0 ? kernels.tq2_row_dots : kernels.tq1_row_dots;
     // Eight rows' block dots and scales ([b][r]), then one vector epilogue: a row's sum over its blocks is a
     // chain of dependent float adds, which the eight lanes run side by side instead of one after another.
+    // One set of buffers per range, like the float path's row buffer below.
     constexpr size_t kRows = 8;
-    std::vector<int32_t> row(nb),
-        dots(nb * kRows);  // one set per range, like the float path's row buffer below
+    std::vector<int32_t> row(nb), dots(nb * kRows);
     std::vector<float> scales(nb * kRows);
     for (size_t r0 = n0; r0 < n1; r0 += kRows) {
       const size_t nr = std::min(kRows, n1 - r0);
