@@ -759,6 +759,13 @@ void block_scaled_epilogue(const int32_t* dots, const float* scales, const int32
   }
 }
 
+// The f16 scale that ends each block of nr consecutive TQ2_0 / TQ1_0 rows (nb blocks of bb bytes each), as
+// floats in block_scaled_epilogue's [b][r] order.
+void gather_block_scales(const uint8_t* rows, size_t nr, size_t nb, size_t bb, float* scales) {
+  for (size_t r = 0; r < nr; ++r)
+    for (size_t b = 0; b < nb; ++b) scales[b * nr + r] = load_f16(rows + (r * nb + b) * bb + bb - 2);
+}
+
 // Rows [n0, n1) of y = W x (y: [T, N]) with our kernels, for every type but TL2.
 void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activations& a, float* y, size_t T,
                  size_t n0, size_t n1) {
@@ -796,10 +803,7 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
     std::vector<float> scales(nb * kRows);  // [b][r]: the block scales of the row block, in float
     for (size_t r0 = n0; r0 < n1; r0 += kRows) {
       const size_t nr = std::min(kRows, n1 - r0);
-      for (size_t r = 0; r < nr; ++r)
-        for (size_t b = 0; b < nb; ++b)
-          scales[b * nr + r] =
-              load_f16(w.data + (r0 + r) * row_bytes + b * bb + bb - 2);  // the scale ends the block
+      gather_block_scales(w.data + r0 * row_bytes, nr, nb, bb, scales.data());
       for (size_t t0 = 0; t0 < T; t0 += kTokens) {
         const size_t nt = std::min(kTokens, T - t0);
         gemm_dots(w.data + r0 * row_bytes, nr, a.xq + t0 * K, nt, K, dots.data());
@@ -820,13 +824,10 @@ void matmul_rows(const TernaryKernels& kernels, const WeightView& w, const Activ
     for (size_t r0 = n0; r0 < n1; r0 += kRows) {
       const size_t nr = std::min(kRows, n1 - r0);
       for (size_t r = 0; r < nr; ++r) {
-        const uint8_t* w_row = w.data + (r0 + r) * row_bytes;
-        row_dots(w_row, a.xq, nb, row.data());
-        for (size_t b = 0; b < nb; ++b) {
-          dots[b * nr + r] = row[b];
-          scales[b * nr + r] = load_f16(w_row + b * bb + bb - 2);  // the scale ends the block
-        }
+        row_dots(w.data + (r0 + r) * row_bytes, a.xq, nb, row.data());
+        for (size_t b = 0; b < nb; ++b) dots[b * nr + r] = row[b];
       }
+      gather_block_scales(w.data + r0 * row_bytes, nr, nb, bb, scales.data());
       block_scaled_epilogue(dots.data(), scales.data(), a.qsum, a.xs[0], nr, nb, y + r0);
     }
   } else if (a.int16_dot) {  // decode (T == 1) of Q8_0 / Q4_0 / Q4_1
