@@ -277,6 +277,8 @@ class Synth(unittest.TestCase):
     should be, with "no vocabulary" said the way llama.cpp loads (so llama-bench can run the same file)."""
 
     def test_tiny_preset_is_a_bitnet_gguf_others_read(self):
+        import json
+
         import gguf
         import numpy as np
         p = os.path.join(ARGS.tmp, "synth_tiny_tq2_0.gguf")
@@ -305,8 +307,13 @@ class Synth(unittest.TestCase):
             w = np.abs(gguf.quants.dequantize(t.data, t.tensor_type)).ravel()
             d = np.float32(np.float16(1 / np.sqrt(shape[0] * 2 / 3)))
             self.assertEqual(set(np.unique(w).tolist()), {0.0, float(d)}, name)
-        r = tern("bench", "-m", p, "--backend", "reference", "-p", "4", "-n", "2", "-t", "1", "-r", "1")
+        r = tern("bench", "-m", p, "--backend", "reference", "-p", "4", "-n", "2", "-t", "1", "-r", "1", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
+        # A prompt token multiplies through every weight matrix but the LM head (the tied embeddings here), which
+        # runs for the prompt's last token only.
+        macs = sum(int(np.prod(t.shape)) for t in g.tensors if len(t.shape) == 2 and t.name != "token_embd.weight")
+        self.assertEqual(macs, 2 * (2 * 256 * 256 + 2 * 256 * 128 + 3 * 256 * 512))
+        self.assertEqual(json.loads(r.stdout)["matmul_macs_per_prompt_token"], macs)
 
 
 if __name__ == "__main__":

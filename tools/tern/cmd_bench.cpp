@@ -39,6 +39,16 @@ uint64_t weight_bytes_per_token(const ModelFile& f) {
   return bytes;
 }
 
+// Multiply-adds of one prompt token in the weight matrices: every matrix but the LM head, which a prompt runs
+// for its last token only (attention, which grows with the context, is not counted).
+uint64_t matmul_macs_per_prompt_token(const ModelFile& f) {
+  uint64_t macs = 0;
+  for (const auto& t : f.tensors)
+    if (t.ne.size() == 2 && t.name != "token_embd.weight" && t.name != "output.weight")
+      macs += t.n_elements();
+  return macs;
+}
+
 struct Stat {
   double mean = 0, sd = 0;
 };
@@ -110,7 +120,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   ordered_json results = ordered_json::array();
   const uint64_t file_bytes = model_bytes(model_path);
   std::string model_desc;
-  uint64_t per_token = 0, kv_bytes_max = 0;
+  uint64_t per_token = 0, prompt_macs = 0, kv_bytes_max = 0;
   if (!as_json)
     std::printf("| %-34s | %9s | %-10s | %7s | %13s | %16s |\n|%s|%s|%s|%s|%s|%s|\n", "model", "size",
                 "backend", "threads", "test", "t/s", std::string(36, '-').c_str(),
@@ -120,6 +130,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   for (const auto& be_name : backends) {
     auto file = load_model_file(model_path);
     per_token = weight_bytes_per_token(*file);
+    prompt_macs = matmul_macs_per_prompt_token(*file);
     const std::string proj = dominant_projection_type(*file);
     model_desc = file->get_string("general.name", fs::path(model_path).stem().string());
     if (model_desc.size() > 26) model_desc = fs::path(model_path).stem().string();
@@ -184,6 +195,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   const double peak_rss = double(ru.ru_maxrss) * 1024.0;
   ordered_json out = {{"results", results},
                       {"weight_bytes_per_token", per_token},
+                      {"matmul_macs_per_prompt_token", prompt_macs},
                       {"peak_rss_bytes", peak_rss},
                       {"file_bytes", file_bytes},
                       {"kv_cache_bytes", kv_bytes_max},

@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "multiply_add_ceiling.h"
 #include "reference_kernels.h"
 #include "tern/cpu_features.h"
 #include "tern/memory_bandwidth.h"
@@ -172,6 +173,24 @@ void BM_I2SGemmCodesAvx512Vnni(benchmark::State& state) {
 }
 BENCHMARK(BM_I2SGemmCodesAvx2)->Args({2560, 64, 4})->Args({2560, 64, 16});
 BENCHMARK(BM_I2SGemmCodesAvx512Vnni)->Args({2560, 64, 4})->Args({2560, 64, 16});
+
+// What BM_I2SGemmCodes* would reach with free loads, decoding and reductions (multiply_add_ceiling.h). Run on
+// one and two threads at once: MAC/s is the total.
+void run_multiply_add_ceiling(benchmark::State& state, int32_t (*ceiling)(size_t), double macs_per_step) {
+  constexpr size_t kSteps = 1 << 16;
+  for (auto _ : state) benchmark::DoNotOptimize(ceiling(kSteps));
+  state.counters["MAC/s"] = benchmark::Counter(macs_per_step * kSteps * double(state.iterations()),
+                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+void BM_MultiplyAddCeilingAvx2(benchmark::State& state) {
+  run_multiply_add_ceiling(state, tern::x86::multiply_add_ceiling_avx2, 8 * 32);
+}
+void BM_MultiplyAddCeilingAvx512Vnni(benchmark::State& state) {
+  if (!avx512_vnni_or_skip(state)) return;
+  run_multiply_add_ceiling(state, tern::x86::multiply_add_ceiling_avx512vnni, 16 * 64);
+}
+BENCHMARK(BM_MultiplyAddCeilingAvx2)->ThreadRange(1, 2)->UseRealTime();
+BENCHMARK(BM_MultiplyAddCeilingAvx512Vnni)->ThreadRange(1, 2)->UseRealTime();
 
 // n standard normal floats; different seeds give independent vectors.
 std::vector<float> normal_floats(size_t n, unsigned seed) {
