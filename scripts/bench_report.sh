@@ -43,6 +43,15 @@ for run in "i2_s 128" "f16 32"; do
   done
 done
 
+# The most int8 multiply-adds per second this CPU does (the prefill tiles' instructions on registers only), best
+# of five, at 1 and 2 threads: what bounds prefill.
+CEILING=BM_MultiplyAddCeilingAvx2
+[[ $X86 == x86-avx512 ]] && CEILING=BM_MultiplyAddCeilingAvx512Vnni
+mkdir -p "$RAW/ceiling"
+echo "bench: $CEILING" >&2
+"$BUILD/bin/bench_x86_kernels" --benchmark_filter="^$CEILING/" --benchmark_repetitions=5 --benchmark_format=json \
+  >"$RAW/ceiling/multiply_add.json"
+
 # Generation at a long context (attention over 1024 cached tokens), 2 threads.
 mkdir -p "$RAW/depth"
 echo "bench: i2_s tg32 at depths 0 and 1024" >&2
@@ -117,6 +126,33 @@ def speed_rows(runs):
                         f"{100 * bw['tg_fraction_of_bound']:.0f}% | {pp['tokens_per_sec'] / tg['tokens_per_sec']:.1f}x |")
     return rows
 lines += speed_rows(runs)
+ceiling = {}
+for b in json.load(open(os.path.join(raw, "ceiling", "multiply_add.json")))["benchmarks"]:
+    if b.get("run_type", "iteration") == "iteration":
+        ceiling_name = b["name"].split("/")[0]
+        ceiling[b["threads"]] = max(ceiling.get(b["threads"], 0), b["MAC/s"])
+macs = next(r["matmul_macs_per_prompt_token"] for r in runs)
+lines += ["", f"Prefill against this CPU's arithmetic: a prompt token takes {macs / 1e9:.2f} G multiply-adds in the "
+          "weight matrices (`tern bench --json`: `matmul_macs_per_prompt_token`; the LM head runs for a prompt's "
+          f"last token only). `bench_x86_kernels` {ceiling_name} runs the prefill tiles' int8 multiply-add "
+          "instructions on registers only (no loads, decoding or reductions; best of 5): "
+          + ", ".join(f"{ceiling[t] / 1e9:.0f} G/s at {t} thread{'s' * (t > 1)}" for t in sorted(ceiling))
+          + ". No multiply-add kernel can prefill faster than that rate divided by the multiply-adds per token "
+          "(the pp ceiling), so the pp ceiling divided by the generation bound is the largest prefill / generation "
+          "ratio this machine allows, whatever the kernels. TL2 prefills through table lookups, which this ceiling "
+          "does not bound, but its tiles are slower than I2_S's (above).", "",
+          "| weights | backend | threads | pp t/s | pp ceiling t/s | pp / ceiling | pp ceiling / tg bound |",
+          "|---|---|---|---|---|---|---|"]
+for r in runs:
+    for bw in r["bandwidth"]:
+        th = bw["threads"]
+        pp = [x for x in r["results"] if x["threads"] == th and x["test"].startswith("pp")]
+        if not pp or pp[0]["backend"] == "reference" or pp[0]["model"].split()[-1] not in ("I2_S", "TQ2_0", "TQ1_0"):
+            continue
+        pp, pp_ceiling = pp[0], ceiling[th] / r["matmul_macs_per_prompt_token"]
+        lines.append(f"| {pp['model'].split()[-1]} | {pp['backend']} | {th} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
+                     f"{pp_ceiling:.2f} | {100 * pp['tokens_per_sec'] / pp_ceiling:.0f}% | "
+                     f"{pp_ceiling / bw['tg_bound_tokens_per_sec']:.1f}x |")
 lines += ["", "Prefill, 2 threads: our kernels (`TERN_ONEDNN=0`) against oneDNN's GEMM (`TERN_ONEDNN=1`). By default "
           "the x86 plugin uses oneDNN for float batches of 4 tokens or more, where `bench_x86_kernels` "
           "(BM_MatmulAvx2 vs BM_MatmulOneDnn) shows it faster, and never for I2_S, where our 2-row x 4-token "
