@@ -1,5 +1,6 @@
 // x86 matmul (AVX2, and AVX-512 VNNI on CPUs that have it) vs the scalar reference, and our prefill kernels
-// vs oneDNN's GEMM, on the same shapes in the same run (2B4T-like: K=2560). Single-threaded.
+// vs oneDNN's GEMM, on the same shapes in the same run (2B4T-like: K=2560). Single-threaded, except where
+// the name says threads:N or the argument is a thread count.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
