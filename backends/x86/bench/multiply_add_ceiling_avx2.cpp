@@ -7,7 +7,7 @@ namespace tern::x86 {
 
 int32_t multiply_add_ceiling_avx2(size_t n_steps) {
   const __m256i c0 = _mm256_set1_epi8(1), c1 = _mm256_set1_epi8(2);
-  const __m256i x0 = _mm256_set1_epi8(3), x1 = _mm256_set1_epi8(-5), x2 = _mm256_set1_epi8(7),
+  const __m256i x0 = _mm256_set1_epi8(5), x1 = _mm256_set1_epi8(-5), x2 = _mm256_set1_epi8(7),
                 x3 = _mm256_set1_epi8(-11);
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (size_t i = 0; i < n_steps; ++i) {
