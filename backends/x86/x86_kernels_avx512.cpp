@@ -64,17 +64,27 @@ inline int32_t hsum_epi32(__m512i v) {
 // those of 64-127, so the activations are plain contiguous loads.
 namespace {
 
-// One I2_S row's sums of code * q in sixteen int32 lanes (not yet added together).
+// One I2_S row's sums of code * q in sixteen int32 lanes (not yet added together). Two blocks (one cache
+// line) per iteration into four accumulators: with two, each iteration waited for two vpdpbusd latencies
+// (scripts/mca_kernels.py, icelake-server: 5.1 cycles per block, against 2.6 with four).
 inline __m512i i2s_row_acc(const uint8_t* row, const int8_t* q, size_t k) {
   const __m512i mask = _mm512_set1_epi8(3), sh01 = shift_counts(6, 4), sh23 = shift_counts(2, 0);
-  __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
-  for (size_t b = 0; b < k / 128; ++b) {
-    _mm_prefetch(reinterpret_cast<const char*>(row + b * 32 + kPrefetchBytes), _MM_HINT_T0);
+  __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                    _mm512_setzero_si512()};
+  auto block = [&](size_t b, __m512i& acc01, __m512i& acc23) {
     const __m512i p = load256_twice(row + b * 32);
-    acc0 = dpbusd(acc0, _mm512_and_si512(_mm512_srlv_epi16(p, sh01), mask), load512(q + b * 128));
-    acc1 = dpbusd(acc1, _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask), load512(q + b * 128 + 64));
+    acc01 = dpbusd(acc01, _mm512_and_si512(_mm512_srlv_epi16(p, sh01), mask), load512(q + b * 128));
+    acc23 = dpbusd(acc23, _mm512_and_si512(_mm512_srlv_epi16(p, sh23), mask), load512(q + b * 128 + 64));
+  };
+  const size_t nb = k / 128;
+  size_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    _mm_prefetch(reinterpret_cast<const char*>(row + b * 32 + kPrefetchBytes), _MM_HINT_T0);
+    block(b, acc[0], acc[1]);
+    block(b + 1, acc[2], acc[3]);
   }
-  return _mm512_add_epi32(acc0, acc1);
+  if (b < nb) block(b, acc[0], acc[1]);
+  return _mm512_add_epi32(_mm512_add_epi32(acc[0], acc[1]), _mm512_add_epi32(acc[2], acc[3]));
 }
 
 }  // namespace

@@ -54,7 +54,7 @@ INSTANTIATE_TEST_SUITE_P(TernaryTypes, Avx512Matmul,
 TEST(Avx512Kernels, CodeDotsEqualTheAvx2KernelsOnArbitraryBytes) {
   TERN_REQUIRE_CPU();
   std::mt19937 rng(17);
-  for (size_t k : {128, 384, 128 * 21}) {
+  for (size_t k : {128, 256, 384, 128 * 21}) {  // odd and even block counts: pairs and a tail
     std::vector<uint8_t> row(k / 4);
     for (auto& b : row) b = uint8_t(rng());
     const std::vector<int8_t> q = random_i8(k, rng);
