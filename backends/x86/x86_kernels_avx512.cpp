@@ -26,8 +26,8 @@ namespace {
 // intrinsic's accumulator to another register before the instruction and back after it, on every use in a
 // loop: two moves per vpdpbusd, on its chain. scripts/mca_kernels.py (llvm-mca, icelake-server) puts the I2_S
 // prefill tile at 23.5 cycles per block with them and 12.1 without (a model, not a measurement; see the
-// script). The asm statement is the same instruction (same encoding) with the
-// accumulator updated in place. SIMDe's portable build keeps the intrinsic.
+// script). The asm statement is the same instruction (same encoding) with the accumulator updated in place.
+// SIMDe's portable build keeps the intrinsic.
 inline __m512i dpbusd(__m512i acc, __m512i u, __m512i s) {
 #if defined(TERN_X86_AVX512_SIMDE)
   return _mm512_dpbusd_epi32(acc, u, s);
