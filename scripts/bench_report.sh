@@ -110,21 +110,19 @@ lines = [
     "| weights | backend | threads | pp t/s | tg t/s | tg bound t/s | tg / bound | pp / tg |",
     "|---|---|---|---|---|---|---|---|",
 ]
-def speed_rows(runs):
-    rows = []
+def pp_tg_by_threads(runs):
+    """(run, its bandwidth entry, pp result, tg result) for every run and thread count that measured both."""
     for r in runs:
-        res = r["results"]
         for bw in r["bandwidth"]:
-            th = bw["threads"]
-            pp = [x for x in res if x["threads"] == th and x["test"].startswith("pp")]
-            tg = [x for x in res if x["threads"] == th and x["test"].startswith("tg")]
-            if not pp or not tg:
-                continue
-            pp, tg = pp[0], tg[0]
-            rows.append(f"| {pp['model'].split()[-1]} | {pp['backend']} | {th} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
-                        f"{tg['tokens_per_sec']:.2f} ({tg['test']}) | {bw['tg_bound_tokens_per_sec']:.2f} | "
-                        f"{100 * bw['tg_fraction_of_bound']:.0f}% | {pp['tokens_per_sec'] / tg['tokens_per_sec']:.1f}x |")
-    return rows
+            pp = [x for x in r["results"] if x["threads"] == bw["threads"] and x["test"].startswith("pp")]
+            tg = [x for x in r["results"] if x["threads"] == bw["threads"] and x["test"].startswith("tg")]
+            if pp and tg:
+                yield r, bw, pp[0], tg[0]
+def speed_rows(runs):
+    return [f"| {pp['model'].split()[-1]} | {pp['backend']} | {bw['threads']} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
+            f"{tg['tokens_per_sec']:.2f} ({tg['test']}) | {bw['tg_bound_tokens_per_sec']:.2f} | "
+            f"{100 * bw['tg_fraction_of_bound']:.0f}% | {pp['tokens_per_sec'] / tg['tokens_per_sec']:.1f}x |"
+            for _, bw, pp, tg in pp_tg_by_threads(runs)]
 lines += speed_rows(runs)
 ceiling = {}
 for b in json.load(open(os.path.join(raw, "ceiling", "multiply_add.json")))["benchmarks"]:
@@ -143,16 +141,13 @@ lines += ["", f"Prefill against this CPU's arithmetic: a prompt token takes {mac
           "does not bound, but its tiles are slower than I2_S's (above).", "",
           "| weights | backend | threads | pp t/s | pp ceiling t/s | pp / ceiling | pp ceiling / tg bound |",
           "|---|---|---|---|---|---|---|"]
-for r in runs:
-    for bw in r["bandwidth"]:
-        th = bw["threads"]
-        pp = [x for x in r["results"] if x["threads"] == th and x["test"].startswith("pp")]
-        if not pp or pp[0]["backend"] == "reference" or pp[0]["model"].split()[-1] not in ("I2_S", "TQ2_0", "TQ1_0"):
-            continue
-        pp, pp_ceiling = pp[0], ceiling[th] / r["matmul_macs_per_prompt_token"]
-        lines.append(f"| {pp['model'].split()[-1]} | {pp['backend']} | {th} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
-                     f"{pp_ceiling:.2f} | {100 * pp['tokens_per_sec'] / pp_ceiling:.0f}% | "
-                     f"{pp_ceiling / bw['tg_bound_tokens_per_sec']:.1f}x |")
+for r, bw, pp, _ in pp_tg_by_threads(runs):
+    if pp["backend"] == "reference" or pp["model"].split()[-1] not in ("I2_S", "TQ2_0", "TQ1_0"):
+        continue
+    th, pp_ceiling = bw["threads"], ceiling[bw["threads"]] / r["matmul_macs_per_prompt_token"]
+    lines.append(f"| {pp['model'].split()[-1]} | {pp['backend']} | {th} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
+                 f"{pp_ceiling:.2f} | {100 * pp['tokens_per_sec'] / pp_ceiling:.0f}% | "
+                 f"{pp_ceiling / bw['tg_bound_tokens_per_sec']:.1f}x |")
 lines += ["", "Prefill, 2 threads: our kernels (`TERN_ONEDNN=0`) against oneDNN's GEMM (`TERN_ONEDNN=1`). By default "
           "the x86 plugin uses oneDNN for float batches of 4 tokens or more, where `bench_x86_kernels` "
           "(BM_MatmulAvx2 vs BM_MatmulOneDnn) shows it faster, and never for I2_S, where our 2-row x 4-token "
