@@ -6,16 +6,10 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include "dpbusd_avx512.h"
 #include "multiply_add_ceiling.h"
 
 namespace tern::x86 {
-
-// vpdpbusd updating its accumulator in place, as dpbusd in x86_kernels_avx512.cpp (GCC 12 would add two
-// register moves around each intrinsic). AT&T order: signed, unsigned, accumulator.
-inline __m512i dpbusd(__m512i acc, __m512i u, __m512i s) {
-  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
-  return acc;
-}
 
 int32_t multiply_add_ceiling_avx512vnni(size_t n_steps) {
   const __m512i c0 = _mm512_set1_epi8(1), c1 = _mm512_set1_epi8(2), c2 = _mm512_set1_epi8(0),
