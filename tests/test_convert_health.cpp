@@ -31,12 +31,15 @@ TEST(Convert, RotateHalfToInterleavedIsLlamaCppsPermutation) {
   std::vector<float> w(n_head * head_dim * k);
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(i);
   auto orig = w;
-  permute_rows_rotate_half_to_interleaved(w.data(), k, n_head, head_dim);
+  permute_qk_rows(w.data(), k, n_head, head_dim, RopeStyle::RotateHalf, RopeStyle::Interleaved);
   for (size_t h = 0; h < n_head; ++h)
     for (size_t i = 0; i < head_dim / 2; ++i)
       for (size_t j = 0; j < 2; ++j)
         for (size_t c = 0; c < k; ++c)
           EXPECT_EQ(w[(h * head_dim + 2 * i + j) * k + c], orig[(h * head_dim + j * head_dim / 2 + i) * k + c]);
+  // The inverse (re-exporting a BitNet GGUF that tern wrote interleaved) restores the original rows.
+  permute_qk_rows(w.data(), k, n_head, head_dim, RopeStyle::Interleaved, RopeStyle::RotateHalf);
+  EXPECT_EQ(w, orig);
 }
 
 ModelFile one_tensor_model(const std::string& name, std::vector<float>& values, size_t k) {

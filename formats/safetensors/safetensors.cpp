@@ -4,8 +4,10 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <set>
 
+#include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/mapped_file.h"
 #include "tern/tokenizer.h"
@@ -35,11 +37,14 @@ size_t dtype_size(const std::string& d) {
 json read_json_file(const fs::path& p) {
   std::ifstream in(p);
   if (!in) throw Error(p.string() + ": cannot open");
+  json j;
   try {
-    return json::parse(in);
+    j = json::parse(in);
   } catch (const json::exception& e) {
     throw Error(p.string() + ": invalid JSON: " + e.what());
   }
+  if (!j.is_object()) throw Error(p.string() + ": expected a JSON object, found " + std::string(j.type_name()));
+  return j;
 }
 
 // Parses one .safetensors file: u64 header length, JSON header, then the data region.
@@ -49,7 +54,10 @@ std::vector<RawTensor> read_file(const fs::path& p, std::vector<std::shared_ptr<
   if (map->size() < 8) throw Error(path + ": bad safetensors header: file shorter than 8 bytes");
   uint64_t hlen;
   std::memcpy(&hlen, map->data(), 8);
-  if (hlen < 2 || hlen > map->size() - 8)
+  if (hlen < 2)
+    throw Error(path + ": bad safetensors header: header length " + std::to_string(hlen) +
+                " is too short for a JSON object");
+  if (hlen > map->size() - 8)
     throw Error(path + ": bad safetensors header: header length " + std::to_string(hlen) + " exceeds file size " +
                 std::to_string(map->size()));
   json h;
@@ -91,6 +99,16 @@ std::vector<RawTensor> read_file(const fs::path& p, std::vector<std::shared_ptr<
     }
     out.push_back(std::move(t));
   }
+  // Two tensors sharing bytes would alias each other's weights: refuse, as for GGUF.
+  std::vector<std::pair<size_t, const RawTensor*>> ranges;
+  for (const auto& t : out) ranges.push_back({size_t(t.data - base), &t});
+  std::sort(ranges.begin(), ranges.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    const auto& [prev_off, prev] = ranges[i - 1];
+    if (ranges[i].first < prev_off + prev->nbytes)
+      throw Error(path + ": bad safetensors header: tensors " + prev->name + " and " + ranges[i].second->name +
+                  " overlap in the data section");
+  }
   storage.push_back(map);
   return out;
 }
@@ -105,30 +123,6 @@ std::vector<float> to_f32(const RawTensor& t) {
   return v;
 }
 
-// Hugging Face parameter name -> GGUF tensor name ("" when not a tensor the runtime uses).
-std::string map_name(const std::string& hf) {
-  static const std::pair<const char*, const char*> kLayer[] = {
-      {"self_attn.q_proj.weight", "attn_q.weight"},      {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},      {"self_attn.o_proj.weight", "attn_output.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},       {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"},       {"input_layernorm.weight", "attn_norm.weight"},
-      {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"self_attn.attn_sub_norm.weight", "attn_sub_norm.weight"}, {"mlp.ffn_sub_norm.weight", "ffn_sub_norm.weight"},
-  };
-  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
-  if (hf == "model.norm.weight") return "output_norm.weight";
-  if (hf == "lm_head.weight") return "output.weight";
-  const std::string pre = "model.layers.";
-  if (hf.rfind(pre, 0) != 0) return "";
-  const size_t dot = hf.find('.', pre.size());
-  if (dot == std::string::npos) return "";
-  const std::string idx = hf.substr(pre.size(), dot - pre.size());
-  const std::string rest = hf.substr(dot + 1);
-  for (const auto& [from, to] : kLayer)
-    if (rest == from) return "blk." + idx + "." + to;
-  return "";
-}
-
 bool is_projection(const std::string& gguf_name) {
   for (const char* p : {"attn_q.", "attn_k.", "attn_v.", "attn_output.", "ffn_gate.", "ffn_up.", "ffn_down."})
     if (gguf_name.find(p) != std::string::npos) return true;
@@ -136,6 +130,24 @@ bool is_projection(const std::string& gguf_name) {
 }
 
 bool is_norm(const std::string& gguf_name) { return gguf_name.find("norm") != std::string::npos; }
+
+// A shard named by the index must be a file inside the checkpoint directory: an index that names
+// "../other/model.safetensors" or "/etc/passwd" must not make the reader open it.
+fs::path shard_path(const fs::path& dir, const std::string& name) {
+  const fs::path index = dir / "model.safetensors.index.json";
+  const fs::path rel(name);
+  bool escapes = name.empty() || rel.is_absolute() || rel.has_root_name();
+  for (const auto& part : rel) escapes = escapes || part == "..";
+  std::error_code ec;
+  const fs::path base = fs::weakly_canonical(dir, ec);
+  const fs::path full = fs::weakly_canonical(dir / rel, ec);
+  if (!escapes && !ec) {
+    const auto mismatch = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
+    escapes = mismatch.first != base.end();
+  }
+  if (escapes) throw Error(index.string() + ": weight_map names '" + name + "', which is outside the checkpoint directory");
+  return dir / rel;
+}
 
 }  // namespace
 
@@ -173,29 +185,75 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
     } catch (const json::exception& e) {
       throw Error((dir / "model.safetensors.index.json").string() + ": bad index: " + e.what());
     }
-    for (const auto& n : names) files.push_back(dir / n);
+    for (const auto& n : names) files.push_back(shard_path(dir, n));
   } else {
     files.push_back(dir / "model.safetensors");
   }
   std::map<std::string, RawTensor> raw;
   for (const auto& f : files)
-    for (auto& t : read_file(f, mf->storage)) raw[t.name] = std::move(t);
+    for (auto& t : read_file(f, mf->storage)) {
+      const std::string name = t.name, file = t.file;
+      if (!raw.emplace(name, std::move(t)).second)
+        throw Error(file + ": tensor " + name + " is also in " + raw.at(name).file);
+    }
 
   // ---- hyper-parameters ----
   std::string arch_name;
-  try {
-    for (const auto& a : cfg.value("architectures", json::array())) arch_name = a.get<std::string>();
-  } catch (const json::exception&) {
+  if (cfg.contains("architectures")) {
+    const auto& list = cfg["architectures"];
+    if (!list.is_array() || list.empty() || !list.back().is_string())
+      throw Error(config_path.string() + ": architectures must be a non-empty array of strings");
+    arch_name = list.back().get<std::string>();
   }
-  const std::string model_type = cfg.value("model_type", "");
-  std::string arch;
-  if (arch_name == "BitNetForCausalLM" || arch_name == "BitnetForCausalLM" || model_type == "bitnet") arch = "bitnet";
-  else if (arch_name == "LlamaForCausalLM" || arch_name == "MistralForCausalLM" || model_type == "llama") arch = "llama";
-  else throw Error(config_path.string() + ": unsupported architecture '" + arch_name + "' (model_type '" + model_type + "')");
+  const std::string model_type = cfg.contains("model_type") && cfg["model_type"].is_string() ? cfg["model_type"].get<std::string>() : "";
+  const std::string act_name = cfg.contains("hidden_act") && cfg["hidden_act"].is_string() ? cfg["hidden_act"].get<std::string>() : "silu";
+  if (act_name != "silu" && act_name != "relu2")
+    throw Error(config_path.string() + ": unsupported hidden_act '" + act_name + "' (silu or relu2)");
+  const Activation act = act_name == "relu2" ? Activation::Relu2 : Activation::Silu;
+  const ArchDescriptor* desc = arch_from_hf(arch_name, model_type, act);
+  if (!desc)
+    throw Error(config_path.string() + ": unsupported architecture '" + arch_name + "' (model_type '" + model_type +
+                "', hidden_act '" + act_name + "')");
+  const std::string arch = desc->name;
+  std::string quant_mode;
+  if (cfg.contains("quantization_config")) {
+    const auto& qc = cfg["quantization_config"];
+    if (!qc.is_object()) throw Error(config_path.string() + ": quantization_config must be an object");
+    if (qc.contains("quant_method") && qc["quant_method"] != "bitnet")
+      throw Error(config_path.string() + ": unsupported quant_method " + qc["quant_method"].dump() + " (bitnet)");
+    if (qc.contains("quantization_mode")) {
+      quant_mode = qc["quantization_mode"].is_string() ? qc["quantization_mode"].get<std::string>() : "";
+      if (quant_mode != "offline" && quant_mode != "online")
+        throw Error(config_path.string() + ": unknown quantization_mode " + qc["quantization_mode"].dump() +
+                    " (offline or online)");
+    }
+  }
+  bool tied = true;
+  if (cfg.contains("tie_word_embeddings")) {
+    if (!cfg["tie_word_embeddings"].is_boolean()) throw Error(config_path.string() + ": tie_word_embeddings must be true or false");
+    tied = cfg["tie_word_embeddings"].get<bool>();
+  }
+  if (!tied && !raw.count("lm_head.weight"))
+    throw Error(config_path.string() + ": tie_word_embeddings is false but the checkpoint has no lm_head.weight");
+  if (desc->bitlinear && !quant_mode.empty()) {
+    const bool packed = raw.count("model.layers.0.self_attn.q_proj.weight") &&
+                        raw.at("model.layers.0.self_attn.q_proj.weight").dtype == "U8";
+    if (packed != (quant_mode == "offline"))
+      throw Error(config_path.string() + ": quantization_mode '" + quant_mode + "' but the weights are " +
+                  (packed ? "packed (offline)" : "latent floats (online)"));
+  }
   auto num = [&](const char* key) -> int64_t {
-    if (!cfg.contains(key) || !cfg[key].is_number_integer() || cfg[key].get<int64_t>() <= 0)
+    if (!cfg.contains(key) || !cfg[key].is_number_integer() || cfg[key].get<int64_t>() <= 0 ||
+        cfg[key].get<int64_t>() > (int64_t(1) << 24))
       throw Error(config_path.string() + ": missing or invalid " + key);
     return cfg[key].get<int64_t>();
+  };
+  auto real = [&](const char* key, double fallback) -> float {
+    if (!cfg.contains(key)) return float(fallback);
+    if (!cfg[key].is_number()) throw Error(config_path.string() + ": " + key + " must be a number");
+    const double v = cfg[key].get<double>();
+    if (!std::isfinite(v) || v < 0 || v > 1e30) throw Error(config_path.string() + ": " + key + " = " + cfg[key].dump() + " is out of range");
+    return float(v);
   };
   const std::string a = arch + ".";
   auto& m = mf->meta;
@@ -208,22 +266,18 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
   m[a + "attention.head_count_kv"] =
       MetaValue::u32(uint32_t(cfg.contains("num_key_value_heads") ? num("num_key_value_heads") : num("num_attention_heads")));
   m[a + "vocab_size"] = MetaValue::u32(uint32_t(num("vocab_size")));
-  m[a + "context_length"] = MetaValue::u32(uint32_t(cfg.value("max_position_embeddings", 2048)));
-  m[a + "rope.freq_base"] = MetaValue::f32(cfg.value("rope_theta", 10000.0f));
-  m[a + "attention.layer_norm_rms_epsilon"] = MetaValue::f32(cfg.value("rms_norm_eps", 1e-5f));
+  m[a + "context_length"] = MetaValue::u32(uint32_t(cfg.contains("max_position_embeddings") ? num("max_position_embeddings") : 2048));
+  m[a + "rope.freq_base"] = MetaValue::f32(real("rope_theta", 10000.0));
+  m[a + "attention.layer_norm_rms_epsilon"] = MetaValue::f32(real("rms_norm_eps", 1e-5));
   if (cfg.contains("head_dim") && cfg["head_dim"].is_number_integer())
     m[a + "attention.key_length"] = MetaValue::u32(uint32_t(num("head_dim")));
   // Hugging Face checkpoints keep q/k rows in rotate-half order; we run them as-is instead of permuting.
-  m["tern.rope_layout"] = MetaValue::str("rotate_half");
-  const std::string act = cfg.value("hidden_act", "silu");
-  if (act == "relu2") m["tern.ffn_activation"] = MetaValue::str("relu2");
-  else if (act == "silu") m["tern.ffn_activation"] = MetaValue::str("silu");
-  else throw Error(config_path.string() + ": unsupported hidden_act '" + act + "'");
+  m["tern.rope_layout"] = MetaValue::str(rope_style_name(RopeStyle::RotateHalf));
 
   // ---- tensors ----
-  const bool bitnet = arch == "bitnet";
+  const bool bitnet = desc->bitlinear;
   for (const auto& [hf_name, t] : raw) {
-    const std::string name = map_name(hf_name);
+    const std::string name = hf_to_gguf_tensor_name(hf_name);
     if (name.empty()) continue;
     TensorInfo ti;
     ti.name = name;
@@ -246,7 +300,13 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
         for (size_t r = 0; r < quarter; ++r)
           for (size_t c = 0; c < K; ++c) {
             const uint8_t b = t.data[r * K + c];
-            for (size_t j = 0; j < 4; ++j) values[(r + j * quarter) * K + c] = float(int((b >> (2 * j)) & 3) - 1);
+            for (size_t j = 0; j < 4; ++j) {
+              const int code = (b >> (2 * j)) & 3;
+              if (code == 3)
+                throw Error(t.file + ": packed tensor " + hf_name + " has the invalid 2-bit code 3 at byte [" +
+                            std::to_string(r) + ", " + std::to_string(c) + "]");
+              values[(r + j * quarter) * K + c] = float(code - 1);
+            }
           }
         ti.ne = {K, N};
         for (auto& v : values) v *= scale;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "tern/arch.h"
 #include "tern/error.h"
 
 namespace tern {
@@ -52,15 +53,20 @@ bool is_projection_tensor(const std::string& name) {
 
 bool is_norm_tensor(const std::string& name) { return name.ends_with("norm.weight"); }
 
-void permute_rows_rotate_half_to_interleaved(float* rows, size_t k, size_t n_head, size_t head_dim) {
+void permute_qk_rows(float* rows, size_t k, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to) {
+  if (from == to) return;
   std::vector<float> head(head_dim * k);
   const size_t half = head_dim / 2;
   for (size_t h = 0; h < n_head; ++h) {
     float* base = rows + h * head_dim * k;
     std::memcpy(head.data(), base, head.size() * sizeof(float));
     for (size_t i = 0; i < half; ++i)
-      for (size_t j = 0; j < 2; ++j)
-        std::memcpy(base + (2 * i + j) * k, head.data() + (j * half + i) * k, k * sizeof(float));
+      for (size_t j = 0; j < 2; ++j) {
+        const size_t interleaved = 2 * i + j, rotate_half = j * half + i;
+        const size_t dst = to == RopeStyle::Interleaved ? interleaved : rotate_half;
+        const size_t src = to == RopeStyle::Interleaved ? rotate_half : interleaved;
+        std::memcpy(base + dst * k, head.data() + src * k, k * sizeof(float));
+      }
   }
 }
 
@@ -70,15 +76,27 @@ ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {
   out.format = src.format;
   out.meta = src.meta;
   out.storage = src.storage;
-  const bool permute = src.get_string("tern.rope_layout", "interleaved") == "rotate_half";
-  out.meta.erase("tern.rope_layout");
+  // Write the architecture whose graph the peers run for this model, with its q/k row order.
+  const ArchDescriptor* arch = find_arch(src.get_string("general.architecture"));
+  if (!arch)
+    throw Error(src.path + ": unsupported architecture '" + src.get_string("general.architecture") + "' (supported: " +
+                supported_arch_names() + ")");
+  const RopeStyle from = file_rope_style(src, *arch);
+  const ArchDescriptor& target = arch_for_graph(arch->bitlinear, file_ffn_activation(src, *arch));
+  rename_arch(out, target);
+  out.meta.erase("tern.ffn_activation");
+  // Redundant with the architecture's own convention, but tells this file from those tern wrote before.
+  out.meta["tern.rope_layout"] = MetaValue::str(rope_style_name(target.gguf_rope));
   out.meta["general.file_type"] = MetaValue::u32(uint32_t(llama_file_type(DType::F16)));
   size_t done = 0;
   for (const auto& t : src.tensors) {
     TensorInfo o = t;
-    const bool to_f32 = is_norm_tensor(t.name) || t.ne.size() < 2;
+    // BitNet's embeddings stay F32, as bitnet.cpp's converter keeps them: its trained models are sensitive
+    // enough that F16 embeddings flip greedy tokens.
+    const bool to_f32 = is_norm_tensor(t.name) || t.ne.size() < 2 ||
+                        (target.bitlinear && t.name == "token_embd.weight" && t.type == DType::F32);
     const DType want = to_f32 ? DType::F32 : DType::F16;
-    const bool qk = permute && (t.name.ends_with("attn_q.weight") || t.name.ends_with("attn_k.weight"));
+    const bool qk = from != target.gguf_rope && (t.name.ends_with("attn_q.weight") || t.name.ends_with("attn_k.weight"));
     if (dtype_tensor_scaled(t.type) && want == DType::F16)  // F16 rounds the scale; keep it exact for quantize
       out.meta[kTernaryScaleKeyPrefix + t.name] = MetaValue::f32(tensor_scale(t.type, t.data, t.ne[0], t.n_rows()));
     if (t.type != want || qk) {
@@ -88,7 +106,7 @@ ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {
         if (heads == 0 || t.n_rows() % heads != 0 || (t.n_rows() / heads) % 2 != 0)
           throw Error(src.path + ": cannot permute " + t.name + " (" + t.shape_string() + ") for " +
                       std::to_string(heads) + " heads");
-        permute_rows_rotate_half_to_interleaved(v.data(), t.ne[0], heads, t.n_rows() / heads);
+        permute_qk_rows(v.data(), t.ne[0], heads, t.n_rows() / heads, from, target.gguf_rope);
       }
       for (float x : v)
         if (!std::isfinite(x)) throw Error(src.path + ": tensor " + t.name + " contains NaN or Inf");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/health.h"
 
@@ -13,39 +14,46 @@ HParams HParams::from_metadata(const ModelFile& f) {
   HParams hp;
   hp.arch = f.get_string("general.architecture");
   if (hp.arch.empty()) throw Error(f.path + ": missing general.architecture");
-  if (hp.arch != "llama" && hp.arch != "bitnet" && hp.arch != "bitnet-b1.58")
-    throw Error(f.path + ": unsupported architecture '" + hp.arch + "' (supported: llama, bitnet, bitnet-b1.58)");
+  const ArchDescriptor* arch = find_arch(hp.arch);
+  if (!arch) throw Error(f.path + ": unsupported architecture '" + hp.arch + "' (supported: " + supported_arch_names() + ")");
   const std::string a = hp.arch + ".";
   auto need = [&](const std::string& key) -> size_t {
     const int64_t v = f.get_int(a + key, -1);
     if (v <= 0 || v > (int64_t(1) << 24)) throw Error(f.path + ": missing or invalid " + a + key);
     return size_t(v);
   };
+  auto optional_count = [&](const std::string& key, size_t fallback) -> size_t {
+    if (!f.get(a + key)) return fallback;
+    const int64_t v = f.get_int(a + key, -1);
+    if (v <= 0 || v > (int64_t(1) << 24)) throw Error(f.path + ": invalid " + a + key + " (" + std::to_string(v) + ")");
+    return size_t(v);
+  };
+  auto positive_float = [&](const std::string& key, double fallback, bool zero_ok) -> float {
+    const double v = f.get_float(a + key, fallback);
+    if (!std::isfinite(v) || v < 0 || (!zero_ok && v == 0) || v > 1e30)
+      throw Error(f.path + ": " + a + key + " = " + std::to_string(v) + " is not a " +
+                  (zero_ok ? "finite non-negative" : "finite positive") + " number");
+    return float(v);
+  };
   hp.n_embd = need("embedding_length");
   hp.n_layer = need("block_count");
   hp.n_ff = need("feed_forward_length");
   hp.n_head = need("attention.head_count");
-  hp.n_head_kv = size_t(f.get_int(a + "attention.head_count_kv", int64_t(hp.n_head)));
-  hp.n_ctx_train = size_t(f.get_int(a + "context_length", 2048));
-  hp.rope_theta = float(f.get_float(a + "rope.freq_base", 10000.0));
-  hp.norm_eps = float(f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5));
-  if (hp.n_head_kv == 0 || hp.n_head % hp.n_head_kv != 0)
+  hp.n_head_kv = optional_count("attention.head_count_kv", hp.n_head);
+  hp.n_ctx_train = optional_count("context_length", 2048);
+  hp.rope_theta = positive_float("rope.freq_base", 10000.0, false);
+  hp.norm_eps = positive_float("attention.layer_norm_rms_epsilon", 1e-5, true);
+  if (hp.n_head % hp.n_head_kv != 0)
     throw Error(f.path + ": head_count " + std::to_string(hp.n_head) + " is not a multiple of head_count_kv " +
                 std::to_string(hp.n_head_kv));
   if (hp.n_embd % hp.n_head != 0) throw Error(f.path + ": embedding_length is not a multiple of head_count");
-  hp.head_dim = size_t(f.get_int(a + "attention.key_length", int64_t(hp.n_embd / hp.n_head)));
+  hp.head_dim = optional_count("attention.key_length", hp.n_embd / hp.n_head);
   if (hp.head_dim % 2 != 0) throw Error(f.path + ": head dimension must be even for RoPE");
   const auto* embd = f.find("token_embd.weight");
-  hp.n_vocab = size_t(f.get_int(a + "vocab_size", embd && embd->ne.size() == 2 ? int64_t(embd->ne[1]) : 0));
-  hp.bitlinear = hp.arch != "llama";
-  hp.ffn_act = hp.arch == "bitnet-b1.58" ? Activation::Relu2 : Activation::Silu;
-  const std::string act = f.get_string("tern.ffn_activation", "");
-  if (act == "relu2") hp.ffn_act = Activation::Relu2;
-  else if (act == "silu") hp.ffn_act = Activation::Silu;
-  else if (!act.empty()) throw Error(f.path + ": unknown tern.ffn_activation '" + act + "'");
-  const std::string layout = f.get_string("tern.rope_layout", "interleaved");
-  if (layout == "rotate_half") hp.rope_style = RopeStyle::RotateHalf;
-  else if (layout != "interleaved") throw Error(f.path + ": unknown tern.rope_layout '" + layout + "'");
+  hp.n_vocab = optional_count("vocab_size", embd && embd->ne.size() == 2 ? size_t(embd->ne[1]) : 0);
+  hp.bitlinear = arch->bitlinear;
+  hp.ffn_act = file_ffn_activation(f, *arch);
+  hp.rope_style = file_rope_style(f, *arch);
   return hp;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "tern/arch.h"
 #include "tern/error.h"
 
 namespace tern {
@@ -47,7 +48,7 @@ SyntheticSpec synthetic_preset(const std::string& name) {
   s.name = name;
   if (name == "bitnet-2b4t") {  // microsoft/bitnet-b1.58-2B-4T
     s.n_embd = 2560, s.n_layer = 30, s.n_head = 20, s.n_head_kv = 5, s.n_ff = 6912, s.n_vocab = 128256;
-    s.ffn_act = "relu2";
+    s.arch = "bitnet-b1.58";  // the relu² graph, as in Microsoft's GGUF of it
     s.rope_theta = 500000.0f;
   } else if (name == "bitnet-large") {  // 1bitLLM/bitnet_b1_58-large
     s.n_embd = 1536, s.n_layer = 24, s.n_head = 16, s.n_head_kv = 16, s.n_ff = 4096, s.n_vocab = 32000;
@@ -69,6 +70,8 @@ ModelFile make_synthetic_model(const SyntheticSpec& s, DType weight_type, DType 
   if (!s.n_embd || !s.n_layer || !s.n_head || !s.n_head_kv || !s.n_ff || !s.n_vocab || s.n_embd % s.n_head ||
       s.n_head % s.n_head_kv)
     throw Error("synthetic model: inconsistent dimensions");
+  const ArchDescriptor* arch = find_arch(s.arch);
+  if (!arch) throw Error("synthetic model: unknown architecture '" + s.arch + "' (" + supported_arch_names() + ")");
   ModelFile f;
   f.path = "synthetic:" + s.name;
   f.format = "synthetic";
@@ -85,10 +88,9 @@ ModelFile make_synthetic_model(const SyntheticSpec& s, DType weight_type, DType 
   m[a + "context_length"] = MetaValue::u32(uint32_t(s.n_ctx));
   m[a + "rope.freq_base"] = MetaValue::f32(s.rope_theta);
   m[a + "attention.layer_norm_rms_epsilon"] = MetaValue::f32(1e-5f);
-  m["tern.ffn_activation"] = MetaValue::str(s.ffn_act);
-  // GGUF's way to say "no vocabulary": llama.cpp requires the key, so with it llama-bench runs these files
-  // too (scripts/bench_report.sh compares against it).
-  m["tokenizer.ggml.model"] = MetaValue::str("none");
+  // GGUF's way to say "no vocabulary": llama.cpp requires the key, and bitnet.cpp's fork accepts only this
+  // spelling of it, so both peers run these files too (scripts/bench_report.sh compares against llama.cpp).
+  m["tokenizer.ggml.model"] = MetaValue::str("no_vocab");
 
   Rng rng{seed};
   const size_t D = s.n_embd, F = s.n_ff, hd = D / s.n_head, kv = s.n_head_kv * hd;
@@ -114,7 +116,7 @@ ModelFile make_synthetic_model(const SyntheticSpec& s, DType weight_type, DType 
     const std::string p = "blk." + std::to_string(l) + ".";
     add_tensor(f, p + "attn_norm.weight", DType::F32, ones, D, 1);
     add_tensor(f, p + "ffn_norm.weight", DType::F32, ones, D, 1);
-    if (s.arch != "llama") {
+    if (arch->bitlinear) {
       add_tensor(f, p + "attn_sub_norm.weight", DType::F32, ones, D, 1);
       add_tensor(f, p + "ffn_sub_norm.weight", DType::F32, ones, F, 1);
     }

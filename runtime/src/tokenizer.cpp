@@ -25,7 +25,7 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 Vocab Vocab::from_metadata(const ModelFile& f) {
   Vocab v;
   const std::string model = f.get_string("tokenizer.ggml.model", "");
-  if (model.empty() || model == "none") throw Error(f.path + ": no tokenizer in the model (use --tokenizer FILE)");
+  if (model.empty() || model == "none" || model == "no_vocab") throw Error(f.path + ": no tokenizer in the model (use --tokenizer FILE)");
   if (model == "llama") v.kind = Kind::Spm;
   else if (model == "gpt2") v.kind = Kind::Bpe;
   else throw Error(f.path + ": unsupported tokenizer.ggml.model '" + model + "' (supported: llama, gpt2)");

@@ -291,7 +291,7 @@ class Synth(unittest.TestCase):
             v = f.parts[f.data[0]]
             return bytes(v).decode() if f.types[0] == gguf.GGUFValueType.STRING else v[0]
         self.assertEqual(field("general.architecture"), "bitnet")
-        self.assertEqual(field("tokenizer.ggml.model"), "none")
+        self.assertEqual(field("tokenizer.ggml.model"), "no_vocab")  # the spelling bitnet.cpp accepts too
         for key, value in (("embedding_length", 256), ("block_count", 2), ("feed_forward_length", 512),
                            ("attention.head_count", 4), ("attention.head_count_kv", 2), ("vocab_size", 1000)):
             self.assertEqual(field("bitnet." + key), value, key)

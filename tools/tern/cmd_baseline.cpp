@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/generate.h"
 #include "tern/model.h"
@@ -214,7 +215,8 @@ int cmd_baseline(const std::vector<std::string>& args) {
   auto file = load_model_file(o.model_path);
   ValidationResult stats;
   const std::string arch = file->get_string("general.architecture");
-  stats.norms = check_norms(*file, o.ln_lo, o.ln_hi, arch != "llama");
+  const ArchDescriptor* desc = find_arch(arch);
+  stats.norms = check_norms(*file, o.ln_lo, o.ln_hi, desc && desc->bitlinear);
   stats.projections = check_projections(*file);
   auto tokenizer = o.tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(o.tokenizer_path);
   std::string backend_name = o.backend.empty() ? Registry::instance().usable_backends().front() : o.backend;

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "tern/convert.h"
+#include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/registry.h"
 #include "tern/version.h"
@@ -45,7 +46,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
 
   auto src = load_model_file(in_path);
   const std::string arch = src->get_string("general.architecture");
-  if (arch == "llama")
+  if (const ArchDescriptor* desc = find_arch(arch); desc && !desc->bitlinear)
     std::fprintf(stderr, "tern quantize: warning: %s is a llama model, not trained ternary; %s will degrade it\n",
                  in_path.c_str(), dtype_name(*type));
   QuantizeReport report;

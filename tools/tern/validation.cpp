@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/generate.h"
 #include "tern/model.h"
@@ -50,7 +51,8 @@ ValidationResult run_validation(const ValidationOptions& opt) {
   r.architecture = file->get_string("general.architecture");
 
   // (1) norm weights
-  const bool bitnet = r.architecture == "bitnet" || r.architecture == "bitnet-b1.58";
+  const ArchDescriptor* arch = find_arch(r.architecture);
+  const bool bitnet = arch && arch->bitlinear;
   r.range_enforced = bitnet || opt.ln_range_given;
   try {
     r.norms = check_norms(*file, opt.ln_lo, opt.ln_hi, r.range_enforced, correction);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tern/model_file.h"
+#include "tern/plugin/backend_api.h"
 
 namespace tern {
 
@@ -18,19 +19,19 @@ bool is_projection_tensor(const std::string& name);
 // Any RMSNorm weight (attn_norm, ffn_norm, the BitNet sub-norms, output_norm).
 bool is_norm_tensor(const std::string& name);
 
-// Reorders the rows of a [n_head * head_dim, k] q/k weight from Hugging Face's rotate-half RoPE order
-// (dimension i pairs with i + head_dim/2) to GGUF's interleaved order (pairs 2i, 2i+1), as llama.cpp's
-// converter does. `rows` holds n_head * head_dim rows of `k` floats.
-void permute_rows_rotate_half_to_interleaved(float* rows, size_t k, size_t n_head, size_t head_dim);
+// Reorders the rows of a [n_head * head_dim, k] q/k weight between Hugging Face's rotate-half RoPE order
+// (dimension i pairs with i + head_dim/2) and GGUF llama's interleaved order (pairs 2i, 2i+1), as llama.cpp's
+// converter does for llama. `rows` holds n_head * head_dim rows of `k` floats.
+void permute_qk_rows(float* rows, size_t k, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to);
 
 // Metadata key prefix (followed by the tensor name) under which to_clean_f16 records the exact F32 scale of a
 // ternary tensor whose F16 values carry it rounded; quantize_ternary restores it, so ternary -> F16 -> ternary
 // is lossless. llama.cpp ignores unknown keys.
 inline constexpr const char* kTernaryScaleKeyPrefix = "tern.ternary_scale.";
 
-// Linear and embedding weights become F16 (ternary values times their scale), norms F32; q/k rows are permuted
-// to the interleaved RoPE layout when the source is in rotate-half order. Zero-copy where the source already
-// has the target type. general.file_type is set to llama.cpp's MOSTLY_F16.
+// Linear and embedding weights become F16 (ternary values times their scale), norms F32. The file gets the
+// architecture whose graph llama.cpp and bitnet.cpp run for the model (arch.h) and that architecture's q/k
+// row order. Zero-copy where the source already has the target type. general.file_type is llama.cpp's MOSTLY_F16.
 ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress = {});
 
 struct TensorQuantReport {

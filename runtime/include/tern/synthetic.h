@@ -11,9 +11,8 @@ namespace tern {
 
 struct SyntheticSpec {
   std::string name;
-  std::string arch = "bitnet";  // bitnet (sub-norms, int8 activations) or llama
+  std::string arch = "bitnet";  // an architecture of arch.h: bitnet (SiLU), bitnet-b1.58 (relu²) or llama
   size_t n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0, n_ff = 0, n_vocab = 0, n_ctx = 4096;
-  std::string ffn_act = "silu";  // silu or relu2
   float rope_theta = 500000.0f;
   bool tied_embeddings = true;
 };

@@ -1,0 +1,47 @@
+#pragma once
+// One descriptor per model architecture: the only place that knows an architecture's names (GGUF, Hugging
+// Face), the graph the peers (llama.cpp, bitnet.cpp) run for it, how its GGUF files order q/k rows, and the
+// Hugging Face <-> GGUF tensor names. Models, format plugins, synth and the tools ask it.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tern/model_file.h"
+#include "tern/plugin/backend_api.h"
+
+namespace tern {
+
+struct ArchDescriptor {
+  const char* name;          // general.architecture and the prefix of its hyper-parameter keys
+  bool bitlinear;            // BitNet: sub-norms, int8 activations in every projection
+  Activation ffn_act;        // the gated FFN's activation in the peers' graph for this name
+  RopeStyle gguf_rope;       // how GGUF files of this name order q/k rows (and how the peers rotate them)
+  const char* described_as;  // which model family the peers' graph for this name is
+};
+
+// Every architecture tern reads, in the order `supported_arch_names` lists them.
+const std::vector<ArchDescriptor>& architectures();
+const ArchDescriptor* find_arch(std::string_view gguf_name);
+std::string supported_arch_names();  // "llama, bitnet, ..."
+
+// The architecture a file should be written as so that llama.cpp and bitnet.cpp run the graph that the model
+// needs: llama, bitnet (SiLU, the 1bitLLM graph) or bitnet-b1.58 (relu², the 2B4T graph).
+const ArchDescriptor& arch_for_graph(bool bitlinear, Activation act);
+
+// Hugging Face config.json -> descriptor, or nullptr when the architecture is not one tern runs.
+const ArchDescriptor* arch_from_hf(const std::string& hf_class, const std::string& model_type, Activation act);
+// Hugging Face parameter name -> GGUF tensor name ("" when not a tensor the runtime uses).
+std::string hf_to_gguf_tensor_name(const std::string& hf);
+
+// The effective activation and q/k row order of a file: the descriptor's, unless the file carries tern's
+// older private keys (tern.ffn_activation, tern.rope_layout), or is a BitNet GGUF that tern export wrote
+// before it followed the peers' row order (tern.converter set, tern.rope_layout absent: rows interleaved).
+Activation file_ffn_activation(const ModelFile& f, const ArchDescriptor& arch);
+RopeStyle file_rope_style(const ModelFile& f, const ArchDescriptor& arch);
+const char* rope_style_name(RopeStyle s);  // "interleaved" / "rotate_half", as tern.rope_layout spells them
+
+// Renames `f` to `to`: general.architecture and every "<old>." hyper-parameter key.
+void rename_arch(ModelFile& f, const ArchDescriptor& to);
+
+}  // namespace tern
