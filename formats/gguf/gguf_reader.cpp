@@ -1,5 +1,7 @@
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <set>
 
 #include "gguf.h"
 #include "tern/error.h"
@@ -121,20 +123,27 @@ std::unique_ptr<ModelFile> read(const std::filesystem::path& path_fs) {
   }
   uint64_t alignment = 32;
   if (const auto* a = mf->get("general.alignment")) {
-    if (!a->is_int() || a->as_int() <= 0 || (a->as_int() & (a->as_int() - 1)) != 0 || a->as_int() > 65536)
-      throw Error(path + ": general.alignment must be a power of two");
+    if (!a->is_int())
+      throw Error(path + ": general.alignment must be an integer, not a " + meta_type_name(a->type));
+    if (a->as_int() <= 0 || (a->as_int() & (a->as_int() - 1)) != 0 || a->as_int() > 65536)
+      throw Error(path + ": general.alignment " + std::to_string(a->as_int()) + " is not a power of two up to 65536");
     alignment = uint64_t(a->as_int());
   }
+  // A tensor count or metadata count that disagrees with the file makes the parser read one section as the
+  // other; say so instead of reporting the garbage it then finds.
+  const auto hint = [&] { return mf->meta.empty() ? " (is the metadata count of 0 right?)" : ""; };
   struct Pending {
     uint64_t offset;
   };
   std::vector<Pending> offsets;
+  std::set<std::string> seen;
   for (uint64_t i = 0; i < n_tensors; ++i) {
     TensorInfo t;
     t.name = c.str("tensor name");
+    if (!seen.insert(t.name).second) c.fail("duplicate tensor name " + t.name);
     const uint32_t n_dims = c.get<uint32_t>("tensor dimension count");
     if (n_dims == 0 || n_dims > kMaxDims)
-      c.fail("tensor " + t.name + " has " + std::to_string(n_dims) + " dimensions (1 to 4 supported)");
+      c.fail("tensor " + t.name + " has " + std::to_string(n_dims) + " dimensions (1 to 4 supported)" + hint());
     uint64_t n_elem = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
       const uint64_t ne = c.get<uint64_t>("tensor shape");
@@ -145,7 +154,7 @@ std::unique_ptr<ModelFile> read(const std::filesystem::path& path_fs) {
     }
     const uint32_t type = c.get<uint32_t>("tensor type");
     const auto dt = dtype_from_id(type);
-    if (!dt) c.fail("tensor " + t.name + " has unknown dtype id " + std::to_string(type));
+    if (!dt) c.fail("tensor " + t.name + " has " + unknown_dtype_description(type));
     t.type = *dt;
     if (!dtype_row_ok(t.type, t.ne[0]))
       c.fail("tensor " + t.name + " row length " + std::to_string(t.ne[0]) + " is not a multiple of the " +
@@ -157,13 +166,27 @@ std::unique_ptr<ModelFile> read(const std::filesystem::path& path_fs) {
     mf->tensors.push_back(std::move(t));
   }
   const uint64_t data_start = (uint64_t(c.pos()) + alignment - 1) / alignment * alignment;
+  // Every bound is checked by subtraction from the file size: data_start + offset could wrap past 2^64 and
+  // land before the data section (an offset of 2^64 - 32 points 32 bytes before it).
+  const uint64_t file_size = map->size();
+  const uint64_t data_size = data_start <= file_size ? file_size - data_start : 0;
+  std::vector<std::pair<uint64_t, size_t>> ranges;  // (offset in the data section, tensor index)
   for (size_t i = 0; i < mf->tensors.size(); ++i) {
     auto& t = mf->tensors[i];
-    const uint64_t begin = data_start + offsets[i].offset;
-    if (begin > map->size() || t.nbytes > map->size() - begin)
-      throw Error(path + ": tensor " + t.name + " data (" + std::to_string(t.nbytes) + " bytes at offset " +
-                  std::to_string(begin) + ") runs past end of file (" + std::to_string(map->size()) + " bytes)");
-    t.data = map->data() + begin;
+    const uint64_t off = offsets[i].offset;
+    if (off > data_size || t.nbytes > data_size - off)
+      throw Error(path + ": tensor " + t.name + " data (" + std::to_string(t.nbytes) + " bytes at data offset " +
+                  std::to_string(off) + ") runs past end of file (" + std::to_string(data_size) +
+                  " bytes of tensor data after byte " + std::to_string(data_start) + ")");
+    t.data = map->data() + data_start + off;
+    ranges.push_back({off, i});
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    const auto& prev = mf->tensors[ranges[i - 1].second];
+    if (ranges[i].first - ranges[i - 1].first < prev.nbytes)
+      throw Error(path + ": tensors " + prev.name + " and " + mf->tensors[ranges[i].second].name +
+                  " overlap in the data section");
   }
   mf->storage.push_back(map);
   return mf;

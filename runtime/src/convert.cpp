@@ -151,7 +151,11 @@ ModelFile quantize_ternary(const ModelFile& src, DType type, const std::function
       for (float x : v)
         if (!std::isfinite(x)) throw Error(src.path + ": tensor " + t.name + " contains NaN or Inf");
       const std::string scale_key = kTernaryScaleKeyPrefix + t.name;
-      const auto [scale, exact] = ternarize(v.data(), v.size(), float(src.get_float(scale_key, 0.0)));
+      const double recorded = src.get_float(scale_key, 0.0);
+      if (src.get(scale_key) && !(std::isfinite(recorded) && recorded > 0 && recorded < 1e30))
+        throw Error(src.path + ": metadata " + scale_key + " = " + src.get(scale_key)->to_string() +
+                    " is not a finite positive scale (a corrupted export)");
+      const auto [scale, exact] = ternarize(v.data(), v.size(), float(recorded));
       out.meta.erase(scale_key);
       const size_t zeros = size_t(std::count(v.begin(), v.end(), 0.0f));
       o.type = type;

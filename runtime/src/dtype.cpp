@@ -56,6 +56,19 @@ std::optional<DType> dtype_from_id(uint32_t id) {
   return std::nullopt;
 }
 
+std::string unknown_dtype_description(uint32_t id) {
+  // bitnet.cpp's lookup-table types reuse ids GGML later gave other types; both layouts are generated per model
+  // shape from bitnet.cpp's kernel configuration, which the file does not carry (docs/tl2.md).
+  if (id == 38 || id == 39)
+    return "type id " + std::to_string(id) + " (bitnet.cpp's " + (id == 38 ? "TL1" : "TL2") +
+           (id == 39 ? ", or GGML's MXFP4" : "") +
+           "), which tern cannot read: bitnet.cpp lays it out for its own per-model kernels; convert the model "
+           "to I2_S (bitnet.cpp) or use tern quantize --type tl2";
+  std::string known;
+  for (const auto& tr : kTraits) known += (known.empty() ? "" : ", ") + std::string(tr.name) + "=" + std::to_string(uint32_t(tr.type));
+  return "unknown dtype id " + std::to_string(id) + " (tern reads " + known + ")";
+}
+
 std::optional<DType> dtype_from_name(std::string_view name) {
   std::string up(name);
   for (auto& c : up) c = char(std::toupper(static_cast<unsigned char>(c)));

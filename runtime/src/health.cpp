@@ -14,6 +14,24 @@
 
 namespace tern {
 
+std::string find_non_finite(const ModelFile& f) {
+  for (const auto& [key, v] : f.meta) {
+    if (!key.starts_with("tern.ternary_scale.")) continue;
+    if (!v.is_float() || !std::isfinite(v.f) || v.f <= 0)
+      return "metadata " + key + " = " + v.to_string() + " is not a finite positive scale";
+  }
+  for (const auto& t : f.tensors) {
+    if (dtype_tensor_scaled(t.type)) {
+      const float s = tensor_scale(t.type, t.data, t.ne[0], t.n_rows());
+      if (!std::isfinite(s)) return "tensor " + t.name + ": its " + dtype_name(t.type) + " scale is not finite";
+    }
+    const TensorStats s = tensor_stats(t);
+    if (s.nan || s.inf)
+      return "tensor " + t.name + ": " + std::to_string(s.nan) + " NaN and " + std::to_string(s.inf) + " Inf values";
+  }
+  return "";
+}
+
 TensorStats tensor_stats(const TensorInfo& t) {
   TensorStats s;
   const size_t K = t.ne.empty() ? 0 : t.ne[0];

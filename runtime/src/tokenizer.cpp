@@ -52,8 +52,11 @@ Vocab Vocab::from_metadata(const ModelFile& f) {
   if (v.kind == Kind::Bpe && v.merges.empty()) throw Error(f.path + ": BPE tokenizer without tokenizer.ggml.merges");
   v.pre = f.get_string("tokenizer.ggml.pre", "default");
   auto id = [&](const char* key) {
+    if (!f.get(key)) return int32_t(-1);
     const int64_t x = f.get_int(key, -1);
-    if (x >= int64_t(n)) throw Error(f.path + ": " + key + " is out of the vocabulary");
+    if (x < 0 || x >= int64_t(n))
+      throw Error(f.path + ": " + key + " = " + std::to_string(x) + " is outside the vocabulary of " + std::to_string(n) +
+                  " tokens");
     return int32_t(x);
   };
   v.bos = id("tokenizer.ggml.bos_token_id");

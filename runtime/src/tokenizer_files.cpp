@@ -142,18 +142,27 @@ Vocab read_tokenizer_json(const fs::path& p) {
     if (model.value("type", "") != "BPE")
       throw Error(path + ": unsupported tokenizer model type '" + model.value("type", "") + "' (supported: BPE)");
     const auto& vocab = model.at("vocab");
+    if (!vocab.is_object()) throw Error(path + ": model.vocab is not an object");
+    // Ids are read as signed and bounded so that -5 or 10^12 is an error, not a wrapped or huge allocation.
+    constexpr int64_t kMaxTokens = int64_t(1) << 24;
+    auto token_id = [&](const json& x) {
+      const int64_t id = x.get<int64_t>();
+      if (id < 0 || id >= kMaxTokens)
+        throw Error(path + ": token id " + std::to_string(id) + " out of range (0 to " + std::to_string(kMaxTokens - 1) + ")");
+      return size_t(id);
+    };
     size_t n = vocab.size();
-    for (const auto& at : j.value("added_tokens", json::array())) n = std::max(n, at.at("id").get<size_t>() + 1);
+    for (const auto& at : j.value("added_tokens", json::array())) n = std::max(n, token_id(at.at("id")) + 1);
     v.tokens.assign(n, "");
     v.types.assign(n, TokenType::Unused);
     for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-      const auto id = it.value().get<size_t>();
+      const size_t id = token_id(it.value());
       if (id >= n) throw Error(path + ": token id " + std::to_string(id) + " out of range");
       v.tokens[id] = it.key();
       v.types[id] = TokenType::Normal;
     }
     for (const auto& at : j.value("added_tokens", json::array())) {
-      const auto id = at.at("id").get<size_t>();
+      const size_t id = token_id(at.at("id"));
       v.tokens[id] = at.at("content").get<std::string>();
       v.types[id] = at.value("special", false) ? TokenType::Control : TokenType::UserDefined;
     }
@@ -206,6 +215,8 @@ Vocab read_tokenizer_json(const fs::path& p) {
 std::unique_ptr<Tokenizer> Tokenizer::from_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path.string() + ": tokenizer file not found");
+  if (fs::is_directory(path, ec))
+    throw Error(path.string() + ": is a directory; give a tokenizer file (tokenizer.json, tokenizer.model or a GGUF)");
   if (path.extension() == ".json") return std::make_unique<Tokenizer>(read_tokenizer_json(path));
   if (path.extension() == ".model") return std::make_unique<Tokenizer>(read_sentencepiece(path));
   auto mf = load_model_file(path);

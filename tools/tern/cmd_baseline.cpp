@@ -153,7 +153,11 @@ Baseline parse(const std::string& path) {
     }
     if (line.starts_with("- **SHA256:**") && b.fingerprint.empty()) b.fingerprint = backticked(line);
     else if (line.starts_with("- **SHA256:**")) b.tokenizer_fingerprint = backticked(line);
-    else if (line.starts_with("- **Max Tokens:**")) b.max_tokens = std::stoul(line.substr(17));
+    else if (line.starts_with("- **Max Tokens:**")) {
+      const long long n = std::atoll(line.substr(17).c_str());
+      if (n < 1 || n > 4096) throw Error(path + ": Max Tokens must be between 1 and 4096");
+      b.max_tokens = size_t(n);
+    }
     else if (line.starts_with("**Prompt:** ")) {
       const json p = json::parse(line.substr(12), nullptr, false);
       if (!p.is_string()) throw Error(path + ": unreadable probe prompt line: " + line);
@@ -178,7 +182,7 @@ int cmd_baseline(const std::vector<std::string>& args) {
   ValidationOptions o;
   std::string out_path, verify_path, name;
   std::vector<std::string> probes;
-  size_t max_tokens = 16;
+  int64_t max_tokens = 16;
   po::options_description opts(
       "tern baseline MODEL [--tokenizer T] -o docs/baselines/NAME.md\n"
       "tern baseline --verify FILE MODEL [--tokenizer T]   (exit 1 on any difference)");
@@ -204,7 +208,7 @@ int cmd_baseline(const std::vector<std::string>& args) {
     o.probes.clear();
     for (const auto& p : want.probes) o.probes.push_back(p.first);
   } else {
-    b.max_tokens = max_tokens;
+    b.max_tokens = size_t(option_in_range("max-tokens", max_tokens, 1, 4096));
     o.probes = probes.empty() ? std::vector<std::string>{"The capital of France is", "Once upon a time", "def factorial(n):"}
                               : probes;
   }

@@ -68,7 +68,7 @@ std::vector<size_t> parse_list(const std::string& s, const char* what, bool allo
   while (std::getline(in, item, ',')) {
     try {
       size_t pos = 0;
-      const long v = std::stol(item, &pos);
+      const long long v = std::stoll(item, &pos);
       if (pos != item.size() || v < (allow_zero ? 0 : 1)) throw std::invalid_argument(item);
       out.push_back(size_t(v));
     } catch (const std::exception&) {
@@ -86,7 +86,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   std::string model_path, threads_s = std::to_string(std::max(1u, std::thread::hardware_concurrency())),
                           depth_s = "0";
   std::vector<std::string> backends;
-  size_t n_prompt = 128, n_gen = 64, reps = 3;
+  int64_t n_prompt_opt = 128, n_gen_opt = 64, reps_opt = 3;
   bool as_json = false, bandwidth = false;
   po::options_description opts(
       "tern bench -m MODEL [options]\n"
@@ -97,12 +97,12 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("help,h", "show this help")
       ("model,m", po::value(&model_path), "model file")
       ("backend", po::value(&backends)->composing(), "backend to measure (repeatable; default: every usable one)")
-      ("n-prompt,p", po::value(&n_prompt)->default_value(128), "prompt tokens for pp (0: skip)")
-      ("n-gen,n", po::value(&n_gen)->default_value(64), "generated tokens for tg (0: skip)")
+      ("n-prompt,p", po::value(&n_prompt_opt)->default_value(128), "prompt tokens for pp (0: skip)")
+      ("n-gen,n", po::value(&n_gen_opt)->default_value(64), "generated tokens for tg (0: skip)")
       ("threads,t", po::value(&threads_s), "thread counts, comma-separated (default: all cores)")
       ("depth,d", po::value(&depth_s), "tokens already in the KV cache when each test starts, comma-separated "
                                        "(default 0; like llama-bench -d: speed at a long context)")
-      ("repetitions,r", po::value(&reps)->default_value(3), "repetitions of each test")
+      ("repetitions,r", po::value(&reps_opt)->default_value(3), "repetitions of each test")
       ("bandwidth", po::bool_switch(&bandwidth), "also measure memory read bandwidth and the tg bound it implies")
       ("json", po::bool_switch(&as_json), "JSON on stdout instead of a table");
   // clang-format on
@@ -111,9 +111,13 @@ int cmd_bench(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_command_line(args, opts, pos, vm)) return 0;
   if (model_path.empty()) throw Error("tern bench: give -m MODEL");
-  if (reps == 0) throw Error("tern bench: --repetitions must be >= 1");
+  const size_t n_prompt = size_t(option_in_range("n-prompt", n_prompt_opt, 0, 1 << 16));
+  const size_t n_gen = size_t(option_in_range("n-gen", n_gen_opt, 0, 1 << 16));
+  const size_t reps = size_t(option_in_range("repetitions", reps_opt, 1, 1000));
   const auto thread_counts = parse_list(threads_s, "--threads");
+  for (size_t t : thread_counts) option_threads("threads", int64_t(t));
   const auto depths = parse_list(depth_s, "--depth", true);
+  for (size_t d : depths) option_in_range("depth", int64_t(d), 0, 1 << 20);
   auto& reg = Registry::instance();
   if (backends.empty()) backends = reg.usable_backends();
 

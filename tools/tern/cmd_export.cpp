@@ -2,6 +2,8 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "output_set.h"
+#include "tern/arch.h"
 #include "tern/convert.h"
 #include "tern/error.h"
 #include "tern/registry.h"
@@ -28,6 +30,7 @@ int cmd_export(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_command_line(args, opts, pos, vm)) return 0;
   if (source.empty() || out_dir.empty()) throw Error("tern export: give CHECKPOINT_DIR and -o OUT_DIR");
+  if (vm.count("tokenizer") && tokenizer_path.empty()) throw Error("tern export: --tokenizer is empty");
 
   auto src = load_model_file(source);
   ordered_json tok_meta = nullptr;
@@ -40,16 +43,21 @@ int cmd_export(const std::vector<std::string>& args) {
   }
   if (!src->get("tokenizer.ggml.tokens"))
     throw Error(source + ": no tokenizer in the checkpoint; pass --tokenizer tokenizer.json");
-  const bool permuted = src->get_string("tern.rope_layout", "interleaved") == "rotate_half";
+  const ArchDescriptor* src_arch = find_arch(src->get_string("general.architecture"));
+  const RopeStyle src_rope = src_arch ? file_rope_style(*src, *src_arch) : RopeStyle::Interleaved;
 
   ModelFile clean = [&] {
     Progress progress("export");
     return to_clean_f16(*src, std::ref(progress));
   }();
   clean.meta["tern.converter"] = MetaValue::str(std::string("tern export ") + version());
+  check_runnable(clean, source);
+  const RopeStyle out_rope = file_rope_style(clean, *find_arch(clean.get_string("general.architecture")));
 
-  fs::create_directories(out_dir);
-  const fs::path gguf = fs::path(out_dir) / "clean-f16.gguf";
+  OutputSet output(out_dir);
+  const fs::path gguf = output.staged("clean-f16.gguf");
+  output.staged("clean-f16.fingerprint");
+  output.staged("clean-f16.meta.json");
   Registry::instance().format("gguf").write(clean, gguf);
 
   // Provenance: every regular file of the source and the tokenizer, hashed.
@@ -87,11 +95,14 @@ int cmd_export(const std::vector<std::string>& args) {
       {"converter_version", version()},
       {"architecture", clean.get_string("general.architecture")},
       {"dtypes", dtypes},
-      {"rope_layout", permuted ? "interleaved (q/k rows permuted from Hugging Face rotate-half order)" : "interleaved"},
+      {"rope_layout", std::string(rope_style_name(out_rope)) + (src_rope != out_rope ? " (q/k rows permuted from the source's order)"
+                                                                                     : " (q/k rows as in the source)")},
   };
   const std::string fp = write_provenance(gguf, meta);
-  std::printf("wrote %s (%zu tensors, %.2f MiB)\n%s\n", gguf.c_str(), clean.tensors.size(),
-              double(fs::file_size(gguf)) / (1 << 20), fp.c_str());
+  const double mib = double(fs::file_size(gguf)) / (1 << 20);
+  output.commit();
+  std::printf("wrote %s (%zu tensors, %.2f MiB)\n%s\n", output.final_path("clean-f16.gguf").c_str(), clean.tensors.size(),
+              mib, fp.c_str());
   return 0;
 }
 

@@ -20,22 +20,23 @@ namespace tern::cli {
 
 int cmd_manifest(const std::vector<std::string>& args) {
   std::string model_path, out_path, name, model_version = "1.0.0", backend_name, tokenizer_path;
-  size_t bench_tokens = 32;
-  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  int64_t bench_tokens_opt = 32, threads_opt = int64_t(default_threads());
   po::options_description opts("tern manifest MODEL -o manifest.json");
   opts.add_options()("help,h", "show this help")("model,m", po::value(&model_path), "model file")
       ("out,o", po::value(&out_path), "manifest file to write")
       ("name", po::value(&name), "model name (default: general.name, else the file name)")
       ("model-version", po::value(&model_version)->default_value("1.0.0"), "version recorded for the model")
       ("tokenizer", po::value(&tokenizer_path), "tokenizer file shipped with the model (default: embedded)")
-      ("bench-tokens", po::value(&bench_tokens)->default_value(32), "tokens generated to measure speed (0: skip)")
-      ("threads,t", po::value(&threads), "threads for the speed measurement (default: all cores)")
+      ("bench-tokens", po::value(&bench_tokens_opt)->default_value(32), "tokens generated to measure speed (0: skip)")
+      ("threads,t", po::value(&threads_opt), "threads for the speed measurement (default: all cores)")
       ("backend", po::value(&backend_name), "kernel backend for the speed measurement");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
   if (!parse_command_line(args, opts, pos, vm)) return 0;
   if (model_path.empty() || out_path.empty()) throw Error("tern manifest: give MODEL and -o manifest.json");
+  const size_t bench_tokens = size_t(option_in_range("bench-tokens", bench_tokens_opt, 0, 4096));
+  const size_t threads = option_threads("threads", threads_opt);
 
   auto file = load_model_file(model_path);
   const std::string arch = file->get_string("general.architecture");

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "tern/convert.h"
+#include "output_set.h"
 #include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/registry.h"
@@ -44,7 +45,12 @@ int cmd_quantize(const std::vector<std::string>& args) {
     }
   }
 
+  std::error_code ec;
+  if (fs::is_directory(in_path, ec))
+    throw Error("tern quantize: " + in_path + " is a directory; quantize takes a GGUF file (run tern export on a "
+                "checkpoint directory first)");
   auto src = load_model_file(in_path);
+  const std::string source_fingerprint = fingerprint(in_path);
   const std::string arch = src->get_string("general.architecture");
   if (const ArchDescriptor* desc = find_arch(arch); desc && !desc->bitlinear)
     std::fprintf(stderr, "tern quantize: warning: %s is a llama model, not trained ternary; %s will degrade it\n",
@@ -58,9 +64,13 @@ int cmd_quantize(const std::vector<std::string>& args) {
     return quantize_ternary(*src, *type, exclude, &report, std::ref(progress));
   }();
   if (report.quantized.empty()) throw Error(in_path + ": no projection weights left to quantize");
+  check_runnable(q, in_path);
 
-  fs::create_directories(out_dir);
-  const fs::path gguf = fs::path(out_dir) / ("clean-" + lower + ".gguf");
+  OutputSet output(out_dir);
+  const std::string stem = "clean-" + lower;
+  const fs::path gguf = output.staged(stem + ".gguf");
+  output.staged(stem + ".fingerprint");
+  output.staged(stem + ".meta.json");
   Registry::instance().format("gguf").write(q, gguf);
 
   size_t exact = 0;
@@ -75,7 +85,7 @@ int cmd_quantize(const std::vector<std::string>& args) {
   ordered_json meta = {
       {"kind", "quantize"},
       {"source", fs::absolute(in_path).lexically_normal().string()},
-      {"source_fingerprint", fingerprint(in_path)},
+      {"source_fingerprint", source_fingerprint},
       {"converter", "tern quantize"},
       {"converter_version", version()},
       {"type", dtype_name(*type)},
@@ -88,8 +98,9 @@ int cmd_quantize(const std::vector<std::string>& args) {
       {"kept", report.kept},
   };
   const std::string fp = write_provenance(gguf, meta);
+  output.commit();
   std::printf("wrote %s: %zu projection tensors as %s (%zu already ternary, kept exactly), %zu kept; zeros %.1f%%..%.1f%%\n%s\n",
-              gguf.c_str(), report.quantized.size(), dtype_name(*type), exact, report.kept.size(), 100 * zmin, 100 * zmax,
+              output.final_path(stem + ".gguf").c_str(), report.quantized.size(), dtype_name(*type), exact, report.kept.size(), 100 * zmin, 100 * zmax,
               fp.c_str());
   if (zmin < 0.15 || zmax > 0.6)
     std::fprintf(stderr, "tern quantize: warning: zero fraction %.1f%%..%.1f%% is far from BitNet's ~1/3; is %s ternary-trained?\n",

@@ -1,5 +1,9 @@
 #include <boost/program_options.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -8,6 +12,8 @@
 #include "commands.h"
 #include "tool_util.h"
 #include "tern/error.h"
+#include "tern/generate.h"
+#include "tern/health.h"
 #include "tern/model.h"
 #include "tern/registry.h"
 #include "tern/sampler.h"
@@ -33,29 +39,35 @@ std::string default_model_path() {
 
 int cmd_run(const std::vector<std::string>& args) {
   std::string model_path, prompt, backend_name, tokenizer_path;
-  int n_predict = 128;
+  int64_t n_predict = 128, threads_opt = int64_t(default_threads()), n_ctx_opt = 0, top_k = 40;
   SamplerParams sp;
-  size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  size_t n_ctx = 0;
-  bool verbose = false;
+  bool verbose = false, check_tensors = false;
   po::options_description opts("tern run [options]");
   opts.add_options()("help,h", "show this help")
       ("model,m", po::value(&model_path), "model file (GGUF) or Hugging Face checkpoint directory")
       ("prompt,p", po::value(&prompt)->default_value(""), "prompt text")
       ("n-predict,n", po::value(&n_predict)->default_value(128), "tokens to generate")
       ("temp", po::value(&sp.temperature)->default_value(0.8f, "0.8"), "sampling temperature; 0 = greedy")
-      ("top-k", po::value(&sp.top_k)->default_value(40), "top-k sampling (0 = off)")
+      ("top-k", po::value(&top_k)->default_value(40), "top-k sampling (0 = off)")
       ("top-p", po::value(&sp.top_p)->default_value(0.95f, "0.95"), "top-p sampling (1 = off)")
       ("seed", po::value(&sp.seed)->default_value(42), "random seed")
-      ("threads,t", po::value(&threads), "worker threads (default: all cores)")
+      ("threads,t", po::value(&threads_opt), "worker threads (default: all cores)")
       ("backend", po::value(&backend_name), "kernel backend to use (default: best for this CPU)")
       ("tokenizer", po::value(&tokenizer_path), "tokenizer file overriding the model's own")
-      ("ctx,c", po::value(&n_ctx), "context length (default: min(model's, 2048))")
+      ("ctx,c", po::value(&n_ctx_opt), "context length (default: min(model's, 2048))")
+      ("check-tensors", po::bool_switch(&check_tensors), "refuse a model with NaN / Inf weights (reads every tensor)")
       ("verbose,v", po::bool_switch(&verbose), "print model and backend details");
   po::variables_map vm;
   if (!parse_command_line(args, opts, {}, vm)) return 0;
-  if (n_predict < 0) throw Error("--n-predict must be >= 0");
-  if (threads == 0) throw Error("--threads must be >= 1");
+  option_in_range("n-predict", n_predict, 0, 1 << 20);
+  const size_t threads = option_threads("threads", threads_opt);
+  size_t n_ctx = size_t(option_in_range("ctx", n_ctx_opt, 0, 1 << 20));
+  sp.top_k = int(option_in_range("top-k", top_k, 0, 1 << 24));
+  option_in_range("temp", double(sp.temperature), 0.0, 100.0);
+  option_in_range("top-p", double(sp.top_p), 0.0, 1.0);
+  if (vm.count("model") && model_path.empty()) throw Error("-m / --model is empty");
+  if (vm.count("backend") && backend_name.empty()) throw Error("--backend is empty (see 'tern backends')");
+  if (vm.count("tokenizer") && tokenizer_path.empty()) throw Error("--tokenizer is empty");
   if (model_path.empty()) model_path = default_model_path();
 
   using clock = std::chrono::steady_clock;
@@ -64,12 +76,12 @@ int cmd_run(const std::vector<std::string>& args) {
   std::string why;
   auto backend = reg.backend(backend_name, &why);
   auto file = load_model_file(model_path);
+  if (check_tensors)
+    if (const std::string bad = find_non_finite(*file); !bad.empty()) throw Error(model_path + ": " + bad);
   auto tokenizer = tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
   Model model(std::move(file), backend);
   const auto& hp = model.hparams();
-  if (tokenizer->n_vocab() > hp.n_vocab)
-    throw Error(model_path + ": tokenizer has " + std::to_string(tokenizer->n_vocab()) + " tokens but the model only " +
-                std::to_string(hp.n_vocab));
+  check_tokenizer_matches(*tokenizer, model, model_path);
   if (n_ctx == 0) n_ctx = std::min<size_t>(hp.n_ctx_train ? hp.n_ctx_train : 2048, 2048);
   const auto tokens = tokenizer->encode(prompt, tokenizer->vocab().add_bos);
   if (tokens.empty()) throw Error("empty prompt and the tokenizer adds no BOS token; give -p TEXT");
@@ -94,10 +106,15 @@ int cmd_run(const std::vector<std::string>& args) {
   Sampler sampler(sp);
   const auto t0 = clock::now();
   const std::vector<float>* logits = &session.eval(tokens);
+  auto finite = [&] { return std::all_of(logits->begin(), logits->end(), [](float x) { return std::isfinite(x); }); };
   const double prompt_s = std::chrono::duration<double>(clock::now() - t0).count();
   const auto t1 = clock::now();
   int generated = 0;
   for (; generated < n_predict; ++generated) {
+    // NaN logits make every sample meaningless (greedy would silently print nothing): a broken model.
+    if (!finite())
+      throw Error(model_path + ": the model produced NaN / Inf logits at token " + std::to_string(generated) +
+                  " (run with --check-tensors to find a broken weight)");
     const int32_t next = sampler.sample(*logits);
     if (tokenizer->is_end_of_generation(next)) break;
     std::fputs(tokenizer->token_to_piece(next).c_str(), stdout);
@@ -106,6 +123,9 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   const double gen_s = std::chrono::duration<double>(clock::now() - t1).count();
   std::fputs("\n", stdout);
+  // A full disk or closed pipe must not look like success.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout))
+    throw Error(std::string("writing the generated text to stdout failed: ") + std::strerror(errno));
   std::fprintf(stderr, "load %.2f s | prompt %zu tokens, %.1f tok/s | generation %d tokens, %.1f tok/s\n", load_s,
                tokens.size(), double(tokens.size()) / std::max(prompt_s, 1e-9), generated,
                double(generated) / std::max(gen_s, 1e-9));

@@ -5,6 +5,7 @@
 #include "tern/error.h"
 #include "tern/registry.h"
 #include "tern/synthetic.h"
+#include "tern/tokenizer.h"
 #include "tool_util.h"
 
 namespace po = boost::program_options;
@@ -14,8 +15,9 @@ namespace tern::cli {
 
 int cmd_synth(const std::vector<std::string>& args) {
   std::string preset, type_name = "i2_s", embd_name = "f16", out;
-  size_t layers = 0;
+  int64_t layers = 0;
   uint64_t seed = 1;
+  std::string tokenizer_path;
   po::options_description opts(
       "tern synth --preset bitnet-2b4t|bitnet-large|tiny --type TYPE -o OUT.gguf\n"
       "Writes a benchmark model: real dimensions, random ternary weights (never commit the output)");
@@ -23,7 +25,10 @@ int cmd_synth(const std::vector<std::string>& args) {
       ("type", po::value(&type_name)->default_value("i2_s"), "projection weight type (i2_s, tl2, tq1_0, tq2_0, f16, q8_0, ...)")
       ("embd-type", po::value(&embd_name)->default_value("f16"), "token embedding / output type")
       ("layers", po::value(&layers), "override the number of layers (for quick runs)")
-      ("seed", po::value(&seed)->default_value(1), "random seed")("out,o", po::value(&out), "output GGUF");
+      ("seed", po::value(&seed)->default_value(1), "random seed")
+      ("tokenizer", po::value(&tokenizer_path), "embed this vocabulary (tokenizer.json, tokenizer.model or a GGUF "
+                                                 "with one; its size must be the preset's); default: none")
+      ("out,o", po::value(&out), "output GGUF");
   po::positional_options_description pos;
   po::variables_map vm;
   if (!parse_command_line(args, opts, pos, vm)) return 0;
@@ -34,8 +39,15 @@ int cmd_synth(const std::vector<std::string>& args) {
   if (!embd || *embd == DType::I2_S || dtype_traits(*embd)->ternary)
     throw Error("tern synth: --embd-type must be a non-ternary type, not '" + embd_name + "'");
   auto spec = synthetic_preset(preset);
-  if (layers) spec.n_layer = layers;
-  const ModelFile model = make_synthetic_model(spec, *type, *embd, seed);
+  if (vm.count("layers")) spec.n_layer = size_t(option_in_range("layers", layers, 1, 1024));
+  ModelFile model = make_synthetic_model(spec, *type, *embd, seed);
+  if (!tokenizer_path.empty()) {
+    const Vocab vocab = Tokenizer::from_file(tokenizer_path)->vocab();
+    if (vocab.tokens.size() != spec.n_vocab)
+      throw Error("tern synth: " + tokenizer_path + " has " + std::to_string(vocab.tokens.size()) + " tokens but preset " +
+                  preset + " has a vocabulary of " + std::to_string(spec.n_vocab));
+    vocab.to_metadata(model.meta);
+  }
   if (fs::path(out).has_parent_path()) fs::create_directories(fs::path(out).parent_path());
   Registry::instance().format("gguf").write(model, out);
   std::printf("wrote %s: %s, %zu layers, projections %s, %.2f GiB\n", out.c_str(), preset.c_str(), spec.n_layer,

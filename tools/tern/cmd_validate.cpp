@@ -14,6 +14,7 @@ int cmd_validate(const std::vector<std::string>& args) {
   ValidationOptions o;
   std::string ln_range;
   std::vector<std::string> probes;
+  int64_t probe_tokens = 16;
   bool no_strict = false, as_json = false, strict_flag = false;
   po::options_description opts(
       "tern validate MODEL [--tokenizer tokenizer.json] [--strict]\n"
@@ -24,7 +25,7 @@ int cmd_validate(const std::vector<std::string>& args) {
       ("strict", po::bool_switch(&strict_flag), "refuse runtime corrections of weights (the default)")
       ("no-strict", po::bool_switch(&no_strict), "allow corrections requested by TERN_FIX_LN_SCALE")
       ("probe", po::value(&probes)->composing(), "prompt for the linguistic probe (repeatable; replaces the defaults)")
-      ("probe-tokens", po::value(&o.probe_tokens)->default_value(16), "greedy tokens generated per probe")
+      ("probe-tokens", po::value(&probe_tokens)->default_value(16), "greedy tokens generated per probe")
       ("words", po::value(&o.words_path), "English word list (default: Debian's wamerican)")
       ("min-word-fraction", po::value(&o.min_word_fraction)->default_value(0.6, "0.6"),
        "share of generated words that must be English")
@@ -37,6 +38,8 @@ int cmd_validate(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_command_line(args, opts, pos, vm)) return 0;
   if (o.model_path.empty()) throw Error("tern validate: give a MODEL");
+  o.probe_tokens = size_t(option_in_range("probe-tokens", int64_t(probe_tokens), 1, 4096));
+  option_in_range("min-word-fraction", o.min_word_fraction, 0.0, 1.0);
   if (strict_flag && no_strict) throw Error("tern validate: --strict and --no-strict contradict each other");
   o.strict = !no_strict;
   if (!probes.empty()) o.probes = probes;
@@ -98,7 +101,9 @@ int cmd_validate(const std::vector<std::string>& args) {
   if (r.exit_code == 0) std::printf("PASSED\n");
   else {
     std::printf("FAILED (exit %d): %s\n", r.exit_code, r.failure.c_str());
-    std::fprintf(stderr, "tern validate: %s: %s\n", o.model_path.c_str(), r.failure.c_str());
+    // Most failures already start with the model's path (they come from the loader); name it only once.
+    if (r.failure.starts_with(o.model_path)) std::fprintf(stderr, "tern validate: %s\n", r.failure.c_str());
+    else std::fprintf(stderr, "tern validate: %s: %s\n", o.model_path.c_str(), r.failure.c_str());
   }
   return r.exit_code;
 }

@@ -2,16 +2,23 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <ctime>
 #include <cctype>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "tern/convert.h"
 #include "tern/error.h"
+#include "tern/generate.h"
+#include "tern/model.h"
+#include "tern/registry.h"
+#include "tern/tokenizer.h"
 #include "tern/mapped_file.h"
 #include "tern/sha256.h"
 #include "tern/version.h"
@@ -49,11 +56,17 @@ void Progress::operator()(size_t done, size_t total, const std::string& item) {
 }
 
 void write_text_file(const std::filesystem::path& path, const std::string& text) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": is a directory; give a file name");
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  if (!std::filesystem::is_directory(dir, ec)) throw Error(path.string() + ": directory " + dir.string() + " does not exist");
   write_atomically(path.string(), [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    out.close();
-    if (!out) throw Error(path.string() + ": write failed");
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (!f) throw Error(path.string() + ": cannot open for writing: " + std::strerror(errno));
+    const bool wrote = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    const int write_errno = errno;
+    if (std::fclose(f) != 0 || !wrote)
+      throw Error(path.string() + ": write failed: " + std::strerror(wrote ? errno : write_errno));
   });
 }
 
@@ -97,6 +110,37 @@ uint64_t model_bytes(const std::filesystem::path& path) {
   for (const auto& e : std::filesystem::directory_iterator(path))
     if (e.is_regular_file() && e.path().extension() == ".safetensors") bytes += e.file_size();
   return bytes;
+}
+
+int64_t option_in_range(const char* name, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi)
+    throw Error(std::string("--") + name + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                ", not " + std::to_string(value));
+  return value;
+}
+
+double option_in_range(const char* name, double value, double lo, double hi) {
+  if (!(value >= lo && value <= hi)) {
+    std::ostringstream s;
+    s << "--" << name << " must be between " << lo << " and " << hi << ", not " << value;
+    throw Error(s.str());
+  }
+  return value;
+}
+
+size_t default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+size_t option_threads(const char* name, int64_t value) {
+  return size_t(option_in_range(name, value, 1, int64_t(std::max<size_t>(16, 4 * default_threads()))));
+}
+
+void check_runnable(const ModelFile& f, const std::string& source) {
+  try {
+    Model model(std::make_unique<ModelFile>(f), Registry::instance().backend("reference"));
+    check_tokenizer_matches(*Tokenizer::from_model_file(f), model, source);
+  } catch (const Error& e) {
+    throw Error(source + " cannot be written as a runnable model: " + e.what());
+  }
 }
 
 std::string fingerprint(const std::filesystem::path& path) { return "sha256-" + sha256_file_hex(path); }

@@ -42,6 +42,18 @@ std::string lowercase(std::string s);
 // Bytes of a model on disk: a file's size, or for a checkpoint directory the sum of its .safetensors files.
 uint64_t model_bytes(const std::filesystem::path& path);
 
+// Numeric options: the value if it lies in [lo, hi], else tern::Error "--NAME must be between LO and HI, not V"
+// (counts are parsed as signed so that "-1" is refused instead of wrapping to 2^64 - 1).
+int64_t option_in_range(const char* name, int64_t value, int64_t lo, int64_t hi);
+double option_in_range(const char* name, double value, double lo, double hi);  // NaN is out of every range
+// Worker-thread options: 1 up to a few times the hardware threads (more only thrashes; 2^15 starves the machine).
+size_t option_threads(const char* name, int64_t value);
+size_t default_threads();
+
+// Throws "SOURCE cannot be written as a runnable model: <why>" unless `f` builds a Model on the reference
+// backend (every tensor present, with its shape and type) and its embedded tokenizer fits the embedding.
+void check_runnable(const ModelFile& f, const std::string& source);
+
 // "sha256-<hex>" of a file.
 std::string fingerprint(const std::filesystem::path& path);
 

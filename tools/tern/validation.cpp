@@ -6,6 +6,7 @@
 #include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/generate.h"
+#include "tern/health.h"
 #include "tern/model.h"
 #include "tern/registry.h"
 #include "tern/tokenizer.h"
@@ -49,6 +50,8 @@ ValidationResult run_validation(const ValidationOptions& opt) {
     return fail(kLoadFailed, e.what());
   }
   r.architecture = file->get_string("general.architecture");
+  // NaN / Inf anywhere is a broken model (exit 13), whichever check would otherwise trip over it first.
+  if (const std::string bad = find_non_finite(*file); !bad.empty()) return fail(kLoadFailed, opt.model_path + ": " + bad);
 
   // (1) norm weights
   const ArchDescriptor* arch = find_arch(r.architecture);
@@ -91,9 +94,7 @@ ValidationResult run_validation(const ValidationOptions& opt) {
     r.backend = opt.backend.empty() ? Registry::instance().usable_backends().front() : opt.backend;
     tokenizer = opt.tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(opt.tokenizer_path);
     model = std::make_unique<Model>(std::move(file), be);
-    if (tokenizer->n_vocab() > model->hparams().n_vocab)
-      throw Error("tokenizer has " + std::to_string(tokenizer->n_vocab()) + " tokens but the model only " +
-                  std::to_string(model->hparams().n_vocab));
+    check_tokenizer_matches(*tokenizer, *model, opt.model_path);
   } catch (const Error& e) {
     return fail(kLoadFailed, e.what());
   }

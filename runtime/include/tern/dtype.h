@@ -35,6 +35,8 @@ struct DTypeTraits {
 
 const DTypeTraits* dtype_traits(DType t);  // nullptr for unknown ids
 std::optional<DType> dtype_from_id(uint32_t id);
+// Why `id` is not a type tern reads, for error messages ("unknown dtype id 77 (tern reads ...)").
+std::string unknown_dtype_description(uint32_t id);
 std::optional<DType> dtype_from_name(std::string_view name);  // case-insensitive ("q4_1", "I2_S")
 const char* dtype_name(DType t);
 

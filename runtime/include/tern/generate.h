@@ -16,6 +16,11 @@ struct GreedyResult {
   bool all_logits_finite = true;
 };
 
+// Throws tern::Error (naming `model_path`) unless the tokenizer has exactly one token per embedding row, as
+// llama.cpp requires: with fewer, the rows past the vocabulary would be generated and printed as U+FFFD; with
+// more, token ids would index past the embedding.
+void check_tokenizer_matches(const Tokenizer& tokenizer, const Model& model, const std::string& model_path);
+
 // Encodes `prompt` (with BOS when the vocabulary asks for it), then takes the argmax `n_tokens` times or until
 // an end-of-generation token. Uses a fresh session of `n_threads` threads.
 GreedyResult generate_greedy(const Model& model, const Tokenizer& tokenizer, const std::string& prompt,

@@ -18,6 +18,11 @@ struct TensorStats {
 };
 TensorStats tensor_stats(const TensorInfo& t);
 
+// "" when every tensor value is finite and every recorded ternary scale (tern.ternary_scale.*) is a finite
+// positive number; otherwise a description of the first offender ("tensor X: 3 NaN, 0 Inf values"). This is
+// `tern run --check-tensors` and the first step of `tern validate`.
+std::string find_non_finite(const ModelFile& f);
+
 // The factor TERN_FIX_LN_SCALE asks to multiply every norm weight by (1 when unset). This is a runtime
 // correction of a broken export; `tern validate --strict` refuses to run while it is set.
 float norm_correction_factor();

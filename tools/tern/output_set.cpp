@@ -1,0 +1,92 @@
+#include "output_set.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+
+#include "tern/error.h"
+
+namespace fs = std::filesystem;
+
+namespace tern::cli {
+namespace {
+
+sigset_t watched_signals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  sigaddset(&s, SIGUSR1);  // sent by the destructor to end the watcher
+  return s;
+}
+
+}  // namespace
+
+OutputSet::OutputSet(const fs::path& out_dir) : out_dir_(out_dir) {
+  std::error_code ec;
+  if (fs::exists(out_dir_, ec) && !fs::is_directory(out_dir_, ec))
+    throw Error(out_dir_.string() + ": exists and is not a directory (give an output directory)");
+  fs::create_directories(out_dir_, ec);
+  if (ec) throw Error(out_dir_.string() + ": cannot create the output directory: " + ec.message());
+  std::random_device rd;
+  staging_ = out_dir_ / (".tern-partial-" + std::to_string(getpid()) + "-" + std::to_string(rd() % 1000000));
+  if (!fs::create_directory(staging_, ec) || ec)
+    throw Error(staging_.string() + ": cannot create: " + (ec ? ec.message() : "it already exists"));
+  watch_signals();
+}
+
+void OutputSet::watch_signals() {
+  // Signals are taken by one thread with sigwait, so the cleanup runs in normal context (not in a handler)
+  // and after any commit() in progress. Threads started later inherit the blocked mask.
+  const sigset_t s = watched_signals();
+  pthread_sigmask(SIG_BLOCK, &s, &old_mask_);
+  watcher_ = std::thread([this, s] {
+    int sig = 0;
+    if (sigwait(&s, &sig) != 0 || sig == SIGUSR1) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!committed_) {
+      remove_staging();
+      std::fprintf(stderr, "\ntern: interrupted; no output written to %s\n", out_dir_.c_str());
+    }
+    _exit(128 + sig);
+  });
+}
+
+OutputSet::~OutputSet() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!committed_) remove_staging();
+  }
+  pthread_kill(watcher_.native_handle(), SIGUSR1);
+  watcher_.join();
+  // A SIGINT that arrived after commit is still pending: unblocking delivers it with its default action.
+  pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+}
+
+fs::path OutputSet::staged(const std::string& name) {
+  names_.push_back(name);
+  return staging_ / name;
+}
+
+void OutputSet::commit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = names_.size(); i-- > 0;) {
+    std::error_code ec;
+    fs::rename(staging_ / names_[i], out_dir_ / names_[i], ec);
+    if (ec) {
+      for (size_t j = i + 1; j < names_.size(); ++j) fs::remove(out_dir_ / names_[j], ec);  // none or all
+      throw Error((out_dir_ / names_[i]).string() + ": cannot move into place: " + ec.message());
+    }
+  }
+  committed_ = true;
+  remove_staging();
+}
+
+void OutputSet::remove_staging() {
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+}
+
+}  // namespace tern::cli
