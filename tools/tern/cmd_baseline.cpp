@@ -252,7 +252,7 @@ int cmd_baseline(const std::vector<std::string>& args) {
   }
   stats.backend = backend_name;
   if (name.empty()) name = fs::path(o.model_path).stem().string();
-  if (fs::path(out_path).has_parent_path()) fs::create_directories(fs::path(out_path).parent_path());
+  make_parent_directories(out_path);
   write_text_file(out_path, render(o, stats, model.file(), b, name, out_path));
   std::printf("wrote %s (%s, %zu probes)\n", out_path.c_str(), b.fingerprint.c_str(), b.probes.size());
   return 0;

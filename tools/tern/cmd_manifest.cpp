@@ -38,6 +38,10 @@ int cmd_manifest(const std::vector<std::string>& args) {
   const size_t bench_tokens = size_t(option_in_range("bench-tokens", bench_tokens_opt, 0, 4096));
   const size_t threads = option_threads("threads", threads_opt);
 
+  std::error_code ec;
+  if (fs::is_directory(model_path, ec))
+    throw Error("tern manifest: " + model_path + " is a directory; a manifest describes one model file (tern export "
+                "the checkpoint first)");
   auto file = load_model_file(model_path);
   const std::string arch = file->get_string("general.architecture");
   if (name.empty()) name = file->get_string("general.name", fs::path(model_path).stem().string());
@@ -84,7 +88,7 @@ int cmd_manifest(const std::vector<std::string>& args) {
                  {"tokenizer", tokenizer_path.empty() ? "embedded" : fs::path(tokenizer_path).filename().string()}}},
       {"tern_version", version()},
   };
-  if (fs::path(out_path).has_parent_path()) fs::create_directories(fs::path(out_path).parent_path());
+  make_parent_directories(out_path);
   write_text_file(out_path, manifest.dump(2) + "\n");
   std::printf("wrote %s\n", out_path.c_str());
   return 0;

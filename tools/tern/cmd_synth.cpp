@@ -48,7 +48,7 @@ int cmd_synth(const std::vector<std::string>& args) {
                   preset + " has a vocabulary of " + std::to_string(spec.n_vocab));
     vocab.to_metadata(model.meta);
   }
-  if (fs::path(out).has_parent_path()) fs::create_directories(fs::path(out).parent_path());
+  make_parent_directories(out);
   Registry::instance().format("gguf").write(model, out);
   std::printf("wrote %s: %s, %zu layers, projections %s, %.2f GiB\n", out.c_str(), preset.c_str(), spec.n_layer,
               dtype_name(*type), double(fs::file_size(out)) / (1 << 30));

@@ -55,6 +55,13 @@ void Progress::operator()(size_t done, size_t total, const std::string& item) {
   drawn_ = true;
 }
 
+void make_parent_directories(const std::filesystem::path& path) {
+  if (!path.has_parent_path()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) throw Error(path.string() + ": cannot create its directory " + path.parent_path().string() + ": " + ec.message());
+}
+
 void write_text_file(const std::filesystem::path& path, const std::string& text) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": is a directory; give a file name");

@@ -28,6 +28,9 @@ class Progress {
   bool drawn_ = false;
 };
 
+// Creates the directories `path` needs; a clear error (naming the path and the reason) when it cannot.
+void make_parent_directories(const std::filesystem::path& path);
+
 // Writes `text` to `path` through a temporary file and a rename.
 void write_text_file(const std::filesystem::path& path, const std::string& text);
 std::string read_text_file(const std::filesystem::path& path);
