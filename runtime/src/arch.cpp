@@ -59,7 +59,7 @@ std::string hf_to_gguf_tensor_name(const std::string& hf) {
   const size_t dot = hf.find('.', pre.size());
   if (dot == std::string::npos || dot == pre.size()) return "";
   const std::string idx = hf.substr(pre.size(), dot - pre.size());
-  if (idx.find_first_not_of("0123456789") != std::string::npos || idx.size() > 6) return "";
+  if (idx.find_first_not_of("0123456789") != std::string::npos || idx.size() > 6) return "";  // so stoul cannot throw
   const std::string rest = hf.substr(dot + 1);
   for (const auto& [from, to] : kLayer)
     if (rest == from) return "blk." + std::to_string(std::stoul(idx)) + "." + to;

@@ -14,6 +14,13 @@ size_t utf8_char_len(unsigned char c);
 namespace {
 const std::string kSpmSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
 
+// The byte of a SentencePiece byte token "<0xAB>", or -1 for any other text (a vocabulary may lie about types).
+int byte_token_value(const std::string& t) {
+  auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  if (t.size() != 6 || t.rfind("<0x", 0) != 0 || t[5] != '>' || hex(t[3]) < 0 || hex(t[4]) < 0) return -1;
+  return hex(t[3]) * 16 + hex(t[4]);
+}
+
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
   return s;
@@ -104,8 +111,8 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
   for (size_t i = 0; i < n; ++i) {
     token_to_id_.emplace(vocab_.tokens[i], int32_t(i));
     const auto& t = vocab_.tokens[i];
-    if (vocab_.types[i] == TokenType::Byte && t.size() == 6 && t.rfind("<0x", 0) == 0)
-      byte_tokens_[std::stoi(t.substr(3, 2), nullptr, 16)] = int32_t(i);
+    if (vocab_.types[i] == TokenType::Byte)
+      if (const int b = byte_token_value(t); b >= 0) byte_tokens_[b] = int32_t(i);
     if ((vocab_.types[i] == TokenType::Control || vocab_.types[i] == TokenType::UserDefined) && !t.empty())
       specials_.push_back(int32_t(i));
   }
@@ -273,7 +280,8 @@ std::string Tokenizer::token_to_piece(int32_t id) const {
   const TokenType type = vocab_.types[size_t(id)];
   if (type == TokenType::Control || type == TokenType::Unknown || type == TokenType::Unused) return "";
   if (vocab_.kind == Vocab::Kind::Spm) {
-    if (type == TokenType::Byte && t.size() == 6) return std::string(1, char(std::stoi(t.substr(3, 2), nullptr, 16)));
+    if (type == TokenType::Byte)
+      if (const int b = byte_token_value(t); b >= 0) return std::string(1, char(b));
     return replace_all(t, kSpmSpace, " ");
   }
   if (type == TokenType::UserDefined) return t;

@@ -183,6 +183,8 @@ def copy_checkpoint(name):
     d = tmp(name)
     shutil.rmtree(d, ignore_errors=True)
     shutil.copytree(packed_checkpoint(), d)
+    for name in os.listdir(d):  # ../shared is read-only; the copies are edited
+        os.chmod(os.path.join(d, name), 0o644)
     return d
 
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzz targets, made from ../shared (never committed): small but valid inputs of every
+kind each parser accepts, so that libFuzzer starts from deep inside the formats.
+
+usage: make_seeds.py SHARED_DIR OUT_DIR   (writes OUT_DIR/<target>/seed-*)
+"""
+import json
+import os
+import struct
+import sys
+
+import gguf
+import numpy as np
+
+shared, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+
+
+def put(target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def tiny_gguf(path, arch, wtype, vocab):
+    """A complete model of arch with 1 layer, dim 128, 4 heads, ffn 128: every tensor the model loads."""
+    w = gguf.GGUFWriter(path, arch)
+    n, ff, nv = 128, 128, len(vocab)
+    for key, v in (("embedding_length", n), ("block_count", 1), ("feed_forward_length", ff),
+                   ("attention.head_count", 4), ("attention.head_count_kv", 2), ("context_length", 64)):
+        w.add_uint32(f"{arch}.{key}", v)
+    w.add_float32(f"{arch}.rope.freq_base", 10000.0)
+    w.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", 1e-5)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(vocab)
+    w.add_token_scores([float(-i) for i in range(nv)])
+    w.add_token_types([3, 3, 3] + [1] * (nv - 3))
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    rng = np.random.default_rng(0)
+
+    def mat(rows, cols):
+        m = rng.standard_normal((rows, cols)).astype(np.float32) * 0.05
+        if wtype == "f32":
+            return m
+        return gguf.quantize(m, gguf.GGMLQuantizationType.Q8_0)
+    qtype = None if wtype == "f32" else gguf.GGMLQuantizationType.Q8_0
+    w.add_tensor("token_embd.weight", rng.standard_normal((nv, n)).astype(np.float32))
+    w.add_tensor("output_norm.weight", np.ones(n, dtype=np.float32))
+    for name in ("attn_norm", "ffn_norm") + (("attn_sub_norm",) if arch != "llama" else ()):
+        w.add_tensor(f"blk.0.{name}.weight", np.ones(n, dtype=np.float32))
+    if arch != "llama":
+        w.add_tensor("blk.0.ffn_sub_norm.weight", np.ones(ff, dtype=np.float32))
+    for name, rows, cols in (("attn_q", n, n), ("attn_k", n // 2, n), ("attn_v", n // 2, n), ("attn_output", n, n),
+                             ("ffn_gate", ff, n), ("ffn_up", ff, n), ("ffn_down", n, ff)):
+        m = mat(rows, cols)
+        w.add_tensor(f"blk.0.{name}.weight", m, raw_dtype=qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+# ---- fuzz_gguf: complete tiny models, and the start of the vocabulary-only files
+vocab = ["<unk>", "<s>", "</s>", "\u2581", "\u2581the", "a", "b", "c", "<0x41>", "\u2581hello", "lo", "wor", "ld"]
+tmp = os.path.join(out, "tmp.gguf")
+for arch, wtype in (("llama", "f32"), ("bitnet", "q8_0"), ("bitnet-b1.58", "f32")):
+    tiny_gguf(tmp, arch, wtype, vocab)
+    put("fuzz_gguf", f"{arch}-{wtype}.gguf", open(tmp, "rb").read())
+os.remove(tmp)
+for v in ("llama-spm", "gpt-2"):
+    data = open(os.path.join(shared, "tokenizers", "llamacpp-vocab", f"ggml-vocab-{v}.gguf"), "rb").read()
+    put("fuzz_gguf", f"vocab-{v}-head.gguf", data[:65536])
+
+# ---- fuzz_safetensors: the TinyStories checkpoint cut to one layer (u16 config length, u16 index length, ...)
+ckpt = os.path.join(shared, "models", "bitnet-tinystories-3m-packed")
+raw = open(os.path.join(ckpt, "model.safetensors"), "rb").read()
+hlen = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + hlen])
+keep = {k: v for k, v in header.items() if k == "__metadata__" or ".layers." not in k or ".layers.0." in k}
+keep = {k: v for k, v in keep.items() if k == "__metadata__" or "embed" not in k}  # the embedding is most bytes
+data, new_header = b"", {}
+for k, v in keep.items():
+    if k == "__metadata__":
+        new_header[k] = v
+        continue
+    b, e = v["data_offsets"]
+    chunk = raw[8 + hlen + b:8 + hlen + e]
+    new_header[k] = dict(v, data_offsets=[len(data), len(data) + len(chunk)])
+    data += chunk
+h = json.dumps(new_header).encode()
+st = struct.pack("<Q", len(h)) + h + data
+cfg = json.load(open(os.path.join(ckpt, "config.json")))
+cfg["num_hidden_layers"] = 1
+cfg_b = json.dumps(cfg).encode()
+put("fuzz_safetensors", "one-layer", struct.pack("<HH", len(cfg_b), 0) + cfg_b + st)
+index = json.dumps({"weight_map": {k: "model.safetensors" for k in new_header if k != "__metadata__"}}).encode()
+put("fuzz_safetensors", "one-layer-indexed", struct.pack("<HH", len(cfg_b), len(index)) + cfg_b + index + st)
+
+# ---- fuzz_tokenizer_files: the SentencePiece model, and a small tokenizer.json in the Llama 3 format
+put("fuzz_tokenizer_files", "spm", b"\x01" + open(os.path.join(ckpt, "tokenizer.model"), "rb").read())
+full = json.load(open(os.path.join(shared, "tokenizers", "llama3", "tokenizer.json")))
+vocab = {k: v for k, v in full["model"]["vocab"].items() if v < 300}
+merges = []
+for m in full["model"]["merges"]:
+    a, b = m.split(" ") if isinstance(m, str) else m
+    if a in vocab and b in vocab and a + b in vocab:
+        merges.append(m)
+small = dict(full, model=dict(full["model"], vocab=vocab, merges=merges[:200]),
+             added_tokens=[dict(t, id=300 + i) for i, t in enumerate(full["added_tokens"][:4])])
+put("fuzz_tokenizer_files", "bpe.json", b"\x00" + json.dumps(small).encode())
+
+# ---- fuzz_tokenize: llama.cpp's tokenizer test inputs
+for v in ("llama-spm", "llama-bpe", "gpt-2"):
+    text = open(os.path.join(shared, "tokenizers", "llamacpp-vocab", f"ggml-vocab-{v}.gguf.inp"), "rb").read()
+    for i, part in enumerate(text.split(b"\n__ggml_vocab_test__\n")):
+        if part:
+            put("fuzz_tokenize", f"{v}-{i}", part)
