@@ -72,7 +72,12 @@ fi
 LLAMA_BENCH=${LLAMA_BENCH:-build-llama.cpp/build/bin/llama-bench}
 mkdir -p "$RAW/llama.cpp"
 if [[ -x $LLAMA_BENCH ]]; then
-  for run in "$MODELS/2b4t-tq2_0.gguf 128 64 3" "$MODELS/2b4t-tq1_0.gguf 64 32 2" "$SMOL 128 64 2"; do
+  # llama.cpp has no bitnet-b1.58 (relu²) graph: it gets the same weights under `bitnet` (tern synth --arch).
+  for type in tq2_0 tq1_0; do
+    model=$MODELS/2b4t-$type-as-bitnet.gguf
+    [[ -f $model ]] || "$TERN" synth --preset bitnet-2b4t --arch bitnet --type "$type" -o "$model" >&2
+  done
+  for run in "$MODELS/2b4t-tq2_0-as-bitnet.gguf 128 64 3" "$MODELS/2b4t-tq1_0-as-bitnet.gguf 64 32 2" "$SMOL 128 64 2"; do
     read -r model pp tg reps <<<"$run"
     [[ -f $model ]] || continue
     echo "bench: llama.cpp on $model" >&2
@@ -174,16 +179,18 @@ lines += ["", "Generation at a long context, 2 threads: the same test with 1024 
           "| weights | backend | test | t/s |", "|---|---|---|---|"]
 for x in depth:
     lines.append(f"| {x['model'].split()[-1]} | {x['backend']} | {x['test']} | {x['tokens_per_sec']:.2f} |")
-llama = {os.path.basename(p)[:-5]: json.load(open(p)) for p in sorted(glob.glob(os.path.join(raw, "llama.cpp", "*.json")))}
+# llama.cpp ran the 2B4T weights written as `bitnet` ("-as-bitnet"): they pair with tern's runs of the same weights.
+llama = {os.path.basename(p)[:-5].replace("-as-bitnet", ""): json.load(open(p))
+         for p in sorted(glob.glob(os.path.join(raw, "llama.cpp", "*.json")))}
 if llama:
     tern_runs = {os.path.basename(r["results"][0]["file"])[:-5]: r["results"] for r in runs + smol
                  if r["results"][0]["backend"] != "reference"}
     lines += ["", f"llama.cpp (build {llama[next(iter(llama))][0].get('build_commit', '?')}, the sources the "
               "llama-cpp-python sdist on PyPI vendors, CPU backend built for this CPU by `scripts/build_llama_cpp.sh`): "
               "`llama-bench` on the same files in the same run, against the x86 rows above. TQ2_0 and TQ1_0 are "
-              "llama.cpp's ternary types; it has no I2_S or TL2. On the synthetic models llama.cpp's `bitnet` graph "
-              "applies SiLU where the file asks for relu² (one elementwise op per FFN row; the matmuls, which are the "
-              "time, are the same). bitnet.cpp is neither on PyPI nor in Debian, so it is not measured here.", "",
+              "llama.cpp's ternary types; it has no I2_S or TL2. llama.cpp has no relu² BitNet graph (`bitnet-b1.58`), so it "
+              "runs the same weights written as `bitnet` (`tern synth --arch bitnet`): SiLU where tern applies relu² "
+              "(one elementwise op per FFN row; the matmuls, which are the time, are the same). bitnet.cpp is neither on PyPI nor in Debian, so it is not measured here.", "",
               "| model | weights | threads | test | llama.cpp t/s | tern t/s | tern / llama.cpp |", "|---|---|---|---|---|---|---|"]
     def llama_test(e):
         return f"pp{e['n_prompt']}" if e["n_gen"] == 0 else f"tg{e['n_gen']}"

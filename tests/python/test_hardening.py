@@ -375,6 +375,11 @@ class Options(OneLineError):
         self.assert_error(tern("run", "-m", "", "-p", "x"), "-m")
         self.assert_error(tern("run", "-m", self.model(), "--backend", "", "-p", "x"), "--backend")
 
+    def test_tokenizer_json_with_a_negative_id(self):
+        p = tmp("neg_tokenizer.json")
+        json.dump({"model": {"type": "BPE", "vocab": {"a": 0, "b": -5}, "merges": []}}, open(p, "w"))
+        self.assert_error(tern("run", "-m", self.model(), "--tokenizer", p, "-p", "x"), p, "token id -5 out of range")
+
     def test_tokenizer_that_is_a_directory(self):
         self.assert_error(tern("run", "-m", self.model(), "--tokenizer", self.model(), "-p", "x"), "is a directory")
 

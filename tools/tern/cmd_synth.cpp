@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/registry.h"
 #include "tern/synthetic.h"
@@ -17,7 +18,7 @@ int cmd_synth(const std::vector<std::string>& args) {
   std::string preset, type_name = "i2_s", embd_name = "f16", out;
   int64_t layers = 0;
   uint64_t seed = 1;
-  std::string tokenizer_path;
+  std::string tokenizer_path, arch;
   po::options_description opts(
       "tern synth --preset bitnet-2b4t|bitnet-large|tiny --type TYPE -o OUT.gguf\n"
       "Writes a benchmark model: real dimensions, random ternary weights (never commit the output)");
@@ -28,6 +29,8 @@ int cmd_synth(const std::vector<std::string>& args) {
       ("seed", po::value(&seed)->default_value(1), "random seed")
       ("tokenizer", po::value(&tokenizer_path), "embed this vocabulary (tokenizer.json, tokenizer.model or a GGUF "
                                                  "with one; its size must be the preset's); default: none")
+      ("arch", po::value(&arch), "write this architecture instead of the preset's (e.g. bitnet for llama.cpp, which "
+                                  "has no bitnet-b1.58 graph: same weights, SiLU instead of relu²)")
       ("out,o", po::value(&out), "output GGUF");
   po::positional_options_description pos;
   po::variables_map vm;
@@ -39,6 +42,13 @@ int cmd_synth(const std::vector<std::string>& args) {
   if (!embd || *embd == DType::I2_S || dtype_traits(*embd)->ternary)
     throw Error("tern synth: --embd-type must be a non-ternary type, not '" + embd_name + "'");
   auto spec = synthetic_preset(preset);
+  if (vm.count("arch")) {
+    const ArchDescriptor* a = find_arch(arch);
+    if (!a || a->bitlinear != find_arch(spec.arch)->bitlinear)
+      throw Error("tern synth: --arch must be a " + std::string(find_arch(spec.arch)->bitlinear ? "BitNet" : "llama") +
+                  " architecture (" + supported_arch_names() + "), not '" + arch + "'");
+    spec.arch = arch;
+  }
   if (vm.count("layers")) spec.n_layer = size_t(option_in_range("layers", layers, 1, 1024));
   ModelFile model = make_synthetic_model(spec, *type, *embd, seed);
   if (!tokenizer_path.empty()) {

@@ -21,7 +21,7 @@ enum class DType : uint32_t {
   TQ2_0 = 35,
   I2_S = 36,  // bitnet.cpp: 2-bit ternary, whole-tensor f32 scale stored after the packed data
   // tern's lookup-table ternary type (docs/tl2.md): 5 bits per 3 weights in 32-row tiles, whole-tensor f32
-  // scale. Not bitnet.cpp's TL2 (id 38, whose layout is generated per model), hence an id outside GGML's range.
+  // scale. Not bitnet.cpp's TL2 (id 39, whose layout is generated per model shape), hence an id outside GGML's range.
   TL2 = 1002,
 };
 
