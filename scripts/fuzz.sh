@@ -40,7 +40,7 @@ mkdir -p build-fuzz/crashes build-fuzz/logs
 : >build-fuzz/summary.txt
 for t in "${TARGETS[@]}"; do
   echo "fuzz: $t replays fuzz/regressions/$t"
-  build-fuzz/bin/$t -rss_limit_mb=4096 fuzz/regressions/$t >build-fuzz/logs/$t-regressions.log 2>&1 ||
+  build-fuzz/bin/$t -runs=0 -rss_limit_mb=4096 fuzz/regressions/$t >build-fuzz/logs/$t-regressions.log 2>&1 ||
     { tail -40 build-fuzz/logs/$t-regressions.log; echo "fuzz: $t crashes on a regression input" >&2; exit 1; }
 done
 
