@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 namespace tern::fuzz {
@@ -25,6 +26,25 @@ class InputFile {
  private:
   int fd_;
   std::string path_;
+};
+
+// A private directory for targets whose readers need several named files: in /dev/shm (memory) when there is
+// one, removed at exit.
+class ScratchDirectory {
+ public:
+  explicit ScratchDirectory(const char* what)
+      : path_(std::string(access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") + "/tern-fuzz-" + what + "-" +
+              std::to_string(getpid())) {
+    std::filesystem::create_directories(path_);
+  }
+  ~ScratchDirectory() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
 };
 
 }  // namespace tern::fuzz

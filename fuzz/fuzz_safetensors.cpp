@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "../formats/safetensors/safetensors.h"
+#include "fuzz_input_file.h"
 #include "tern/error.h"
 
 namespace fs = std::filesystem;
@@ -21,7 +22,8 @@ void write_part(const fs::path& p, const uint8_t* d, size_t n) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const fs::path dir = fs::temp_directory_path() / ("tern-fuzz-st-" + std::to_string(getpid()));
+  static const tern::fuzz::ScratchDirectory scratch("safetensors");
+  const fs::path& dir = scratch.path();
   if (size < 4) return 0;
   uint16_t n_cfg, n_idx;
   std::memcpy(&n_cfg, data, 2);

@@ -5,15 +5,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fuzz_input_file.h"
 #include "tern/error.h"
 #include "tern/tokenizer.h"
 
 namespace fs = std::filesystem;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const fs::path dir = fs::temp_directory_path() / ("tern-fuzz-tok-" + std::to_string(getpid()));
-  static const bool made = fs::create_directories(dir) || true;
-  (void)made;
+  static const tern::fuzz::ScratchDirectory scratch("tokenizer");
+  const fs::path& dir = scratch.path();
   if (size < 1) return 0;
   const fs::path p = dir / ((data[0] & 1) ? "tokenizer.model" : "tokenizer.json");
   std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(data + 1), std::streamsize(size - 1));
