@@ -121,6 +121,7 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
     return la != lb ? la > lb : a < b;
   });
   for (size_t i = 0; i < vocab_.merges.size(); ++i) merge_rank_.emplace(vocab_.merges[i], int32_t(i));
+  for (int32_t id : specials_) special_first_byte_[static_cast<unsigned char>(vocab_.tokens[size_t(id)][0])] = true;
 }
 
 bool Tokenizer::is_end_of_generation(int32_t id) const {
@@ -139,7 +140,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos) cons
   bool first = true;
   while (pos < text.size()) {
     int32_t hit = -1;
-    if (text[pos] == '<' || vocab_.kind == Vocab::Kind::Bpe)
+    if (special_first_byte_[static_cast<unsigned char>(text[pos])])
       for (int32_t id : specials_) {
         const auto& t = vocab_.tokens[size_t(id)];
         if (vocab_.types[size_t(id)] == TokenType::UserDefined && vocab_.kind == Vocab::Kind::Spm) continue;
@@ -243,23 +244,49 @@ void Tokenizer::encode_spm(std::string_view text, std::vector<int32_t>& out) con
 
 // Byte-level BPE on one pre-tokenized word: merge the lowest-ranked adjacent pair until none is left.
 void Tokenizer::encode_bpe_word(const std::string& word, std::vector<int32_t>& out) const {
-  std::vector<std::string> parts;
+  // Merges in rank order, leftmost first among equal ranks, through a heap of candidate pairs: O(n log n) in
+  // the word's length (a repeated merge scan is quadratic, and a word can be a whole prompt without spaces).
+  struct Symbol {
+    size_t start, len;
+    int prev, next;
+  };
+  std::vector<Symbol> sym;
   for (size_t off = 0; off < word.size();) {
     const size_t len = std::min(utf8_char_len(static_cast<unsigned char>(word[off])), word.size() - off);
-    parts.push_back(word.substr(off, len));
+    sym.push_back({off, len, int(sym.size()) - 1, int(sym.size()) + 1});
     off += len;
   }
-  while (parts.size() > 1) {
-    int32_t best_rank = INT32_MAX;
-    size_t best = 0;
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      auto it = merge_rank_.find(parts[i] + " " + parts[i + 1]);
-      if (it != merge_rank_.end() && it->second < best_rank) best_rank = it->second, best = i;
-    }
-    if (best_rank == INT32_MAX) break;
-    parts[best] += parts[best + 1];
-    parts.erase(parts.begin() + long(best) + 1);
+  if (!sym.empty()) sym.back().next = -1;
+  struct Candidate {
+    int32_t rank;
+    int left;
+    size_t left_len, right_len;  // the pair as it was when pushed: stale once either side changed
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
+  std::string key;
+  auto push = [&](int left) {
+    if (left < 0 || sym[size_t(left)].next < 0) return;
+    const Symbol &l = sym[size_t(left)], &r = sym[size_t(l.next)];
+    key.assign(word, l.start, l.len).append(" ").append(word, r.start, r.len);
+    if (auto it = merge_rank_.find(key); it != merge_rank_.end()) queue.push({it->second, left, l.len, r.len});
+  };
+  for (size_t i = 0; i + 1 < sym.size(); ++i) push(int(i));
+  while (!queue.empty()) {
+    const Candidate c = queue.top();
+    queue.pop();
+    Symbol& l = sym[size_t(c.left)];
+    if (l.len != c.left_len || l.next < 0 || sym[size_t(l.next)].len != c.right_len) continue;
+    Symbol& r = sym[size_t(l.next)];
+    l.len += r.len;
+    r.len = 0;  // merged away
+    l.next = r.next;
+    if (r.next >= 0) sym[size_t(r.next)].prev = c.left;
+    push(l.prev);
+    push(c.left);
   }
+  std::vector<std::string> parts;
+  for (int i = sym.empty() ? -1 : 0; i >= 0; i = sym[size_t(i)].next) parts.push_back(word.substr(sym[size_t(i)].start, sym[size_t(i)].len));
   for (const auto& p : parts) {
     auto it = token_to_id_.find(p);
     if (it != token_to_id_.end()) {

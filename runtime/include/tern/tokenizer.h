@@ -60,6 +60,7 @@ class Tokenizer {
   std::unordered_map<std::string, int32_t> merge_rank_;
   std::vector<int32_t> specials_;  // control/user-defined tokens matched literally, longest first
   int32_t byte_tokens_[256];       // SPM <0xXX> tokens
+  bool special_first_byte_[256] = {};  // bytes a special token starts with: elsewhere none can match
 };
 
 // Pre-tokenizers and byte-level mapping, exposed for tests.
