@@ -343,7 +343,10 @@ class Export(OneLineError):
             if proc.returncode == 0:
                 self.skipTest("export finished before the signal arrived")
             self.assertEqual(proc.returncode, code)
-            self.assertEqual(os.listdir(out), [], "an interrupted export left files")
+            # The whole set or nothing (the signal may land just after the set was moved into place).
+            left = sorted(os.listdir(out))
+            self.assertIn(left, ([], ["clean-f16.fingerprint", "clean-f16.gguf", "clean-f16.meta.json"]),
+                          "an interrupted export left a partial set")
 
 
 class Options(OneLineError):

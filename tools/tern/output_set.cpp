@@ -32,9 +32,12 @@ OutputSet::OutputSet(const fs::path& out_dir) : out_dir_(out_dir) {
   if (ec) throw Error(out_dir_.string() + ": cannot create the output directory: " + ec.message());
   std::random_device rd;
   staging_ = out_dir_ / (".tern-partial-" + std::to_string(getpid()) + "-" + std::to_string(rd() % 1000000));
-  if (!fs::create_directory(staging_, ec) || ec)
-    throw Error(staging_.string() + ": cannot create: " + (ec ? ec.message() : "it already exists"));
+  // Signals first: from the moment the staging directory exists, an interrupt must find someone to remove it.
   watch_signals();
+  if (!fs::create_directory(staging_, ec) || ec) {
+    stop_watching();
+    throw Error(staging_.string() + ": cannot create: " + (ec ? ec.message() : "it already exists"));
+  }
 }
 
 void OutputSet::watch_signals() {
@@ -59,6 +62,10 @@ OutputSet::~OutputSet() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!committed_) remove_staging();
   }
+  stop_watching();
+}
+
+void OutputSet::stop_watching() {
   pthread_kill(watcher_.native_handle(), SIGUSR1);
   watcher_.join();
   // A SIGINT that arrived after commit is still pending: unblocking delivers it with its default action.

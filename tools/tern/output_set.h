@@ -29,6 +29,7 @@ class OutputSet {
 
  private:
   void watch_signals();
+  void stop_watching();
   void remove_staging();
 
   std::filesystem::path out_dir_, staging_;
