@@ -47,6 +47,20 @@ json read_json_file(const fs::path& p) {
   return j;
 }
 
+// A JSON array of non-negative integers. Checked element by element: nlohmann's conversion of a negative or
+// fractional number (-1, 1e300) to uint64_t wraps or is undefined behaviour.
+std::vector<uint64_t> unsigned_list(const json& a, const std::string& path, const std::string& tensor, const char* what) {
+  if (!a.is_array()) throw Error(path + ": bad safetensors header: tensor " + tensor + " " + what + " is not an array");
+  std::vector<uint64_t> out;
+  for (const auto& x : a) {
+    if (!x.is_number_unsigned())
+      throw Error(path + ": bad safetensors header: tensor " + tensor + " " + what + " holds " + x.dump() +
+                  ", not a non-negative integer");
+    out.push_back(x.get<uint64_t>());
+  }
+  return out;
+}
+
 // Parses one .safetensors file: u64 header length, JSON header, then the data region.
 std::vector<RawTensor> read_file(const fs::path& p, std::vector<std::shared_ptr<const void>>& storage) {
   const std::string path = p.string();
@@ -78,8 +92,8 @@ std::vector<RawTensor> read_file(const fs::path& p, std::vector<std::shared_ptr<
     t.file = path;
     try {
       t.dtype = v.at("dtype").get<std::string>();
-      t.shape = v.at("shape").get<std::vector<uint64_t>>();
-      const auto offs = v.at("data_offsets").get<std::vector<uint64_t>>();
+      t.shape = unsigned_list(v.at("shape"), path, t.name, "shape");
+      const auto offs = unsigned_list(v.at("data_offsets"), path, t.name, "data_offsets");
       if (offs.size() != 2 || offs[0] > offs[1] || offs[1] > data_size)
         throw Error(path + ": bad safetensors header: tensor " + t.name + " data_offsets out of range");
       const size_t es = dtype_size(t.dtype);

@@ -146,7 +146,9 @@ Vocab read_tokenizer_json(const fs::path& p) {
     // Ids are read as signed and bounded so that -5 or 10^12 is an error, not a wrapped or huge allocation.
     constexpr int64_t kMaxTokens = int64_t(1) << 24;
     auto token_id = [&](const json& x) {
-      const int64_t id = x.get<int64_t>();
+      // Integers only: nlohmann's conversion of a float such as 5e101 to an integer is undefined behaviour.
+      if (!x.is_number_integer()) throw Error(path + ": token id " + x.dump() + " is not an integer");
+      const int64_t id = x.is_number_unsigned() && x.get<uint64_t>() > uint64_t(kMaxTokens) ? kMaxTokens : x.get<int64_t>();
       if (id < 0 || id >= kMaxTokens)
         throw Error(path + ": token id " + std::to_string(id) + " out of range (0 to " + std::to_string(kMaxTokens - 1) + ")");
       return size_t(id);

@@ -264,6 +264,22 @@ class SafeTensors(OneLineError):
         open(os.path.join(d, "config.json"), "w").write("[]")
         self.assert_error(self.run_model(d), os.path.join(d, "config.json"), "JSON object")
 
+    def test_numbers_that_are_not_unsigned_integers(self):
+        # nlohmann's float -> integer conversion is undefined behaviour (found by fuzz_tokenizer_files).
+        d = copy_checkpoint("st_float_shape")
+        p = os.path.join(d, "model.safetensors")
+        header, data = read_safetensors(p)
+        header["model.norm.weight"]["shape"] = [1e300]
+        write_safetensors(p, header, data)
+        self.assert_error(self.run_model(d), p, "model.norm.weight", "not a non-negative integer")
+        header["model.norm.weight"]["shape"] = [256]
+        header["model.norm.weight"]["data_offsets"][1] = -1
+        write_safetensors(p, header, data)
+        self.assert_error(self.run_model(d), p, "model.norm.weight", "not a non-negative integer")
+        t = tmp("float_id_tokenizer.json")
+        json.dump({"model": {"type": "BPE", "vocab": {"a": 0, "b": 5.5e101}, "merges": []}}, open(t, "w"))
+        self.assert_error(tern("run", "-m", packed_checkpoint(), "--tokenizer", t, "-p", "x"), t, "not an integer")
+
     def test_header_length_zero(self):
         d = copy_checkpoint("st_hlen0")
         p = os.path.join(d, "model.safetensors")
