@@ -144,7 +144,9 @@ class Gguf(OneLineError):
                 v = v[:500]
             out.append((k, t, v, e))
         p = gguf_raw.write(tmp("vocab.gguf"), out, ts)
-        self.assert_error(tern("run", "-m", p, "-p", "x", "-n", "1"), p, "500 tokens", "512 rows")
+        for cmd in (["run", "-m", p, "-p", "x", "-n", "1"], ["manifest", p, "-o", tmp("v.json"), "--bench-tokens", "1"],
+                    ["baseline", p, "-o", tmp("v.md"), "--max-tokens", "1"]):
+            self.assert_error(tern(*cmd), p, "500 tokens", "512 rows")
 
 
 class NonFinite(OneLineError):

@@ -225,6 +225,7 @@ int cmd_baseline(const std::vector<std::string>& args) {
   auto tokenizer = o.tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(o.tokenizer_path);
   std::string backend_name = o.backend.empty() ? Registry::instance().usable_backends().front() : o.backend;
   Model model(std::move(file), Registry::instance().backend(o.backend));
+  check_tokenizer_matches(*tokenizer, model, o.model_path);
   for (const auto& prompt : o.probes)
     b.probes.emplace_back(prompt, prompt + generate_greedy(model, *tokenizer, prompt, b.max_tokens, 1).text);
 

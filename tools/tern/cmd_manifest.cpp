@@ -55,6 +55,7 @@ int cmd_manifest(const std::vector<std::string>& args) {
   if (backend_name.empty()) backend_name = Registry::instance().usable_backends().front();
   const std::string format = file->format;
   Model model(std::move(file), backend);
+  check_tokenizer_matches(*tokenizer, model, model_path);
   const auto& hp = model.hparams();
   ordered_json perf = ordered_json::object();
   if (bench_tokens) {
