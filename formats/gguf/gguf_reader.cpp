@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <set>
@@ -170,7 +169,7 @@ std::unique_ptr<ModelFile> read(const std::filesystem::path& path_fs) {
   // land before the data section (an offset of 2^64 - 32 points 32 bytes before it).
   const uint64_t file_size = map->size();
   const uint64_t data_size = data_start <= file_size ? file_size - data_start : 0;
-  std::vector<std::pair<uint64_t, size_t>> ranges;  // (offset in the data section, tensor index)
+  std::vector<ByteRange> ranges;
   for (size_t i = 0; i < mf->tensors.size(); ++i) {
     auto& t = mf->tensors[i];
     const uint64_t off = offsets[i].offset;
@@ -179,15 +178,9 @@ std::unique_ptr<ModelFile> read(const std::filesystem::path& path_fs) {
                   std::to_string(off) + ") runs past end of file (" + std::to_string(data_size) +
                   " bytes of tensor data after byte " + std::to_string(data_start) + ")");
     t.data = map->data() + data_start + off;
-    ranges.push_back({off, i});
+    ranges.push_back({off, t.nbytes, t.name});
   }
-  std::sort(ranges.begin(), ranges.end());
-  for (size_t i = 1; i < ranges.size(); ++i) {
-    const auto& prev = mf->tensors[ranges[i - 1].second];
-    if (ranges[i].first - ranges[i - 1].first < prev.nbytes)
-      throw Error(path + ": tensors " + prev.name + " and " + mf->tensors[ranges[i].second].name +
-                  " overlap in the data section");
-  }
+  check_disjoint(std::move(ranges), path);
   mf->storage.push_back(map);
   return mf;
 }

@@ -113,16 +113,9 @@ std::vector<RawTensor> read_file(const fs::path& p, std::vector<std::shared_ptr<
     }
     out.push_back(std::move(t));
   }
-  // Two tensors sharing bytes would alias each other's weights: refuse, as for GGUF.
-  std::vector<std::pair<size_t, const RawTensor*>> ranges;
-  for (const auto& t : out) ranges.push_back({size_t(t.data - base), &t});
-  std::sort(ranges.begin(), ranges.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
-  for (size_t i = 1; i < ranges.size(); ++i) {
-    const auto& [prev_off, prev] = ranges[i - 1];
-    if (ranges[i].first < prev_off + prev->nbytes)
-      throw Error(path + ": bad safetensors header: tensors " + prev->name + " and " + ranges[i].second->name +
-                  " overlap in the data section");
-  }
+  std::vector<ByteRange> ranges;
+  for (const auto& t : out) ranges.push_back({uint64_t(t.data - base), t.nbytes, t.name});
+  check_disjoint(std::move(ranges), path + ": bad safetensors header");
   storage.push_back(map);
   return out;
 }

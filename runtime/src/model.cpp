@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "tern/arch.h"
 #include "tern/error.h"
@@ -17,17 +18,15 @@ HParams HParams::from_metadata(const ModelFile& f) {
   const ArchDescriptor* arch = find_arch(hp.arch);
   if (!arch) throw Error(f.path + ": unsupported architecture '" + hp.arch + "' (supported: " + supported_arch_names() + ")");
   const std::string a = hp.arch + ".";
-  auto need = [&](const std::string& key) -> size_t {
+  // A count in [1, 2^24]: `fallback` when the key is absent, or an error when there is none.
+  auto count = [&](const std::string& key, std::optional<size_t> fallback) -> size_t {
+    if (!f.get(a + key) && fallback) return *fallback;
     const int64_t v = f.get_int(a + key, -1);
-    if (v <= 0 || v > (int64_t(1) << 24)) throw Error(f.path + ": missing or invalid " + a + key);
+    if (v <= 0 || v > (int64_t(1) << 24))
+      throw Error(f.path + ": " + (fallback ? "invalid " + a + key + " (" + std::to_string(v) + ")" : "missing or invalid " + a + key));
     return size_t(v);
   };
-  auto optional_count = [&](const std::string& key, size_t fallback) -> size_t {
-    if (!f.get(a + key)) return fallback;
-    const int64_t v = f.get_int(a + key, -1);
-    if (v <= 0 || v > (int64_t(1) << 24)) throw Error(f.path + ": invalid " + a + key + " (" + std::to_string(v) + ")");
-    return size_t(v);
-  };
+  auto need = [&](const std::string& key) { return count(key, std::nullopt); };
   auto positive_float = [&](const std::string& key, double fallback, bool zero_ok) -> float {
     const double v = f.get_float(a + key, fallback);
     if (!std::isfinite(v) || v < 0 || (!zero_ok && v == 0) || v > 1e30)
@@ -39,18 +38,18 @@ HParams HParams::from_metadata(const ModelFile& f) {
   hp.n_layer = need("block_count");
   hp.n_ff = need("feed_forward_length");
   hp.n_head = need("attention.head_count");
-  hp.n_head_kv = optional_count("attention.head_count_kv", hp.n_head);
-  hp.n_ctx_train = optional_count("context_length", 2048);
+  hp.n_head_kv = count("attention.head_count_kv", hp.n_head);
+  hp.n_ctx_train = count("context_length", 2048);
   hp.rope_theta = positive_float("rope.freq_base", 10000.0, false);
   hp.norm_eps = positive_float("attention.layer_norm_rms_epsilon", 1e-5, true);
   if (hp.n_head % hp.n_head_kv != 0)
     throw Error(f.path + ": head_count " + std::to_string(hp.n_head) + " is not a multiple of head_count_kv " +
                 std::to_string(hp.n_head_kv));
   if (hp.n_embd % hp.n_head != 0) throw Error(f.path + ": embedding_length is not a multiple of head_count");
-  hp.head_dim = optional_count("attention.key_length", hp.n_embd / hp.n_head);
+  hp.head_dim = count("attention.key_length", hp.n_embd / hp.n_head);
   if (hp.head_dim % 2 != 0) throw Error(f.path + ": head dimension must be even for RoPE");
   const auto* embd = f.find("token_embd.weight");
-  hp.n_vocab = optional_count("vocab_size", embd && embd->ne.size() == 2 ? size_t(embd->ne[1]) : 0);
+  hp.n_vocab = count("vocab_size", embd && embd->ne.size() == 2 ? size_t(embd->ne[1]) : 0);
   hp.bitlinear = arch->bitlinear;
   hp.ffn_act = file_ffn_activation(f, *arch);
   hp.rope_style = file_rope_style(f, *arch);

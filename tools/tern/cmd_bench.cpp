@@ -83,7 +83,7 @@ std::vector<size_t> parse_list(const std::string& s, const char* what, bool allo
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
-  std::string model_path, threads_s = std::to_string(std::max(1u, std::thread::hardware_concurrency())),
+  std::string model_path, threads_s = std::to_string(default_threads()),
                           depth_s = "0";
   std::vector<std::string> backends;
   int64_t n_prompt_opt = 128, n_gen_opt = 64, reps_opt = 3;

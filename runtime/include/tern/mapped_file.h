@@ -4,6 +4,7 @@
 #include <memory>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace tern {
 
@@ -22,6 +23,15 @@ class MappedFile {
   size_t size_ = 0;
   std::string path_;
 };
+
+// A named run of bytes inside a file's data section (a tensor's data), for check_disjoint.
+struct ByteRange {
+  uint64_t offset = 0, size = 0;
+  std::string name;
+};
+// Throws tern::Error "<where>: tensors A and B overlap in the data section" if any two ranges share a byte:
+// a format reader's guard against tensors aliasing each other's weights. Ranges must already lie in the file.
+void check_disjoint(std::vector<ByteRange> ranges, const std::string& where);
 
 // Writes via a temporary file in the same directory and renames it into place, so readers never see a
 // half-written file. The callback receives the temporary path; on exception the temporary is removed.
