@@ -1,8 +1,9 @@
 // Compiled without ISA flags, once per plugin variant (TERN_X86_AVX512 selects the AVX-512 one, and with
 // TERN_X86_AVX512_SIMDE its test-only emulated twin): the registry reads kInfo and checks the CPU before any
 // AVX2 or AVX-512 code runs.
+#include "cpu_backend.h"
 #include "tern/plugin/export.h"
-#include "x86_backend.h"
+#include "x86_kernels.h"
 
 #if defined(TERN_X86_AVX512)
 #include "x86_kernels_avx512.h"
@@ -15,7 +16,7 @@ namespace {
 // by name.
 const tern::BackendInfo kInfo{
     "x86-avx512-simde", "test only: the x86-avx512 kernels on SIMDe's portable AVX-512", 1, "avx2 fma f16c"};
-const tern::x86::TernaryKernels& kKernels = tern::x86::kAvx512VnniKernels;
+const tern::cpu::CpuKernels& kKernels = tern::x86::kAvx512VnniKernels;
 #elif defined(TERN_X86_AVX512)
 // Preferred over x86-avx2 where both are usable. oneDNN picks its own AVX-512 VNNI code at run time.
 const tern::BackendInfo kInfo{
@@ -23,14 +24,14 @@ const tern::BackendInfo kInfo{
     "AVX-512 VNNI (vpdpbusd) I2_S/TQ2_0 and 512-bit vpshufb TL2 kernels; AVX2 for the rest; "
     "oneDNN prefill GEMM",
     30, "avx2 fma f16c avx512f avx512bw avx512vl avx512vnni"};
-const tern::x86::TernaryKernels& kKernels = tern::x86::kAvx512VnniKernels;
+const tern::cpu::CpuKernels& kKernels = tern::x86::kAvx512VnniKernels;
 #else
 const tern::BackendInfo kInfo{"x86-avx2",
                               "AVX2/FMA/F16C kernels: I2_S, TL2, TQ1_0, TQ2_0 with int8 activations, "
                               "F16/BF16/Q8_0/Q4_0/Q4_1; oneDNN prefill GEMM",
                               20, "avx2 fma f16c"};
-const tern::x86::TernaryKernels& kKernels = tern::x86::kAvx2Kernels;
+const tern::cpu::CpuKernels& kKernels = tern::x86::kAvx2Kernels;
 #endif
 }  // namespace
 
-TERN_BACKEND_PLUGIN(kInfo, new tern::X86Backend(kKernels))
+TERN_BACKEND_PLUGIN(kInfo, new tern::cpu::CpuBackend(kKernels))

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu_kernels.h"
 #include "tern/plugin/backend_api.h"
 
 namespace tern::x86 {
@@ -24,7 +25,7 @@ int32_t sum_i8_avx2(const int8_t* q, size_t n);
 // Subtracting sum(q) gives the exact ternary dot product.
 int32_t i2s_dot_codes_avx2(const uint8_t* row, const int8_t* q, size_t k);
 // i2s_dot_codes_avx2 for n_rows consecutive rows (decode): dots[r] for row r.
-void i2s_gemv_codes_avx2(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
+void i2s_gemv_codes_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots);
 // The prefill kernel: the same for n_rows consecutive rows and n_tokens tokens (activations q + t * k),
 // dots[t * n_rows + r] for token t and row r.
 void i2s_gemm_codes_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
@@ -103,35 +104,46 @@ void matmul_onednn_i2s(const WeightView& w, const int8_t* xq, const float* xs, c
                        size_t n_tokens, const Parallel& par);
 void matmul_onednn_float(const WeightView& w, const float* x, float* y, size_t n_tokens, const Parallel& par);
 
-// The ternary kernels of one plugin variant. matmul_x86 (the row split, token tiles, activation quantization,
-// oneDNN choice and float epilogues) is shared; a variant only swaps these inner loops.
-struct TernaryKernels {
-  void (*i2s_gemv_codes)(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
-  void (*i2s_gemm_codes)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
-                         int32_t* dots);
-  void (*tq2_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
-  void (*tq2_gemm_dots)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
-                        int32_t* dots);
-  void (*tq1_row_dots)(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
-  void (*tq1_gemm_dots)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
-                        int32_t* dots);
-  void (*tl2_tile_dot)(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
-                       int32_t* out);
-};
-extern const TernaryKernels kAvx2Kernels;
-
-// `use` is normally onednn_use() (TERN_ONEDNN); tests and benchmarks pick one path explicitly.
-void matmul_x86(const TernaryKernels& kernels, const WeightView& w, const float* x, float* y, size_t n_tokens,
-                bool quantize_activations, const Parallel& par, OneDnnUse use = onednn_use());
-// matmul_x86 for `count` weights with the same input (Backend::matmul_multi): activations are quantized once
-// (TL2: one set of tables) and all rows run as one parallel job.
-void matmul_x86_multi(const TernaryKernels& kernels, const WeightView* const* ws, float* const* ys,
-                      size_t count, const float* x, size_t n_tokens, bool quantize_activations,
-                      const Parallel& par, OneDnnUse use = onednn_use());
-inline void matmul_avx2(const WeightView& w, const float* x, float* y, size_t n_tokens,
-                        bool quantize_activations, const Parallel& par, OneDnnUse use = onednn_use()) {
-  matmul_x86(kAvx2Kernels, w, x, y, n_tokens, quantize_activations, par, use);
+template <DType kType>
+void dequantize_row_as_avx2(const uint8_t* row, float* out, size_t k) {
+  dequantize_row_avx2(kType, row, out, k);
 }
-bool matmul_x86_supports(DType t);
+
+// oneDNN for the batches onednn_prefers() gives it (TERN_ONEDNN decides), for the CPU driver.
+bool onednn_prefers_by_env(DType t, size_t n_tokens);
+
+// The AVX2 kernel table. Built at compile time (constinit): loading a plugin must run no code the CPU may
+// lack, and the registry loads x86-avx512 to read its requirements before it knows whether the CPU has
+// AVX-512.
+constexpr cpu::CpuKernels make_avx2_kernels() {
+  cpu::CpuKernels k;
+  k.quantize_activations = quantize_activations_avx2;
+  k.sum_i8 = sum_i8_avx2;
+  k.ternary_for(DType::I2_S) = {i2s_gemv_codes_avx2, i2s_gemm_codes_avx2};
+  k.ternary_for(DType::TQ2_0) = {cpu::gemv_by_rows<66, tq2_row_dots_avx2>, tq2_gemm_dots_avx2};
+  k.ternary_for(DType::TQ1_0) = {cpu::gemv_by_rows<54, tq1_row_dots_avx2>, tq1_gemm_dots_avx2};
+  k.tl2 = {tl2_lut_bytes, tl2_build_lut_avx2, tl2_tile_dot_avx2};
+  k.floats_for(DType::F32) = {nullptr, nullptr, dequantize_row_as_avx2<DType::F32>};
+  k.floats_for(DType::F16) = {nullptr, dot_half_f32_avx2<DType::F16>, dequantize_row_as_avx2<DType::F16>};
+  k.floats_for(DType::BF16) = {nullptr, dot_half_f32_avx2<DType::BF16>, dequantize_row_as_avx2<DType::BF16>};
+  k.floats_for(DType::Q8_0) = {dot_q8_0_i16_avx2, nullptr, dequantize_row_as_avx2<DType::Q8_0>};
+  k.floats_for(DType::Q4_0) = {dot_q4_i16_avx2<DType::Q4_0>, nullptr, dequantize_row_as_avx2<DType::Q4_0>};
+  k.floats_for(DType::Q4_1) = {dot_q4_i16_avx2<DType::Q4_1>, nullptr, dequantize_row_as_avx2<DType::Q4_1>};
+  k.dot_f32 = dot_f32_avx2;
+  k.quantize_blocks_i16 = quantize_blocks_i16_avx2;
+  k.external_gemm = {onednn_prefers_by_env, matmul_onednn_i2s, matmul_onednn_float};
+  k.attention = attention_avx2;
+  k.gated_activation = gated_activation_avx2;
+  return k;
+}
+extern const cpu::CpuKernels kAvx2Kernels;
+
+// A copy of `kernels` that sends batches to oneDNN as `use` says, for tests and benchmarks of either path.
+inline cpu::CpuKernels with_onednn(cpu::CpuKernels kernels, OneDnnUse use) {
+  if (use == OneDnnUse::Never) kernels.external_gemm.prefers = nullptr;
+  if (use == OneDnnUse::Always)
+    kernels.external_gemm.prefers = [](DType t, size_t n) { return onednn_prefers(t, n, OneDnnUse::Always); };
+  return kernels;
+}
 
 }  // namespace tern::x86

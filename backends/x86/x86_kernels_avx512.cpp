@@ -79,7 +79,7 @@ int32_t i2s_dot_codes_avx512vnni(const uint8_t* row, const int8_t* q, size_t k) 
   return hsum_epi32(i2s_row_acc(row, q, k));
 }
 
-void i2s_gemv_codes_avx512vnni(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots) {
+void i2s_gemv_codes_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots) {
   dots_in_fours(n_rows, dots, [&](size_t r) { return halves_added(i2s_row_acc(rows + r * (k / 4), q, k)); });
 }
 
@@ -286,8 +286,17 @@ void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_str
   if (t < n_tokens) tl2_tile_dot_tokens<1>(tile, lut + t * lut_stride, lut_stride, k, out + 32 * t);
 }
 
-const TernaryKernels kAvx512VnniKernels{
-    i2s_gemv_codes_avx512vnni, i2s_gemm_codes_avx512vnni, tq2_row_dots_avx512vnni, tq2_gemm_dots_avx512vnni,
-    tq1_row_dots_avx2,         tq1_gemm_dots_avx2,        tl2_tile_dot_avx512};
+namespace {
+// The AVX2 table with the AVX-512 kernels swapped in; TQ1_0 keeps AVX2's. Built at compile time, as AVX2's.
+constexpr cpu::CpuKernels make_avx512vnni_kernels() {
+  cpu::CpuKernels k = make_avx2_kernels();
+  k.ternary_for(DType::I2_S) = {i2s_gemv_codes_avx512vnni, i2s_gemm_codes_avx512vnni};
+  k.ternary_for(DType::TQ2_0) = {cpu::gemv_by_rows<66, tq2_row_dots_avx512vnni>, tq2_gemm_dots_avx512vnni};
+  k.tl2.tile_dot = tl2_tile_dot_avx512;
+  return k;
+}
+}  // namespace
+
+constinit const cpu::CpuKernels kAvx512VnniKernels = make_avx512vnni_kernels();
 
 }  // namespace tern::x86

@@ -9,7 +9,7 @@ namespace tern::x86 {
 
 // Same contracts as the AVX2 kernels of the same names (x86_kernels.h); vpdpbusd accumulates in int32.
 int32_t i2s_dot_codes_avx512vnni(const uint8_t* row, const int8_t* q, size_t k);
-void i2s_gemv_codes_avx512vnni(const uint8_t* rows, const int8_t* q, size_t k, size_t n_rows, int32_t* dots);
+void i2s_gemv_codes_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots);
 void i2s_gemm_codes_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                                int32_t* dots);
 int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q);
@@ -20,7 +20,7 @@ void tq2_gemm_dots_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* 
 void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens,
                          size_t k, int32_t* out);
 
-// The AVX-512 kernels above; TQ1_0 keeps the AVX2 kernels.
-extern const TernaryKernels kAvx512VnniKernels;
+// The AVX-512 kernels above in the AVX2 table; TQ1_0 keeps the AVX2 kernels.
+extern const cpu::CpuKernels kAvx512VnniKernels;
 
 }  // namespace tern::x86

@@ -25,6 +25,15 @@ std::string detected_arch() {
 #endif
 }
 
+#if defined(__linux__) && defined(__aarch64__)
+// Debian bookworm's cpuinfo predates i8mm, so that one comes from the kernel's HWCAP2 even with cpuinfo.
+void add_arm_hwcap2_features(CpuFeatures& f) {
+  const unsigned long hw2 = getauxval(AT_HWCAP2);
+  if (hw2 & (1UL << 13)) f.flags.insert("i8mm");  // HWCAP2_I8MM
+  if (hw2 & (1UL << 14)) f.flags.insert("bf16");  // HWCAP2_BF16
+}
+#endif
+
 CpuFeatures detect() {
   CpuFeatures f;
   f.arch = detected_arch();
@@ -52,8 +61,9 @@ CpuFeatures detect() {
     add(cpuinfo_has_arm_neon(), "neon");
     add(cpuinfo_has_arm_neon_dot(), "dotprod");
     add(cpuinfo_has_arm_neon_fp16_arith(), "fp16");
-    add(cpuinfo_has_arm_i8mm(), "i8mm");
+    add(cpuinfo_has_arm_bf16(), "bf16");
     add(cpuinfo_has_arm_sve(), "sve");
+    add_arm_hwcap2_features(f);
 #elif defined(__riscv)
     add(cpuinfo_has_riscv_v(), "rvv");
 #endif
@@ -66,6 +76,7 @@ CpuFeatures detect() {
   if (hw & (1UL << 1)) f.flags.insert("neon");      // HWCAP_ASIMD
   if (hw & (1UL << 20)) f.flags.insert("dotprod");  // HWCAP_ASIMDDP
   if (hw & (1UL << 22)) f.flags.insert("sve");      // HWCAP_SVE
+  add_arm_hwcap2_features(f);
 #elif defined(__linux__) && defined(__riscv)
   const unsigned long hw = getauxval(AT_HWCAP);
   if (hw & (1UL << ('V' - 'A'))) f.flags.insert("rvv");

@@ -44,6 +44,15 @@ inline int tq1_trit(uint8_t packed, int n) {
 
 }  // namespace
 
+static_assert(std::size(kTraits) == kDTypeCount);
+static_assert([] {
+  for (size_t i = 0; i < kDTypeCount; ++i)
+    if (dtype_index(kTraits[i].type) != i) return false;
+  return true;
+}(), "dtype_index must follow kTraits' order");
+
+std::span<const DTypeTraits> all_dtypes() { return kTraits; }
+
 const DTypeTraits* dtype_traits(DType t) {
   for (const auto& tr : kTraits)
     if (tr.type == t) return &tr;

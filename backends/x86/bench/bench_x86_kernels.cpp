@@ -39,14 +39,14 @@ Case make_case(tern::DType type, size_t K, size_t N, size_t T) {
 }
 
 // kernels == nullptr: the reference.
-void run_matmul(benchmark::State& state, tern::DType type, const tern::x86::TernaryKernels* kernels,
+void run_matmul(benchmark::State& state, tern::DType type, const tern::cpu::CpuKernels* kernels,
                 tern::x86::OneDnnUse onednn = tern::x86::OneDnnUse::Never) {
   Case c = make_case(type, size_t(state.range(0)), size_t(state.range(1)), size_t(state.range(2)));
+  const tern::cpu::CpuKernels table = tern::x86::with_onednn(kernels ? *kernels : tern::cpu::CpuKernels{}, onednn);
   tern::ThreadPool pool(1);
   for (auto _ : state) {
     if (kernels)
-      tern::x86::matmul_x86(*kernels, c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool,
-                            onednn);
+      tern::cpu::matmul(table, c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool);
     else
       tern::ref::matmul(c.w, c.x.data(), c.y.data(), size_t(state.range(2)), false, pool);
     benchmark::DoNotOptimize(c.y.data());
@@ -112,7 +112,7 @@ void BM_GemvFromMemoryAvx2(benchmark::State& state, tern::DType type) {
   for (auto _ : state) {
     tern::WeightView w = c.w;
     w.data = all.data() + (i++ % copies) * size;
-    tern::x86::matmul_x86(tern::x86::kAvx2Kernels, w, c.x.data(), c.y.data(), 1, false, pool);
+    tern::cpu::matmul(tern::x86::kAvx2Kernels, w, c.x.data(), c.y.data(), 1, false, pool);
     benchmark::DoNotOptimize(c.y.data());
   }
   state.counters["weight_GB/s"] = benchmark::Counter(

@@ -69,7 +69,7 @@ TEST(Avx512Kernels, CodeDotsEqualTheAvx2KernelsOnArbitraryBytes) {
     for (auto& b : rows) b = uint8_t(rng());
     const std::vector<int8_t> q = random_i8(k, rng);
     std::vector<int32_t> got(n_rows);
-    x86::i2s_gemv_codes_avx512vnni(rows.data(), q.data(), k, n_rows, got.data());
+    x86::i2s_gemv_codes_avx512vnni(rows.data(), n_rows, q.data(), k, got.data());
     for (size_t r = 0; r < n_rows; ++r)
       EXPECT_EQ(got[r], x86::i2s_dot_codes_avx2(rows.data() + r * k / 4, q.data(), k)) << n_rows << " " << r;
   }

@@ -58,8 +58,8 @@ TEST(X86Kernels, OneDnnPrefillMatchesReference) {
     std::vector<float> x(T * K), y_ref(T * N), y_dnnl(T * N), y_own(T * N);
     for (auto& v : x) v = nd(rng);
     ref::matmul(w, x.data(), y_ref.data(), T, false, pool);
-    x86::matmul_avx2(w, x.data(), y_dnnl.data(), T, false, pool, x86::OneDnnUse::Always);
-    x86::matmul_avx2(w, x.data(), y_own.data(), T, false, pool, x86::OneDnnUse::Never);
+    cpu::matmul(x86::with_onednn(x86::kAvx2Kernels, x86::OneDnnUse::Always), w, x.data(), y_dnnl.data(), T, false, pool);
+    cpu::matmul(x86::with_onednn(x86::kAvx2Kernels, x86::OneDnnUse::Never), w, x.data(), y_own.data(), T, false, pool);
     for (size_t i = 0; i < y_ref.size(); ++i) {
       if (t == DType::I2_S) {
         ASSERT_EQ(y_dnnl[i], y_ref[i]) << i;
@@ -113,7 +113,7 @@ TEST(X86Kernels, I2SGemvMatchesTheReferenceRowByRow) {
     int32_t qsum = 0;
     for (auto v : q) qsum += v;
     std::vector<int32_t> got(n_rows);
-    x86::i2s_gemv_codes_avx2(bytes.data(), q.data(), K, n_rows, got.data());
+    x86::i2s_gemv_codes_avx2(bytes.data(), n_rows, q.data(), K, got.data());
     for (size_t r = 0; r < n_rows; ++r) {
       ref::decode_ternary_row(w, r, vals.data(), gs.data());
       EXPECT_EQ(got[r] - qsum, ref::dot_i8(vals.data(), q.data(), K)) << n_rows << " " << r;
@@ -131,7 +131,7 @@ TEST(X86Kernels, I2SGemvIsExactAtTheInt16Limits) {
       const std::vector<uint8_t> rows(n_rows * K / 4, byte);
       const std::vector<int8_t> q(K, qv);
       std::vector<int32_t> got(n_rows);
-      x86::i2s_gemv_codes_avx2(rows.data(), q.data(), K, n_rows, got.data());
+      x86::i2s_gemv_codes_avx2(rows.data(), n_rows, q.data(), K, got.data());
       for (size_t r = 0; r < n_rows; ++r)
         EXPECT_EQ(got[r], (byte & 3) * qv * int32_t(K)) << int(byte) << " " << r;
     }
@@ -286,7 +286,7 @@ TEST(X86Kernels, DecodeRowDotsMatchReferenceForEveryBlockCount) {
       std::vector<float> x(K), y_ref(N), y(N);
       for (auto& v : x) v = nd(rng);
       ref::matmul(w, x.data(), y_ref.data(), 1, false, pool);
-      x86::matmul_x86(x86::kAvx2Kernels, w, x.data(), y.data(), 1, false, pool, x86::OneDnnUse::Never);
+      cpu::matmul(x86::kAvx2Kernels, w, x.data(), y.data(), 1, false, pool);
       EXPECT_EQ(x86_test::first_mismatch(t, y, y_ref), "") << "K=" << K;
     }
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "random_weights.h"
 #include "reference_kernels.h"
 #include "tern/dtype.h"
 #include "tern/thread_pool.h"
@@ -14,25 +15,8 @@
 
 namespace tern::x86_test {
 
-// Ternary types get ternary values times one absmean scale (BitNet weights); others get N(0, 0.02).
-inline std::vector<uint8_t> make_weight(DType t, size_t K, size_t N, std::mt19937& rng, float* scale_out) {
-  std::normal_distribution<float> nd(0.0f, 0.02f);
-  std::vector<float> w(K * N);
-  for (auto& v : w) v = nd(rng);
-  const float scale = ternary_absmean_scale(w.data(), w.size());
-  if (dtype_traits(t)->ternary)
-    for (auto& v : w) v = std::clamp(std::nearbyint(v / scale), -1.0f, 1.0f) * scale;
-  std::vector<uint8_t> bytes(dtype_tensor_bytes(t, K, N));
-  quantize_matrix(t, w.data(), bytes.data(), K, N, scale);
-  *scale_out = scale;
-  return bytes;
-}
-
-inline std::vector<int8_t> random_i8(size_t n, std::mt19937& rng) {
-  std::vector<int8_t> q(n);
-  for (auto& v : q) v = int8_t(int(rng() % 256) - 128);  // includes -128, the worst case for saturation
-  return q;
-}
+using test::make_weight;
+using test::random_i8;
 
 // The first element where y differs from y_ref beyond what type t allows, or "": ternary types are exact
 // (integer dots, the reference's float epilogue), float types within 1e-4 relative (another summation order,
@@ -47,7 +31,7 @@ inline std::string first_mismatch(DType t, const std::vector<float>& y, const st
   return "";
 }
 
-// A prefill kernel (TernaryKernels::i2s_gemm_codes, tq2_gemm_dots or tq1_gemm_dots) against scalar sums of
+// A prefill kernel (a TernaryTypeKernels::gemm) against scalar sums of
 // code * q, on arbitrary bytes (code 3 included; TQ1_0 decoded by the reference): 1 to 5 rows (tiles of two
 // and an odd row) times 1 to 9 tokens (groups of four and every ragged tail), K of one block and of more than
 // one I2_S int16 run. TQ2_0 / TQ1_0 give one dot per 256-weight block, I2_S one per row. Returns the first
@@ -99,10 +83,10 @@ std::string check_ternary_gemm(DType type, GemmDots gemm_dots) {
   return "";
 }
 
-// matmul_x86 with `kernels` against ref::matmul on ragged shapes: any row count, K of one to six blocks (TL2:
+// cpu::matmul with `kernels` against ref::matmul on ragged shapes: any row count, K of one to six blocks (TL2:
 // any K, partial row tiles), decode and batches with ragged token tiles, with and without activation
 // quantization, our kernels only (no oneDNN).
-inline std::string check_matmul_against_reference(const x86::TernaryKernels& kernels, DType t,
+inline std::string check_matmul_against_reference(const cpu::CpuKernels& kernels, DType t,
                                                   std::mt19937& rng) {
   ThreadPool pool(2);
   const size_t block = dtype_traits(t)->block_size;
@@ -118,17 +102,17 @@ inline std::string check_matmul_against_reference(const x86::TernaryKernels& ker
     std::vector<float> x(T * K), y_ref(T * N), y(T * N);
     for (auto& v : x) v = nd(rng);
     ref::matmul(w, x.data(), y_ref.data(), T, qa, pool);
-    x86::matmul_x86(kernels, w, x.data(), y.data(), T, qa, pool, x86::OneDnnUse::Never);
+    cpu::matmul(x86::with_onednn(kernels, x86::OneDnnUse::Never), w, x.data(), y.data(), T, qa, pool);
     if (std::string m = first_mismatch(t, y, y_ref); !m.empty())
       return m + " (K=" + std::to_string(K) + " N=" + std::to_string(N) + " T=" + std::to_string(T) + ")";
   }
   return "";
 }
 
-// matmul_x86_multi against one ref::matmul per weight: three weights of type t with the same K and different
+// cpu::matmul_multi against one ref::matmul per weight: three weights of type t with the same K and different
 // N, for decode, a few tokens and a oneDNN-sized batch. Returns the first mismatch, or "" (exact for ternary
 // types, relative 1e-4 for float ones).
-inline std::string check_multi_against_reference(const x86::TernaryKernels& kernels, DType t,
+inline std::string check_multi_against_reference(const cpu::CpuKernels& kernels, DType t,
                                                  std::mt19937& rng) {
   ThreadPool pool(2);
   const size_t K = t == DType::TL2 ? 1 + rng() % 900 : dtype_traits(t)->block_size * (1 + rng() % 4) * 4;
@@ -150,7 +134,7 @@ inline std::string check_multi_against_reference(const x86::TernaryKernels& kern
     }
     const WeightView* ws[] = {&w[0], &w[1], &w[2]};
     float* const ys[] = {y_x86[0].data(), y_x86[1].data(), y_x86[2].data()};
-    x86::matmul_x86_multi(kernels, ws, ys, 3, x.data(), T, true, pool);
+    cpu::matmul_multi(kernels, ws, ys, 3, x.data(), T, true, pool);
     for (size_t i = 0; i < 3; ++i)
       if (std::string m = first_mismatch(t, y_x86[i], y_ref[i]); !m.empty())
         return m + " (weight " + std::to_string(i) + ", K=" + std::to_string(K) + " T=" + std::to_string(T) +

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,25 @@ struct DTypeTraits {
 };
 
 const DTypeTraits* dtype_traits(DType t);  // nullptr for unknown ids
+// Every type tern reads, in table order: what conformance tests and per-type kernel tables iterate over.
+std::span<const DTypeTraits> all_dtypes();
+// A type's position in all_dtypes(), for arrays indexed by type (kernel tables); kDTypeCount for unknown ids.
+inline constexpr size_t kDTypeCount = 10;
+constexpr size_t dtype_index(DType t) {
+  switch (t) {
+    case DType::F32: return 0;
+    case DType::F16: return 1;
+    case DType::BF16: return 2;
+    case DType::Q8_0: return 3;
+    case DType::Q4_0: return 4;
+    case DType::Q4_1: return 5;
+    case DType::TQ1_0: return 6;
+    case DType::TQ2_0: return 7;
+    case DType::I2_S: return 8;
+    case DType::TL2: return 9;
+  }
+  return kDTypeCount;
+}
 std::optional<DType> dtype_from_id(uint32_t id);
 // Why `id` is not a type tern reads, for error messages ("unknown dtype id 77 (tern reads ...)").
 std::string unknown_dtype_description(uint32_t id);

@@ -1,0 +1,95 @@
+#pragma once
+// Arm kernel tables for the CPU driver: arm-neon (Armv8-A baseline), arm-dotprod (+sdot) and arm-i8mm
+// (+smmla prefill tiles). Each variant's kernels are compiled with its own -march and called only after the
+// registry has checked the CPU. The tables are built at compile time (constinit), so loading a plugin runs
+// none of its code.
+#include <cstddef>
+#include <cstdint>
+
+#include "cpu_kernels.h"
+
+namespace tern::arm {
+
+// ref::quantize_activations_i8 bit for bit: the same float multiply, and vrndaq rounds half away from zero as
+// std::round does.
+float quantize_activations_neon(const float* x, int8_t* q, size_t k);
+int32_t sum_i8_neon(const int8_t* q, size_t n);
+
+// Ternary decode and prefill kernels (cpu::TernaryGemvFn / TernaryGemmFn), exact.
+void i2s_gemv_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots);
+void i2s_gemm_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                   int32_t* dots);
+void tq2_gemv_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots);
+void tq2_gemm_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                   int32_t* dots);
+void tq1_gemv_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots);
+void tq1_gemm_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                   int32_t* dots);
+
+// Float-output types: row dots decoding the weights in registers (decode), and rows dequantized for prefill.
+float dot_f32_neon(const float* a, const float* b, size_t n);
+float dot_f16_neon(const uint8_t* row, const float* x, size_t k);
+float dot_bf16_neon(const uint8_t* row, const float* x, size_t k);
+float dot_q8_0_neon(const uint8_t* row, const float* x, size_t k);
+float dot_q4_0_neon(const uint8_t* row, const float* x, size_t k);
+float dot_q4_1_neon(const uint8_t* row, const float* x, size_t k);
+void dequantize_f32_row(const uint8_t* row, float* out, size_t k);
+void dequantize_f16_row_neon(const uint8_t* row, float* out, size_t k);
+void dequantize_bf16_row_neon(const uint8_t* row, float* out, size_t k);
+void dequantize_q8_0_row(const uint8_t* row, float* out, size_t k);
+void dequantize_q4_0_row(const uint8_t* row, float* out, size_t k);
+void dequantize_q4_1_row(const uint8_t* row, float* out, size_t k);
+
+// ref::gated_activation bit for bit: relu^2 vectorized, SiLU left to the reference (a vector exp would round
+// differently).
+void gated_activation_neon(const float* gate, const float* up, float* out, size_t n, Activation act);
+
+constexpr cpu::CpuKernels make_neon_kernels() {
+  cpu::CpuKernels k;
+  k.quantize_activations = quantize_activations_neon;
+  k.sum_i8 = sum_i8_neon;
+  k.ternary_for(DType::I2_S) = {i2s_gemv_neon, i2s_gemm_neon};
+  k.ternary_for(DType::TQ2_0) = {tq2_gemv_neon, tq2_gemm_neon};
+  k.ternary_for(DType::TQ1_0) = {tq1_gemv_neon, tq1_gemm_neon};
+  k.floats_for(DType::F32) = {nullptr, nullptr, dequantize_f32_row};
+  k.floats_for(DType::F16) = {nullptr, dot_f16_neon, dequantize_f16_row_neon};
+  k.floats_for(DType::BF16) = {nullptr, dot_bf16_neon, dequantize_bf16_row_neon};
+  k.floats_for(DType::Q8_0) = {nullptr, dot_q8_0_neon, dequantize_q8_0_row};
+  k.floats_for(DType::Q4_0) = {nullptr, dot_q4_0_neon, dequantize_q4_0_row};
+  k.floats_for(DType::Q4_1) = {nullptr, dot_q4_1_neon, dequantize_q4_1_row};
+  k.dot_f32 = dot_f32_neon;
+  k.gated_activation = gated_activation_neon;
+  return k;
+}
+extern const cpu::CpuKernels kNeonKernels;
+
+// sdot (Armv8.2-A dotprod): one instruction per 16 code x activation products.
+void i2s_gemv_dotprod(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots);
+void i2s_gemm_dotprod(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                      int32_t* dots);
+void tq2_gemv_dotprod(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots);
+void tq2_gemm_dotprod(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                      int32_t* dots);
+void tq1_gemv_dotprod(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots);
+void tq1_gemm_dotprod(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                      int32_t* dots);
+
+constexpr cpu::CpuKernels make_dotprod_kernels() {
+  cpu::CpuKernels k = make_neon_kernels();
+  k.ternary_for(DType::I2_S) = {i2s_gemv_dotprod, i2s_gemm_dotprod};
+  k.ternary_for(DType::TQ2_0) = {tq2_gemv_dotprod, tq2_gemm_dotprod};
+  k.ternary_for(DType::TQ1_0) = {tq1_gemv_dotprod, tq1_gemm_dotprod};
+  return k;
+}
+extern const cpu::CpuKernels kDotprodKernels;
+
+// smmla (Armv8.6-A i8mm): prefill tiles of two rows x two tokens per instruction; decode keeps sdot.
+void i2s_gemm_i8mm(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                   int32_t* dots);
+void tq2_gemm_i8mm(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                   int32_t* dots);
+void tq1_gemm_i8mm(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                   int32_t* dots);
+extern const cpu::CpuKernels kI8mmKernels;
+
+}  // namespace tern::arm

@@ -1,0 +1,218 @@
+// Compiled with -march=armv8-a (Advanced SIMD is part of the baseline).
+#include <cmath>
+
+#include "arm_kernels.h"
+#include "arm_ternary.h"
+#include "reference_kernels.h"
+
+namespace tern::arm {
+namespace {
+
+// Widening multiplies (8 x 8 -> 16 bits: |code * q| <= 256) and pairwise accumulation into int32.
+struct NeonMac {
+  static int32x4_t run(int32x4_t acc, uint8x16_t codes, int8x16_t x) {
+    const int8x16_t c = vreinterpretq_s8_u8(codes);
+    acc = vpadalq_s16(acc, vmull_s8(vget_low_s8(c), vget_low_s8(x)));
+    return vpadalq_s16(acc, vmull_high_s8(c, x));
+  }
+};
+
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline float load_f16(const uint8_t* p) {
+  return fp16_to_fp32(load_u16(p));
+}
+
+inline float32x4_t f16x4(const uint8_t* p) {
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))));
+}
+inline float32x4_t bf16x4(const uint8_t* p) {
+  return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
+}
+
+// Sum over 16 int8 weights of w * x as floats (four partial sums in one vector).
+inline float32x4_t i8x16_times_x(int8x16_t w, const float* x, float32x4_t acc) {
+  const int16x8_t lo = vmovl_s8(vget_low_s8(w)), hi = vmovl_high_s8(w);
+  acc = vfmaq_f32(acc, vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))), vld1q_f32(x));
+  acc = vfmaq_f32(acc, vcvtq_f32_s32(vmovl_high_s16(lo)), vld1q_f32(x + 4));
+  acc = vfmaq_f32(acc, vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))), vld1q_f32(x + 8));
+  return vfmaq_f32(acc, vcvtq_f32_s32(vmovl_high_s16(hi)), vld1q_f32(x + 12));
+}
+
+inline float sum_x32(const float* x) {
+  float32x4_t s = vld1q_f32(x);
+  for (int i = 4; i < 32; i += 4) s = vaddq_f32(s, vld1q_f32(x + i));
+  return vaddvq_f32(s);
+}
+
+// A Q4_0 / Q4_1 block's 32 nibbles as int8 weights 0..31 (low nibbles are weights 0-15, high 16-31), minus
+// `offset` (8 for Q4_0, 0 for Q4_1).
+inline void q4_nibbles(const uint8_t* qs, int8_t offset, int8x16_t& lo, int8x16_t& hi) {
+  const uint8x16_t p = vld1q_u8(qs);
+  lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(p, vdupq_n_u8(15))), vdupq_n_s8(offset));
+  hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(p, 4)), vdupq_n_s8(offset));
+}
+
+template <bool kHasMin>
+float dot_q4(const uint8_t* row, const float* x, size_t k) {
+  constexpr size_t bb = kHasMin ? 20 : 18;
+  float sum = 0;
+  for (size_t b = 0; b < k / 32; ++b, row += bb, x += 32) {
+    int8x16_t lo, hi;
+    q4_nibbles(row + (kHasMin ? 4 : 2), kHasMin ? 0 : 8, lo, hi);
+    const float32x4_t acc = i8x16_times_x(hi, x + 16, i8x16_times_x(lo, x, vdupq_n_f32(0)));
+    sum += load_f16(row) * vaddvq_f32(acc);
+    if (kHasMin) sum += load_f16(row + 2) * sum_x32(x);
+  }
+  return sum;
+}
+
+}  // namespace
+
+float quantize_activations_neon(const float* x, int8_t* q, size_t k) {
+  float32x4_t amax4 = vdupq_n_f32(0);
+  size_t i = 0;
+  for (; i + 4 <= k; i += 4) amax4 = vmaxq_f32(amax4, vabsq_f32(vld1q_f32(x + i)));
+  float amax = vmaxvq_f32(amax4);
+  for (; i < k; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float scale = 127.0f / std::max(amax, 1e-5f);
+  const float32x4_t vs = vdupq_n_f32(scale), lo = vdupq_n_f32(-128.0f), hi = vdupq_n_f32(127.0f);
+  for (i = 0; i + 8 <= k; i += 8) {
+    int32x4_t r[2];
+    for (int j = 0; j < 2; ++j) {
+      const float32x4_t v = vrndaq_f32(vmulq_f32(vld1q_f32(x + i + 4 * j), vs));
+      r[j] = vcvtq_s32_f32(vminq_f32(vmaxq_f32(v, lo), hi));
+    }
+    vst1_s8(q + i, vmovn_s16(vcombine_s16(vmovn_s32(r[0]), vmovn_s32(r[1]))));
+  }
+  for (; i < k; ++i) q[i] = int8_t(std::clamp(std::round(x[i] * scale), -128.0f, 127.0f));
+  return scale;
+}
+
+int32_t sum_i8_neon(const int8_t* q, size_t n) {
+  int32x4_t acc = vdupq_n_s32(0);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) acc = vpadalq_s16(acc, vpaddlq_s8(vld1q_s8(q + i)));
+  int32_t s = vaddvq_s32(acc);
+  for (; i < n; ++i) s += q[i];
+  return s;
+}
+
+void i2s_gemv_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots) {
+  i2s_gemv<NeonMac>(rows, n_rows, q, k, dots);
+}
+void i2s_gemm_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                   int32_t* dots) {
+  ternary_gemm<MacTile<NeonMac>, DType::I2_S, i2s_row_codes>(rows, n_rows, q, n_tokens, k, dots);
+}
+void tq2_gemv_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots) {
+  tq_gemv<NeonMac, 66, tq2_block_dot<NeonMac>>(rows, n_rows, q, k, dots);
+}
+void tq2_gemm_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                   int32_t* dots) {
+  ternary_gemm<MacTile<NeonMac>, DType::TQ2_0, tq2_row_codes>(rows, n_rows, q, n_tokens, k, dots);
+}
+void tq1_gemv_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots) {
+  tq_gemv<NeonMac, 54, tq1_block_dot<NeonMac>>(rows, n_rows, q, k, dots);
+}
+void tq1_gemm_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                   int32_t* dots) {
+  ternary_gemm<MacTile<NeonMac>, DType::TQ1_0, tq1_row_codes>(rows, n_rows, q, n_tokens, k, dots);
+}
+
+float dot_f32_neon(const float* a, const float* b, size_t n) {
+  float32x4_t acc[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 4; ++j)
+      acc[j] = vfmaq_f32(acc[j], vld1q_f32(a + i + 4 * j), vld1q_f32(b + i + 4 * j));
+  for (; i + 4 <= n; i += 4) acc[0] = vfmaq_f32(acc[0], vld1q_f32(a + i), vld1q_f32(b + i));
+  float s = vaddvq_f32(vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3])));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+float dot_f16_neon(const uint8_t* row, const float* x, size_t k) {
+  float32x4_t acc[2] = {vdupq_n_f32(0), vdupq_n_f32(0)};
+  size_t i = 0;
+  for (; i + 8 <= k; i += 8) {
+    acc[0] = vfmaq_f32(acc[0], f16x4(row + 2 * i), vld1q_f32(x + i));
+    acc[1] = vfmaq_f32(acc[1], f16x4(row + 2 * i + 8), vld1q_f32(x + i + 4));
+  }
+  float s = vaddvq_f32(vaddq_f32(acc[0], acc[1]));
+  for (; i < k; ++i) s += load_f16(row + 2 * i) * x[i];
+  return s;
+}
+
+float dot_bf16_neon(const uint8_t* row, const float* x, size_t k) {
+  float32x4_t acc[2] = {vdupq_n_f32(0), vdupq_n_f32(0)};
+  size_t i = 0;
+  for (; i + 8 <= k; i += 8) {
+    acc[0] = vfmaq_f32(acc[0], bf16x4(row + 2 * i), vld1q_f32(x + i));
+    acc[1] = vfmaq_f32(acc[1], bf16x4(row + 2 * i + 8), vld1q_f32(x + i + 4));
+  }
+  float s = vaddvq_f32(vaddq_f32(acc[0], acc[1]));
+  for (; i < k; ++i) s += bf16_to_fp32(load_u16(row + 2 * i)) * x[i];
+  return s;
+}
+
+float dot_q8_0_neon(const uint8_t* row, const float* x, size_t k) {
+  float sum = 0;
+  for (size_t b = 0; b < k / 32; ++b, row += 34, x += 32) {
+    const int8_t* qs = reinterpret_cast<const int8_t*>(row + 2);
+    const float32x4_t acc =
+        i8x16_times_x(vld1q_s8(qs + 16), x + 16, i8x16_times_x(vld1q_s8(qs), x, vdupq_n_f32(0)));
+    sum += load_f16(row) * vaddvq_f32(acc);
+  }
+  return sum;
+}
+
+float dot_q4_0_neon(const uint8_t* row, const float* x, size_t k) {
+  return dot_q4<false>(row, x, k);
+}
+float dot_q4_1_neon(const uint8_t* row, const float* x, size_t k) {
+  return dot_q4<true>(row, x, k);
+}
+
+void dequantize_f32_row(const uint8_t* row, float* out, size_t k) {
+  std::memcpy(out, row, k * 4);
+}
+void dequantize_f16_row_neon(const uint8_t* row, float* out, size_t k) {
+  size_t i = 0;
+  for (; i + 4 <= k; i += 4) vst1q_f32(out + i, f16x4(row + 2 * i));
+  for (; i < k; ++i) out[i] = load_f16(row + 2 * i);
+}
+void dequantize_bf16_row_neon(const uint8_t* row, float* out, size_t k) {
+  size_t i = 0;
+  for (; i + 4 <= k; i += 4) vst1q_f32(out + i, bf16x4(row + 2 * i));
+  for (; i < k; ++i) out[i] = bf16_to_fp32(load_u16(row + 2 * i));
+}
+// The block types' prefill rows: the reference's own dequantization (exact), which prefill amortizes over
+// every token of the batch.
+void dequantize_q8_0_row(const uint8_t* row, float* out, size_t k) {
+  dequantize_row(DType::Q8_0, row, out, k);
+}
+void dequantize_q4_0_row(const uint8_t* row, float* out, size_t k) {
+  dequantize_row(DType::Q4_0, row, out, k);
+}
+void dequantize_q4_1_row(const uint8_t* row, float* out, size_t k) {
+  dequantize_row(DType::Q4_1, row, out, k);
+}
+
+void gated_activation_neon(const float* gate, const float* up, float* out, size_t n, Activation act) {
+  if (act != Activation::Relu2) return ref::gated_activation(gate, up, out, n, act);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const float32x4_t g = vld1q_f32(gate + i);
+    const float32x4_t a = vbslq_f32(vcgtq_f32(g, vdupq_n_f32(0)), vmulq_f32(g, g), vdupq_n_f32(0));
+    vst1q_f32(out + i, vmulq_f32(a, vld1q_f32(up + i)));
+  }
+  ref::gated_activation(gate + i, up + i, out + i, n - i, act);
+}
+
+constinit const cpu::CpuKernels kNeonKernels = make_neon_kernels();
+
+}  // namespace tern::arm
