@@ -12,6 +12,23 @@
 
 using namespace tern;
 
+// Every half against its value computed in double from the fields: sign, exponent, mantissa.
+TEST(DType, Fp16ToFp32IsExactForEveryHalf) {
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const int e = int(h >> 10 & 31), m = int(h & 1023);
+    const double mag = e == 0 ? std::ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : std::ldexp(1024 + m, e - 25);
+    const float f = fp16_to_fp32(uint16_t(h));
+    if (e == 31 && m) {
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      ASSERT_EQ(bits, (h & 0x8000u) << 16 | 0x7f800000u | uint32_t(m) << 13) << std::hex << h;  // payload kept
+      continue;
+    }
+    ASSERT_EQ(f, float(h & 0x8000 ? -mag : mag)) << std::hex << h;
+    ASSERT_EQ(std::signbit(f), bool(h & 0x8000)) << std::hex << h;
+  }
+}
+
 TEST(DType, Fp16RoundTripsEveryHalfValue) {
   for (uint32_t h = 0; h < 65536; ++h) {
     const float f = fp16_to_fp32(uint16_t(h));

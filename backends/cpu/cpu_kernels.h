@@ -19,9 +19,14 @@ namespace tern::cpu {
 using TernaryGemvFn = void (*)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots);
 using TernaryGemmFn = void (*)(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                                int32_t* dots);
+// The f16 scales that end each of the n_blocks blocks (kBlockBytes each) of n_rows consecutive TQ rows, as
+// floats in [block][row] order, exactly. Optional: the driver converts them in scalar code otherwise, which
+// decode notices (one conversion per 256 weights).
+using BlockScalesFn = void (*)(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales);
 struct TernaryTypeKernels {
   TernaryGemvFn gemv = nullptr;  // decode: one token
   TernaryGemmFn gemm = nullptr;  // prefill: a tile of tokens
+  BlockScalesFn block_scales = nullptr;
 };
 
 // Float-output types (F32, F16, BF16, Q8_0, Q4_0, Q4_1).

@@ -69,9 +69,9 @@ Activations prepare(const CpuKernels& kernels, DType type, const float* x, size_
 
 // Outputs of one token for a block of n_rows rows from their group dots ([g][r]) and float group scales
 // ([g][r]): y[r] = (sum over g of scale * (dot - qsum[g])) / xs, the reference's float operations in the
-// reference's order, so the outputs are bit-identical. Rows go eight at a time with a fixed-length inner loop,
-// which compilers turn into vector operations of any width (each lane one row, same roundings); each row's
-// sum over groups is a chain of dependent adds, and the rows' chains run side by side.
+// reference's order, so the outputs are bit-identical. Rows go eight at a time with a fixed-length inner
+// loop, which compilers turn into vector operations of any width (each lane one row, same roundings); each
+// row's sum over groups is a chain of dependent adds, and the rows' chains run side by side.
 void scaled_epilogue(const int32_t* dots, const float* scales, const int32_t* qsum, float xs, size_t n_rows,
                      size_t n_groups, float* y) {
   constexpr size_t kLanes = 8;
@@ -88,20 +88,23 @@ void scaled_epilogue(const int32_t* dots, const float* scales, const int32_t* qs
   }
   for (size_t r = r0; r < n_rows; ++r) {
     float acc = 0;
-    for (size_t g = 0; g < n_groups; ++g) acc += scales[g * n_rows + r] * float(dots[g * n_rows + r] - qsum[g]);
+    for (size_t g = 0; g < n_groups; ++g)
+      acc += scales[g * n_rows + r] * float(dots[g * n_rows + r] - qsum[g]);
     y[r] = acc / xs;
   }
 }
 
 // The float group scales of nr consecutive rows in scaled_epilogue's [g][r] order: the tensor scale for I2_S,
 // the f16 scale that ends each block for TQ1_0 / TQ2_0.
-void gather_group_scales(const WeightView& w, size_t r0, size_t nr, float* scales) {
+void gather_group_scales(const TernaryTypeKernels& k, const WeightView& w, size_t r0, size_t nr,
+                         float* scales) {
   if (w.type == DType::I2_S) {
     std::fill(scales, scales + nr, w.scale);
     return;
   }
   const size_t nb = w.k / 256, bb = dtype_traits(w.type)->block_bytes;
   const uint8_t* rows = w.data + r0 * nb * bb;
+  if (k.block_scales) return k.block_scales(rows, nr, nb, scales);
   for (size_t r = 0; r < nr; ++r)
     for (size_t b = 0; b < nb; ++b) {
       uint16_t h;
@@ -118,9 +121,10 @@ const uint8_t* ternary_rows(const WeightView& w, size_t r0) {
 void ternary_rows_matmul(const TernaryTypeKernels& k, const WeightView& w, const Activations& a, float* y,
                          size_t T, size_t n0, size_t n1) {
   const size_t K = w.k, N = w.n, ng = K / group_size(w.type, K);
-  // Blocks of rows small enough to stay in L2 while every token of the batch passes over them; decode takes
-  // more rows per call, so each call streams longer.
-  const size_t kRows = T == 1 ? 64 : (w.type == DType::I2_S ? 64 : 32);
+  // Prefill: blocks of rows small enough to stay in L2 while every token of the batch passes over them.
+  // Decode: I2_S streams 64 rows per call; TQ rows go eight at a time, so that the block scales, read after
+  // the kernel, are still in L1 (read before it, they would stream the rows from DRAM a first time).
+  const size_t kRows = w.type == DType::I2_S ? 64 : (T == 1 ? 8 : 32);
   const size_t kTokens = w.type == DType::I2_S ? 64 : 32;
   const size_t nt_max = std::min(T, kTokens);
   thread_local std::vector<int32_t> dots_buffer;
@@ -131,13 +135,13 @@ void ternary_rows_matmul(const TernaryTypeKernels& k, const WeightView& w, const
   scales.resize(ng * kRows);
   for (size_t r0 = n0; r0 < n1; r0 += kRows) {
     const size_t nr = std::min(kRows, n1 - r0);
-    gather_group_scales(w, r0, nr, scales.data());
     for (size_t t0 = 0; t0 < T; t0 += kTokens) {
       const size_t nt = std::min(kTokens, T - t0);
       if (T == 1)
         k.gemv(ternary_rows(w, r0), nr, a.xq, K, dots.data());
       else
         k.gemm(ternary_rows(w, r0), nr, a.xq + t0 * K, nt, K, dots.data());
+      if (t0 == 0) gather_group_scales(k, w, r0, nr, scales.data());
       for (size_t t = 0; t < nt; ++t)
         scaled_epilogue(dots.data() + t * ng * nr, scales.data(), a.qsum + (t0 + t) * ng, a.xs[t0 + t], nr,
                         ng, y + (t0 + t) * N + r0);

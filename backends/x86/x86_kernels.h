@@ -45,6 +45,10 @@ void tq2_gemm_dots_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, siz
 void tq1_gemm_dots_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                         int32_t* dots);
 
+// cpu::BlockScalesFn for TQ2_0 / TQ1_0 rows (kBlockBytes 66 / 54), through F16C.
+template <size_t kBlockBytes>
+void tq_block_scales_avx2(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales);
+
 // TL2 (docs/tl2.md). A token's lookup tables take kTL2PairLutBytes per group pair, stored by quads of groups
 // (two pairs, 128 bytes) so that one 512-bit load takes four groups' tables: the low bytes of the 16 partial
 // sums of each group (16 bytes per group), then their high bytes. Pair p's 32-byte slice of the low-byte
@@ -120,8 +124,10 @@ constexpr cpu::CpuKernels make_avx2_kernels() {
   k.quantize_activations = quantize_activations_avx2;
   k.sum_i8 = sum_i8_avx2;
   k.ternary_for(DType::I2_S) = {i2s_gemv_codes_avx2, i2s_gemm_codes_avx2};
-  k.ternary_for(DType::TQ2_0) = {cpu::gemv_by_rows<66, tq2_row_dots_avx2>, tq2_gemm_dots_avx2};
-  k.ternary_for(DType::TQ1_0) = {cpu::gemv_by_rows<54, tq1_row_dots_avx2>, tq1_gemm_dots_avx2};
+  k.ternary_for(DType::TQ2_0) = {cpu::gemv_by_rows<66, tq2_row_dots_avx2>, tq2_gemm_dots_avx2,
+                                 tq_block_scales_avx2<66>};
+  k.ternary_for(DType::TQ1_0) = {cpu::gemv_by_rows<54, tq1_row_dots_avx2>, tq1_gemm_dots_avx2,
+                                 tq_block_scales_avx2<54>};
   k.tl2 = {tl2_lut_bytes, tl2_build_lut_avx2, tl2_tile_dot_avx2};
   k.floats_for(DType::F32) = {nullptr, nullptr, dequantize_row_as_avx2<DType::F32>};
   k.floats_for(DType::F16) = {nullptr, dot_half_f32_avx2<DType::F16>, dequantize_row_as_avx2<DType::F16>};

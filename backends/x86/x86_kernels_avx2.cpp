@@ -642,6 +642,15 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
   }
 }
 
+template <size_t kBlockBytes>
+void tq_block_scales_avx2(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales) {
+  for (size_t r = 0; r < n_rows; ++r)
+    for (size_t b = 0; b < n_blocks; ++b)
+      scales[b * n_rows + r] = load_f16(rows + (r * n_blocks + b) * kBlockBytes + kBlockBytes - 2);
+}
+template void tq_block_scales_avx2<66>(const uint8_t*, size_t, size_t, float*);
+template void tq_block_scales_avx2<54>(const uint8_t*, size_t, size_t, float*);
+
 constinit const cpu::CpuKernels kAvx2Kernels = make_avx2_kernels();
 
 }  // namespace tern::x86

@@ -22,7 +22,8 @@ enum class DType : uint32_t {
   TQ2_0 = 35,
   I2_S = 36,  // bitnet.cpp: 2-bit ternary, whole-tensor f32 scale stored after the packed data
   // tern's lookup-table ternary type (docs/tl2.md): 5 bits per 3 weights in 32-row tiles, whole-tensor f32
-  // scale. Not bitnet.cpp's TL2 (id 39, whose layout is generated per model shape), hence an id outside GGML's range.
+  // scale. Not bitnet.cpp's TL2 (id 39, whose layout is generated per model shape), hence an id outside
+  // GGML's range.
   TL2 = 1002,
 };
 
@@ -41,16 +42,26 @@ std::span<const DTypeTraits> all_dtypes();
 inline constexpr size_t kDTypeCount = 10;
 constexpr size_t dtype_index(DType t) {
   switch (t) {
-    case DType::F32: return 0;
-    case DType::F16: return 1;
-    case DType::BF16: return 2;
-    case DType::Q8_0: return 3;
-    case DType::Q4_0: return 4;
-    case DType::Q4_1: return 5;
-    case DType::TQ1_0: return 6;
-    case DType::TQ2_0: return 7;
-    case DType::I2_S: return 8;
-    case DType::TL2: return 9;
+    case DType::F32:
+      return 0;
+    case DType::F16:
+      return 1;
+    case DType::BF16:
+      return 2;
+    case DType::Q8_0:
+      return 3;
+    case DType::Q4_0:
+      return 4;
+    case DType::Q4_1:
+      return 5;
+    case DType::TQ1_0:
+      return 6;
+    case DType::TQ2_0:
+      return 7;
+    case DType::I2_S:
+      return 8;
+    case DType::TL2:
+      return 9;
   }
   return kDTypeCount;
 }
@@ -65,8 +76,8 @@ const char* dtype_name(DType t);
 size_t dtype_row_bytes(DType t, size_t n_per_row);
 size_t dtype_tensor_bytes(DType t, size_t n_per_row, size_t n_rows);
 bool dtype_row_ok(DType t, size_t n_per_row);  // n_per_row is a multiple of the block size
-// Byte offset of row `row` (I2_S rows are contiguous runs of 2-bit codes, not blocks of row_bytes). Not defined
-// for TL2, whose rows are interleaved in tiles: use dequantize_rows.
+// Byte offset of row `row` (I2_S rows are contiguous runs of 2-bit codes, not blocks of row_bytes). Not
+// defined for TL2, whose rows are interleaved in tiles: use dequantize_rows.
 size_t dtype_row_offset(DType t, size_t n_per_row, size_t row);
 // True for types with one f32 scale for the whole tensor in a trailer (I2_S, TL2).
 bool dtype_tensor_scaled(DType t);
@@ -76,7 +87,21 @@ bool dtype_tensor_scaled(DType t);
 inline constexpr size_t kI2SBlock = 128;
 
 // ---- scalar conversions ----
-float fp16_to_fp32(uint16_t h);
+// Exact for every half, NaN payloads included. Inline: kernels' scalar code (the f16 block scales of every
+// TQ / Q block) would otherwise pay a call per block.
+inline float fp16_to_fp32(uint16_t h) {
+  const uint32_t em = h & 0x7fffu;
+  float f;
+  if (em >= 0x0400u) {  // normal, infinity or NaN: rebias the exponent (all ones stays all ones)
+    uint32_t bits = (em << 13) + ((127u - 15u) << 23);
+    if (em >= 0x7c00u) bits += (128u - 16u) << 23;
+    bits |= uint32_t(h & 0x8000u) << 16;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  f = float(em) * 0x1p-24f;  // zero or subnormal: em * 2^-24, exact
+  return (h & 0x8000u) ? -f : f;
+}
 uint16_t fp32_to_fp16(float f);
 inline float bf16_to_fp32(uint16_t h) {
   uint32_t u = uint32_t(h) << 16;
@@ -86,28 +111,30 @@ inline float bf16_to_fp32(uint16_t h) {
 }
 uint16_t fp32_to_bf16(float f);  // round to nearest even
 
-// ---- reference (scalar) row conversion: the oracle for every backend and the quantizer's implementation ----
-// Dequantize elements [0, n) of a row that starts at `row`. For I2_S, `tensor_scale` is the tensor's scale
-// (read it with tensor_scale()); other types ignore it.
+// ---- reference (scalar) row conversion: the oracle for every backend and the quantizer's implementation
+// ---- Dequantize elements [0, n) of a row that starts at `row`. For I2_S, `tensor_scale` is the tensor's
+// scale (read it with tensor_scale()); other types ignore it.
 void dequantize_row(DType t, const void* row, float* out, size_t n, float tensor_scale = 1.0f);
 // Quantize a row. Ternary types round to {-1,0,1} relative to `tensor_scale` (I2_S) or the block max (TQ*).
 void quantize_row(DType t, const float* in, void* row, size_t n, float tensor_scale = 1.0f);
 // Quantizes an n_rows x n_per_row matrix into `out` (dtype_tensor_bytes(t, n_per_row, n_rows) bytes). I2_S
 // uses `tensor_scale` for the whole tensor and stores it in the trailer; other types ignore it.
-void quantize_matrix(DType t, const float* in, uint8_t* out, size_t n_per_row, size_t n_rows, float tensor_scale = 1.0f);
+void quantize_matrix(DType t, const float* in, uint8_t* out, size_t n_per_row, size_t n_rows,
+                     float tensor_scale = 1.0f);
 // The inverse: dequantizes an n_rows x n_per_row matrix (I2_S reads its scale from the trailer) into `out`.
 void dequantize_matrix(DType t, const uint8_t* in, float* out, size_t n_per_row, size_t n_rows);
-// Rows [row0, row0 + count) of an n_rows x n_per_row tensor of any type, dequantized into out (count x n_per_row).
-void dequantize_rows(DType t, const uint8_t* tensor, size_t n_per_row, size_t n_rows, size_t row0, size_t count,
-                     float* out);
+// Rows [row0, row0 + count) of an n_rows x n_per_row tensor of any type, dequantized into out (count x
+// n_per_row).
+void dequantize_rows(DType t, const uint8_t* tensor, size_t n_per_row, size_t n_rows, size_t row0,
+                     size_t count, float* out);
 // The trailer scale of an I2_S or TL2 tensor (1 for every other type), and its writer.
 float tensor_scale(DType t, const uint8_t* data, size_t n_per_row, size_t n_rows);
 void set_tensor_scale(DType t, uint8_t* data, size_t n_per_row, size_t n_rows, float scale);
 
 // ---- TL2 (layout in docs/tl2.md) ----
 // Three weights (w0, w1, w2) form a group with code c = 9(w0+1) + 3(w1+1) + (w2+1) in [0, 27). Codes above 13
-// are stored as 26 - c (the negated group) plus a sign bit, so each group takes a 4-bit index and one sign bit.
-// Rows come in tiles of 32; groups in super-blocks of 8, each 4 x 32 index bytes + 32 sign bytes.
+// are stored as 26 - c (the negated group) plus a sign bit, so each group takes a 4-bit index and one sign
+// bit. Rows come in tiles of 32; groups in super-blocks of 8, each 4 x 32 index bytes + 32 sign bytes.
 inline constexpr size_t kTL2TileRows = 32;
 inline constexpr size_t kTL2SuperGroups = 8;
 inline constexpr size_t kTL2SuperBytes = 160;
