@@ -3,7 +3,8 @@
 #  aarch64: the whole tree (CLI, plugins, tests, benchmarks) against bookworm's arm64 multiarch packages; the
 #    tests run on qemu's `max` core (every Arm plugin usable), the all-backend conformance suite again on
 #    cores without i8mm and without dotprod, and on each core `tern backends` must pick the expected plugin and
-#    `tern run` must give the reference backend's greedy text.
+#    `tern run` must give the reference backend's greedy text (TinyStories packed and as TL1, SmolLM2 Q4_1).
+#    Then `cmake --install` into a staging prefix and `cpack` a tarball, which must run from where it unpacks.
 #  riscv64: runtime, reference backend, format plugins and their tests (no Boost.Program_options for riscv64
 #    on bookworm, so no CLI); GoogleTest from Debian's source package; CPU features from getauxval.
 set -euo pipefail
@@ -44,12 +45,27 @@ cmake --build "$BUILD" -j"$(nproc)"
 ctest --test-dir "$BUILD" --output-on-failure
 [[ $ARCH == aarch64 ]] || exit 0
 
-# Each emulated core, the plugin it must get, and the conformance suite and a greedy run on that plugin.
-MODEL=../shared/models/bitnet-tinystories-3m-packed
-PROMPT="Once upon a time"
+# Each emulated core, the plugin it must get, the conformance suite on it, and greedy text on it equal to the
+# reference backend's on x86 (the native build/, as CI builds it first; else the reference backend here): the
+# packed TinyStories checkpoint (ternary, int8 activations: exact) and SmolLM2 Q4_1 (float kernels) if present.
 # Without binfmt_misc (containers) an aarch64 program must be started through qemu.
 TERN=(qemu-aarch64-static "$BUILD/bin/tern")
-want=$("${TERN[@]}" run -m "$MODEL" -p "$PROMPT" -n 40 --temp 0 -t 2 --backend reference 2>/dev/null)
+REF=("${TERN[@]}")
+[[ -x build/bin/tern ]] && REF=(build/bin/tern)
+PACKED=../shared/models/bitnet-tinystories-3m-packed
+MODELS=("$PACKED|Once upon a time|40")
+# The same checkpoint as TL1 (tern export + quantize), which only the Arm plugins run with their own kernels.
+rm -rf "$BUILD/tl1"
+"${REF[@]}" export "$PACKED" -o "$BUILD/tl1" >/dev/null
+"${REF[@]}" quantize "$BUILD/tl1/clean-f16.gguf" "$BUILD/tl1" --type tl1 >/dev/null
+MODELS+=("$BUILD/tl1/clean-tl1.gguf|Once upon a time|40")
+SMOL=models/SmolLM2-135M-Instruct.Q4_1.gguf
+[[ -f $SMOL ]] && MODELS+=("$SMOL|The capital of France is|16")
+want=()
+for m in "${MODELS[@]}"; do
+  IFS='|' read -r model prompt n <<<"$m"
+  want+=("$("${REF[@]}" run -m "$model" -p "$prompt" -n "$n" --temp 0 -t 2 --backend reference 2>/dev/null)")
+done
 for core in "cortex-a53 arm-neon" "neoverse-n1 arm-dotprod" "max arm-i8mm"; do
   read -r cpu plugin <<<"$core"
   export QEMU_CPU=$cpu
@@ -61,10 +77,31 @@ for core in "cortex-a53 arm-neon" "neoverse-n1 arm-dotprod" "max arm-i8mm"; do
     exit 1
   fi
   TERN_EXPECT_BACKENDS=$plugin qemu-aarch64-static "$BUILD/bin/tern_backend_ops_tests" --gtest_brief=1
-  got=$("${TERN[@]}" run -m "$MODEL" -p "$PROMPT" -n 40 --temp 0 -t 2 2>/dev/null)
-  if [[ $got != "$want" ]]; then
-    printf 'cross.sh: %s on -cpu %s generates\n%s\nthe reference backend:\n%s\n' "$plugin" "$cpu" "$got" "$want" >&2
-    exit 1
-  fi
-  echo "cross.sh: qemu -cpu $cpu: $plugin chosen, conformance passed, greedy text matches the reference"
+  for i in "${!MODELS[@]}"; do
+    IFS='|' read -r model prompt n <<<"${MODELS[$i]}"
+    got=$("${TERN[@]}" run -m "$model" -p "$prompt" -n "$n" --temp 0 -t 2 2>/dev/null)
+    if [[ $got != "${want[$i]}" ]]; then
+      printf 'cross.sh: %s on -cpu %s, %s, generates\n%s\nthe reference backend:\n%s\n' "$plugin" "$cpu" "$model" \
+        "$got" "${want[$i]}" >&2
+      exit 1
+    fi
+  done
+  echo "cross.sh: qemu -cpu $cpu: $plugin chosen, conformance passed, greedy text of ${#MODELS[@]} models matches the reference"
 done
+
+# Install, package, and run the package from a fresh directory (plugins found next to the binary's lib/).
+rm -rf "$BUILD/stage" "$BUILD/unpacked"
+cmake --install "$BUILD" --prefix "$BUILD/stage" >/dev/null
+(cd "$BUILD" && cpack -G TGZ >/dev/null)
+mkdir -p "$BUILD/unpacked"
+tar -xzf "$BUILD"/tern-*-linux-aarch64.tar.gz -C "$BUILD/unpacked"
+PKG=$(echo "$BUILD"/unpacked/tern-*-linux-aarch64)
+export QEMU_CPU=max
+got=$(qemu-aarch64-static "$PKG/bin/tern" run -m "$PACKED" -p "Once upon a time" -n 40 --temp 0 -t 2 2>/dev/null)
+if [[ $got != "${want[0]}" ]]; then
+  echo "cross.sh: the packaged tern ($PKG) generates '$got'" >&2
+  exit 1
+fi
+qemu-aarch64-static "$PKG/bin/tern" backends | grep -q "^backend  arm-i8mm .* usable" ||
+  { echo "cross.sh: the packaged tern does not find its arm-i8mm plugin" >&2; exit 1; }
+echo "cross.sh: $(basename "$BUILD"/tern-*-linux-aarch64.tar.gz) runs from where it unpacks"

@@ -49,6 +49,7 @@ TEST(DType, TensorSizes) {
   EXPECT_EQ(dtype_tensor_bytes(DType::TQ1_0, 512, 2), 2 * 54 * 2u);
   EXPECT_EQ(dtype_tensor_bytes(DType::I2_S, 256, 256), 256 * 256 / 4 + 32u);
   EXPECT_EQ(dtype_tensor_bytes(DType::TL2, 2560, 640), 20 * (107 * 160) + 32u);  // 854 groups -> 107 super-blocks
+  EXPECT_EQ(dtype_tensor_bytes(DType::TL1, 2562, 33), 3 * (16 * 641) + 32u);     // 641 pair bytes, 3 tiles
   EXPECT_FALSE(dtype_row_ok(DType::TQ2_0, 300));
   EXPECT_EQ(dtype_from_name("tq2_0"), DType::TQ2_0);
   EXPECT_EQ(dtype_from_id(7), std::nullopt);  // Q5_1: not supported, must not be mistaken for another type
@@ -70,20 +71,45 @@ TEST(DType, I2SRoundTripIsExactForTernary) {
   EXPECT_EQ((buf[5] >> 0) & 3, int(x[96 + 5] / 0.37f) + 1);
 }
 
-TEST(DType, TL2RoundTripIsExactOnRaggedShapes) {
+TEST(DType, TiledTernaryRoundTripIsExactOnRaggedShapes) {
   std::mt19937 rng(8);
-  for (auto [k, n] : {std::pair<size_t, size_t>{1, 1}, {5, 33}, {47, 64}, {100, 7}, {385, 40}}) {
-    std::vector<float> x(k * n), y(k * n);
-    for (auto& v : x) v = 0.5f * float(int(rng() % 3) - 1);
-    std::vector<uint8_t> buf(dtype_tensor_bytes(DType::TL2, k, n));
-    quantize_matrix(DType::TL2, x.data(), buf.data(), k, n, 0.5f);
-    EXPECT_EQ(tensor_scale(DType::TL2, buf.data(), k, n), 0.5f);
-    dequantize_matrix(DType::TL2, buf.data(), y.data(), k, n);
-    EXPECT_EQ(x, y) << k << "x" << n;
-    std::vector<float> row(k);
-    dequantize_rows(DType::TL2, buf.data(), k, n, n - 1, 1, row.data());
-    EXPECT_TRUE(std::equal(row.begin(), row.end(), x.end() - long(k)));
+  for (DType t : {DType::TL1, DType::TL2})
+    for (auto [k, n] : {std::pair<size_t, size_t>{1, 1}, {5, 33}, {47, 64}, {100, 7}, {385, 40}, {2, 17}}) {
+      std::vector<float> x(k * n), y(k * n);
+      for (auto& v : x) v = 0.5f * float(int(rng() % 3) - 1);
+      std::vector<uint8_t> buf(dtype_tensor_bytes(t, k, n));
+      quantize_matrix(t, x.data(), buf.data(), k, n, 0.5f);
+      EXPECT_EQ(tensor_scale(t, buf.data(), k, n), 0.5f);
+      dequantize_matrix(t, buf.data(), y.data(), k, n);
+      EXPECT_EQ(x, y) << dtype_name(t) << " " << k << "x" << n;
+      std::vector<float> row(k);
+      dequantize_rows(t, buf.data(), k, n, n - 1, 1, row.data());
+      EXPECT_TRUE(std::equal(row.begin(), row.end(), x.end() - long(k))) << dtype_name(t);
+    }
+}
+
+TEST(DType, TL1LayoutIsTheDocumentedOne) {
+  // docs/tl1.md, worked by hand: K = 6 (three pairs, padded to two pair bytes), N = 17 (two tiles, the second
+  // padded with zero rows).
+  const size_t k = 6, n = 17;
+  std::vector<float> x(k * n, 0.0f);
+  x[3 * k + 0] = 1, x[3 * k + 1] = -1;  // row 3, pair 0 = (1, -1): index 3 * 2 + 0 = 6
+  x[3 * k + 5] = 1;                     // row 3, pair 2 = (0, 1): index 3 * 1 + 2 = 5
+  x[16 * k + 2] = -1;                   // row 16 (tile 1, row 0), pair 1 = (-1, 0): index 0 * 3 + 1 = 1
+  std::vector<uint8_t> buf(dtype_tensor_bytes(DType::TL1, k, n));
+  ASSERT_EQ(buf.size(), 2 * 32 + 32u);  // 2 pair bytes x 16 rows per tile; scale trailer
+  quantize_matrix(DType::TL1, x.data(), buf.data(), k, n, 1.0f);
+  // Zero pairs are index 4; the padding pair 3 too. Byte 16 q + r holds pairs 2q (low) and 2q + 1 (high).
+  for (size_t i = 0; i < 64; ++i) {
+    uint8_t want = 0x44;
+    if (i == 3) want = 0x46;        // row 3, pairs 0 and 1
+    if (i == 16 + 3) want = 0x45;   // row 3, pairs 2 and 3 (padding)
+    if (i == 32) want = 0x14;       // tile 1, row 0, pairs 0 and 1
+    EXPECT_EQ(buf[i], want) << i;
   }
+  float scale;
+  std::memcpy(&scale, buf.data() + 64, 4);
+  EXPECT_EQ(scale, 1.0f);
 }
 
 TEST(DType, TL2LayoutIsTheDocumentedOne) {

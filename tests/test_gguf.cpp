@@ -56,6 +56,7 @@ ModelFile sample_model(std::vector<std::vector<uint8_t>>& buffers) {
   add("d.tq1_0", DType::TQ1_0, {256, 1, 2});
   add("e.q8_0", DType::Q8_0, {32});
   add("f.tl2", DType::TL2, {100, 33});
+  add("g.tl1", DType::TL1, {102, 17});
   return m;
 }
 
@@ -113,8 +114,9 @@ TEST(Gguf, PypiGgufPackageReadsOurFile) {
   if (std::string(TERN_PYTHON).empty()) GTEST_SKIP() << "needs the host Python (cross build under qemu)";
   std::vector<std::vector<uint8_t>> bufs;
   ModelFile m = sample_model(bufs);
-  // I2_S (bitnet.cpp's type 36) and TL2 (tern's 1002) are unknown to the gguf package; it reads llama.cpp's.
-  std::erase_if(m.tensors, [](const TensorInfo& t) { return t.type == DType::I2_S || t.type == DType::TL2; });
+  // I2_S (bitnet.cpp's type 36), TL1 and TL2 (tern's 1001, 1002) are unknown to the gguf package; it reads
+  // llama.cpp's.
+  std::erase_if(m.tensors, [](const TensorInfo& t) { return t.type == DType::I2_S || dtype_tiled(t.type); });
   const std::string path = test::tmp_dir() + "/for_pypi.gguf";
   Registry::instance().format("gguf").write(m, path);
   std::ostringstream expect;

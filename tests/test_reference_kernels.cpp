@@ -74,7 +74,7 @@ class TernaryMatmul : public ::testing::TestWithParam<DType> {};
 TEST_P(TernaryMatmul, MatchesIntegerDotOfKnownTrits) {
   ThreadPool pool(2);
   for (auto [k, n, T] : {std::tuple{256, 8, 1}, {512, 33, 3}, {768, 5, 2}}) {
-    if (GetParam() == DType::TL2) k += 1;  // TL2 takes any row length; make the last group ragged
+    if (dtype_tiled(GetParam())) k += 1;  // TL1 / TL2 take any row length; make the last group ragged
     TernaryWeight w(GetParam(), size_t(k), size_t(n), uint32_t(k + n));
     std::mt19937 rng(3);
     std::normal_distribution<float> nd;
@@ -86,7 +86,7 @@ TEST_P(TernaryMatmul, MatchesIntegerDotOfKnownTrits) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTernaryTypes, TernaryMatmul, ::testing::Values(DType::I2_S, DType::TQ1_0, DType::TQ2_0, DType::TL2),
+INSTANTIATE_TEST_SUITE_P(AllTernaryTypes, TernaryMatmul, ::testing::Values(DType::I2_S, DType::TQ1_0, DType::TQ2_0, DType::TL2, DType::TL1),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 TEST(ReferenceKernels, FloatMatmulMatchesNaive) {

@@ -26,6 +26,13 @@ void tq1_gemv_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k
 void tq1_gemm_neon(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                    int32_t* dots);
 
+// TL1 (docs/tl1.md): per-token tables of pair sums, looked up with tbl for 16 rows at a time; exact.
+size_t tl1_lut_bytes(size_t k);
+size_t tl1_lut_units(size_t k);
+void tl1_build_lut_neon(const int8_t* q, size_t k, size_t unit0, size_t unit1, uint8_t* lut);
+void tl1_tile_dot_neon(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
+                       int32_t* out);
+
 // Float-output types: row dots decoding the weights in registers (decode), and rows dequantized for prefill.
 float dot_f32_neon(const float* a, const float* b, size_t n);
 float dot_f16_neon(const uint8_t* row, const float* x, size_t k);
@@ -51,6 +58,7 @@ constexpr cpu::CpuKernels make_neon_kernels() {
   k.ternary_for(DType::I2_S) = {i2s_gemv_neon, i2s_gemm_neon};
   k.ternary_for(DType::TQ2_0) = {tq2_gemv_neon, tq2_gemm_neon};
   k.ternary_for(DType::TQ1_0) = {tq1_gemv_neon, tq1_gemm_neon};
+  k.lut_for(DType::TL1) = {tl1_lut_bytes, tl1_lut_units, tl1_build_lut_neon, tl1_tile_dot_neon};
   k.floats_for(DType::F32) = {nullptr, nullptr, dequantize_f32_row};
   k.floats_for(DType::F16) = {nullptr, dot_f16_neon, dequantize_f16_row_neon};
   k.floats_for(DType::BF16) = {nullptr, dot_bf16_neon, dequantize_bf16_row_neon};

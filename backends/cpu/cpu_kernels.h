@@ -41,12 +41,13 @@ struct FloatTypeKernels {
   DequantizeRowFn dequantize_row = nullptr;  // needed for the type to run here at all
 };
 
-// Lookup-table ternary types (TL2): per-token tables built once, then tiles of rows looked up in them.
+// Lookup-table ternary types (TL1, TL2): per-token tables built once, then tiles of rows looked up in them.
 struct LutKernels {
   size_t (*lut_bytes)(size_t k) = nullptr;  // one token's tables
-  // Tables for group pairs [pair0, pair1) of one token's int8 activations.
-  void (*build_lut)(const int8_t* q, size_t k, size_t pair0, size_t pair1, uint8_t* lut) = nullptr;
-  // Exact ternary dots of one tile's rows with n_tokens tokens: out[kTL2TileRows * t + r].
+  size_t (*lut_units)(size_t k) = nullptr;  // the units build_lut can be split into (TL2: group pairs)
+  // Tables for units [unit0, unit1) of one token's int8 activations.
+  void (*build_lut)(const int8_t* q, size_t k, size_t unit0, size_t unit1, uint8_t* lut) = nullptr;
+  // Exact ternary dots of one tile's rows with n_tokens tokens: out[tile_rows * t + r].
   void (*tile_dot)(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
                    int32_t* out) = nullptr;
 };
@@ -67,7 +68,7 @@ struct CpuKernels {
   int32_t (*sum_i8)(const int8_t* q, size_t n) = nullptr;
   std::array<TernaryTypeKernels, kDTypeCount> ternary{};  // indexed by dtype_index()
   std::array<FloatTypeKernels, kDTypeCount> floats{};
-  LutKernels tl2;
+  std::array<LutKernels, kDTypeCount> luts{};
   float (*dot_f32)(const float* a, const float* b, size_t n) = nullptr;
   // Quantizes each 32-float block of x to int16 for FloatTypeKernels::row_dot_i16 (block_scales: two per
   // block).
@@ -81,6 +82,8 @@ struct CpuKernels {
   constexpr TernaryTypeKernels& ternary_for(DType t) { return ternary[dtype_index(t)]; }
   constexpr const TernaryTypeKernels& ternary_for(DType t) const { return ternary[dtype_index(t)]; }
   constexpr FloatTypeKernels& floats_for(DType t) { return floats[dtype_index(t)]; }
+  constexpr LutKernels& lut_for(DType t) { return luts[dtype_index(t)]; }
+  constexpr const LutKernels& lut_for(DType t) const { return luts[dtype_index(t)]; }
   constexpr const FloatTypeKernels& floats_for(DType t) const { return floats[dtype_index(t)]; }
 };
 

@@ -50,7 +50,7 @@ Activations prepare(const CpuKernels& kernels, DType type, const float* x, size_
       kernels.quantize_activations ? kernels.quantize_activations : ref::quantize_activations_i8);
   a.xq = act.q.data();
   a.xs = act.scale.data();
-  if (ternary && type != DType::TL2) {
+  if (ternary && !dtype_tiled(type)) {
     const size_t group = group_size(type, K), ng = K / group;
     qsum.resize(T * ng);
     const auto sum = kernels.sum_i8 ? kernels.sum_i8 : sum_i8_scalar;
@@ -176,11 +176,13 @@ void float_rows_matmul(const CpuKernels& kernels, const WeightView& w, const Act
   }
 }
 
-// TL2 for `count` weights of the same K: each chunk of tokens' tables is built once and serves all of them.
-void matmul_tl2(const LutKernels& lut_kernels, const WeightView* const* ws, float* const* ys, size_t count,
-                const Activations& a, size_t T, const Parallel& par) {
-  const size_t K = ws[0]->k, tile_bytes = tl2_tile_bytes(K), lut_bytes = lut_kernels.lut_bytes(K),
-               n_pairs = tl2_groups(K) / 2;
+// TL1 / TL2 for `count` weights of the same K: each chunk of tokens' tables is built once and serves all of
+// them.
+void matmul_lut(DType type, const LutKernels& lut_kernels, const WeightView* const* ws, float* const* ys,
+                size_t count, const Activations& a, size_t T, const Parallel& par) {
+  const size_t K = ws[0]->k, lut_bytes = lut_kernels.lut_bytes(K), n_units = lut_kernels.lut_units(K);
+  const size_t tile_rows = type == DType::TL1 ? kTL1TileRows : kTL2TileRows;
+  const size_t tile_bytes = type == DType::TL1 ? tl1_tile_bytes(K) : tl2_tile_bytes(K);
   // Tables for a few tokens at a time: each tile is then read once per chunk and the tables stay in cache.
   constexpr size_t kTokensPerChunk = 8;
   const size_t chunk = std::min(T, kTokensPerChunk);
@@ -192,18 +194,18 @@ void matmul_tl2(const LutKernels& lut_kernels, const WeightView* const* ws, floa
   // Tiles of all weights as one index space: tile_start[i] is weight i's first.
   std::vector<size_t> tile_start(count + 1, 0);
   for (size_t i = 0; i < count; ++i)
-    tile_start[i + 1] = tile_start[i] + (ws[i]->n + kTL2TileRows - 1) / kTL2TileRows;
+    tile_start[i + 1] = tile_start[i] + (ws[i]->n + tile_rows - 1) / tile_rows;
   for (size_t t0 = 0; t0 < T; t0 += chunk) {
     const size_t nt = std::min(chunk, T - t0);
-    par.for_range(nt * n_pairs, [&](size_t i0, size_t i1) {
+    par.for_range(nt * n_units, [&](size_t i0, size_t i1) {
       for (size_t i = i0; i < i1;) {
-        const size_t t = i / n_pairs, p0 = i % n_pairs, p1 = std::min(n_pairs, p0 + (i1 - i));
+        const size_t t = i / n_units, p0 = i % n_units, p1 = std::min(n_units, p0 + (i1 - i));
         lut_kernels.build_lut(a.xq + (t0 + t) * K, K, p0, p1, lut.data() + t * lut_bytes);
         i += p1 - p0;
       }
     });
     par.for_range(tile_start[count], [&](size_t g0, size_t g1) {
-      alignas(64) int32_t dots[kTokensPerChunk * kTL2TileRows];
+      alignas(64) int32_t dots[kTokensPerChunk * kTL2TileRows];  // TL1's tiles are smaller
       for (size_t i = 0; i < count; ++i) {
         const size_t lo = std::max(g0, tile_start[i]), hi = std::min(g1, tile_start[i + 1]);
         if (lo >= hi) continue;
@@ -213,9 +215,9 @@ void matmul_tl2(const LutKernels& lut_kernels, const WeightView* const* ws, floa
           lut_kernels.tile_dot(w.data + b * tile_bytes, lut.data(), lut_bytes, nt, K, dots);
           for (size_t t = 0; t < nt; ++t) {
             const size_t tt = t0 + t;
-            for (size_t r = 0; r < kTL2TileRows && b * kTL2TileRows + r < N; ++r)
+            for (size_t r = 0; r < tile_rows && b * tile_rows + r < N; ++r)
               // Same float operations, in the same order, as the reference: outputs are bit-identical.
-              ys[i][tt * N + b * kTL2TileRows + r] = (w.scale * float(dots[kTL2TileRows * t + r])) / a.xs[tt];
+              ys[i][tt * N + b * tile_rows + r] = (w.scale * float(dots[tile_rows * t + r])) / a.xs[tt];
           }
         }
       }
@@ -227,7 +229,10 @@ void matmul_tl2(const LutKernels& lut_kernels, const WeightView* const* ws, floa
 
 bool has_kernels(const CpuKernels& kernels, DType t) {
   if (dtype_index(t) >= kDTypeCount) return false;
-  if (t == DType::TL2) return kernels.tl2.lut_bytes && kernels.tl2.build_lut && kernels.tl2.tile_dot;
+  if (dtype_tiled(t)) {
+    const LutKernels& l = kernels.lut_for(t);
+    return l.lut_bytes && l.lut_units && l.build_lut && l.tile_dot;
+  }
   if (dtype_traits(t)->ternary) return kernels.ternary_for(t).gemv && kernels.ternary_for(t).gemm;
   return kernels.floats_for(t).dequantize_row != nullptr;
 }
@@ -264,7 +269,7 @@ void matmul_multi(const CpuKernels& kernels, const WeightView* const* ws, float*
     }
     return;
   }
-  if (type == DType::TL2) return matmul_tl2(kernels.tl2, ws, ys, count, a, T, par);
+  if (dtype_tiled(type)) return matmul_lut(type, kernels.lut_for(type), ws, ys, count, a, T, par);
   // Rows of all weights as one parallel job: one pool round trip instead of `count` (decode makes hundreds a
   // token).
   std::vector<size_t> row_start(count + 1, 0);

@@ -16,8 +16,8 @@ float quantize_activations_i8(const float* x, int8_t* q, size_t k) {
 
 size_t decode_ternary_row(const WeightView& w, size_t row, int8_t* values, float* group_scales) {
   std::vector<float> tmp(w.k);
-  if (w.type == DType::TL2) {
-    tl2_unpack_row(w.data, w.k, row, values);
+  if (dtype_tiled(w.type)) {
+    (w.type == DType::TL1 ? tl1_unpack_row : tl2_unpack_row)(w.data, w.k, row, values);
     group_scales[0] = w.scale;
     return w.k;
   }

@@ -58,6 +58,7 @@ inline constexpr size_t tl2_lut_pair_offset(size_t pair) {
   return pair / 2 * 128 + pair % 2 * 32;
 }
 size_t tl2_lut_bytes(size_t k);
+inline size_t tl2_lut_units(size_t k) { return tl2_groups(k) / 2; }  // group pairs
 // Tables for group pairs [pair0, pair1) of one token's int8 activations q (k of them; zero past the end).
 void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, uint8_t* lut);
 // Exact ternary dot products of the 32 rows of one tile with n_tokens tokens, whose tables are at lut +
@@ -128,7 +129,7 @@ constexpr cpu::CpuKernels make_avx2_kernels() {
                                  tq_block_scales_avx2<66>};
   k.ternary_for(DType::TQ1_0) = {cpu::gemv_by_rows<54, tq1_row_dots_avx2>, tq1_gemm_dots_avx2,
                                  tq_block_scales_avx2<54>};
-  k.tl2 = {tl2_lut_bytes, tl2_build_lut_avx2, tl2_tile_dot_avx2};
+  k.lut_for(DType::TL2) = {tl2_lut_bytes, tl2_lut_units, tl2_build_lut_avx2, tl2_tile_dot_avx2};
   k.floats_for(DType::F32) = {nullptr, nullptr, dequantize_row_as_avx2<DType::F32>};
   k.floats_for(DType::F16) = {nullptr, dot_half_f32_avx2<DType::F16>, dequantize_row_as_avx2<DType::F16>};
   k.floats_for(DType::BF16) = {nullptr, dot_half_f32_avx2<DType::BF16>, dequantize_row_as_avx2<DType::BF16>};

@@ -293,7 +293,7 @@ constexpr cpu::CpuKernels make_avx512vnni_kernels() {
   k.ternary_for(DType::I2_S) = {i2s_gemv_codes_avx512vnni, i2s_gemm_codes_avx512vnni};
   k.ternary_for(DType::TQ2_0) = {cpu::gemv_by_rows<66, tq2_row_dots_avx512vnni>, tq2_gemm_dots_avx512vnni,
                                  tq_block_scales_avx2<66>};
-  k.tl2.tile_dot = tl2_tile_dot_avx512;
+  k.lut_for(DType::TL2).tile_dot = tl2_tile_dot_avx512;
   return k;
 }
 }  // namespace

@@ -183,6 +183,7 @@ int llama_file_type(DType t) {
     case DType::TQ2_0: return 37;
     case DType::I2_S: return 40;  // bitnet.cpp's LLAMA_FTYPE_MOSTLY_I2_S
     case DType::TL2: return 1002;  // no llama.cpp file type; tern's own, like the tensor type id
+    case DType::TL1: return 1001;
   }
   return -1;
 }

@@ -21,6 +21,7 @@ constexpr DTypeTraits kTraits[] = {
     {DType::TQ2_0, "TQ2_0", 256, 66, true},
     {DType::I2_S, "I2_S", kI2SBlock, kI2SBlock / 4, true},
     {DType::TL2, "TL2", 1, 0, true},  // any row length (groups are zero-padded); not row-blocked
+    {DType::TL1, "TL1", 1, 0, true},  // any row length (pairs are zero-padded); not row-blocked
 };
 
 inline uint16_t load_u16(const uint8_t* p) {
@@ -30,7 +31,7 @@ inline uint16_t load_u16(const uint8_t* p) {
 }
 inline void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
 
-// A weight relative to its tensor scale (given as 1 / scale), rounded to {-1, 0, 1}: I2_S and TL2 alike.
+// A weight relative to its tensor scale (given as 1 / scale), rounded to {-1, 0, 1}: I2_S, TL1 and TL2 alike.
 inline int8_t to_trit(float x, float inv_scale) { return int8_t(std::clamp(std::lround(x * inv_scale), -1L, 1L)); }
 
 constexpr uint8_t kPow3[6] = {1, 3, 9, 27, 81, 243};
@@ -67,12 +68,12 @@ std::optional<DType> dtype_from_id(uint32_t id) {
 
 std::string unknown_dtype_description(uint32_t id) {
   // bitnet.cpp's lookup-table types reuse ids GGML later gave other types; both layouts are generated per model
-  // shape from bitnet.cpp's kernel configuration, which the file does not carry (docs/tl2.md).
+  // shape from bitnet.cpp's kernel configuration, which the file does not carry (docs/tl1.md, docs/tl2.md).
   if (id == 38 || id == 39)
     return "type id " + std::to_string(id) + " (bitnet.cpp's " + (id == 38 ? "TL1" : "TL2") +
            (id == 39 ? ", or GGML's MXFP4" : "") +
            "), which tern cannot read: bitnet.cpp lays it out for its own per-model kernels; convert the model "
-           "to I2_S (bitnet.cpp) or use tern quantize --type tl2";
+           "to I2_S (bitnet.cpp) or use tern quantize --type " + (id == 38 ? "tl1" : "tl2");
   std::string known;
   for (const auto& tr : kTraits) known += (known.empty() ? "" : ", ") + std::string(tr.name) + "=" + std::to_string(uint32_t(tr.type));
   return "unknown dtype id " + std::to_string(id) + " (tern reads " + known + ")";
@@ -99,7 +100,8 @@ bool dtype_row_ok(DType t, size_t n_per_row) {
 size_t dtype_row_bytes(DType t, size_t n_per_row) {
   const auto* tr = dtype_traits(t);
   if (!tr) throw Error("unknown dtype id " + std::to_string(uint32_t(t)));
-  if (t == DType::TL2) throw Error("TL2 rows are interleaved in tiles and have no byte size of their own");
+  if (dtype_tiled(t))
+    throw Error(std::string(tr->name) + " rows are interleaved in tiles and have no byte size of their own");
   return n_per_row / tr->block_size * tr->block_bytes;
 }
 
@@ -107,11 +109,12 @@ size_t dtype_row_offset(DType t, size_t n_per_row, size_t row) {
   return t == DType::I2_S ? row * n_per_row / 4 : row * dtype_row_bytes(t, n_per_row);
 }
 
-bool dtype_tensor_scaled(DType t) { return t == DType::I2_S || t == DType::TL2; }
+bool dtype_tensor_scaled(DType t) { return t == DType::I2_S || dtype_tiled(t); }
 
 size_t dtype_tensor_bytes(DType t, size_t n_per_row, size_t n_rows) {
   if (t == DType::I2_S) return n_per_row * n_rows / 4 + 32;
   if (t == DType::TL2) return (n_rows + kTL2TileRows - 1) / kTL2TileRows * tl2_tile_bytes(n_per_row) + 32;
+  if (t == DType::TL1) return (n_rows + kTL1TileRows - 1) / kTL1TileRows * tl1_tile_bytes(n_per_row) + 32;
   return dtype_row_bytes(t, n_per_row) * n_rows;
 }
 
@@ -225,6 +228,7 @@ void dequantize_row(DType t, const void* row_v, float* out, size_t n, float tens
           for (int j = 0; j < 4; ++j) *y++ = d * float(tq1_trit(row[48 + j], nn));
       }
       return;
+    case DType::TL1:
     case DType::TL2:
       break;  // rows are not contiguous: dequantize_rows
     case DType::I2_S:
@@ -326,6 +330,7 @@ void quantize_row(DType t, const float* x, void* row_v, size_t n, float tensor_s
       }
       return;
     }
+    case DType::TL1:
     case DType::TL2:
       break;  // a whole-tensor layout: quantize_matrix
   }
@@ -333,11 +338,11 @@ void quantize_row(DType t, const float* x, void* row_v, size_t n, float tensor_s
 }
 
 void quantize_matrix(DType t, const float* in, uint8_t* out, size_t k, size_t n, float tensor_scale) {
-  if (t == DType::TL2) {
+  if (dtype_tiled(t)) {
     const float inv = tensor_scale ? 1.0f / tensor_scale : 0.0f;
     std::vector<int8_t> trits(k * n);
     for (size_t i = 0; i < k * n; ++i) trits[i] = to_trit(in[i], inv);
-    tl2_pack(trits.data(), k, n, out);
+    (t == DType::TL1 ? tl1_pack : tl2_pack)(trits.data(), k, n, out);
     set_tensor_scale(t, out, k, n, tensor_scale);
     return;
   }
@@ -357,10 +362,10 @@ void dequantize_matrix(DType t, const uint8_t* in, float* out, size_t k, size_t 
 void dequantize_rows(DType t, const uint8_t* in, size_t k, size_t n, size_t row0, size_t count, float* out) {
   if (row0 + count > n) throw Error("dequantize_rows: rows out of range");
   const float scale = tensor_scale(t, in, k, n);
-  if (t == DType::TL2) {
+  if (dtype_tiled(t)) {
     std::vector<int8_t> trits(k);
     for (size_t r = 0; r < count; ++r) {
-      tl2_unpack_row(in, k, row0 + r, trits.data());
+      (t == DType::TL1 ? tl1_unpack_row : tl2_unpack_row)(in, k, row0 + r, trits.data());
       for (size_t i = 0; i < k; ++i) out[r * k + i] = scale * float(trits[i]);
     }
     return;

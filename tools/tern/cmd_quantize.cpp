@@ -21,20 +21,20 @@ namespace tern::cli {
 int cmd_quantize(const std::vector<std::string>& args) {
   std::string in_path, out_dir, type_name;
   std::vector<std::string> excludes;
-  po::options_description opts("tern quantize IN.gguf OUT_DIR --type i2_s|tl2|tq1_0|tq2_0");
+  po::options_description opts("tern quantize IN.gguf OUT_DIR --type i2_s|tl1|tl2|tq1_0|tq2_0");
   opts.add_options()("help,h", "show this help")("in", po::value(&in_path), "input model (a clean F16 GGUF)")
       ("out-dir", po::value(&out_dir), "output directory for clean-<type>.gguf, .fingerprint, .meta.json")
-      ("type", po::value(&type_name), "ternary type: i2_s, tl2, tq1_0 or tq2_0")
+      ("type", po::value(&type_name), "ternary type: i2_s, tl1, tl2, tq1_0 or tq2_0")
       ("exclude", po::value(&excludes)->composing(), "also keep tensors matching this regex (repeatable)");
   po::positional_options_description pos;
   pos.add("in", 1).add("out-dir", 1);
   po::variables_map vm;
   if (!parse_command_line(args, opts, pos, vm)) return 0;
   if (in_path.empty() || out_dir.empty() || type_name.empty())
-    throw Error("tern quantize: give IN.gguf OUT_DIR --type i2_s|tl2|tq1_0|tq2_0");
+    throw Error("tern quantize: give IN.gguf OUT_DIR --type i2_s|tl1|tl2|tq1_0|tq2_0");
   const auto type = dtype_from_name(type_name);
   if (!type || !dtype_traits(*type)->ternary)
-    throw Error("tern quantize: unknown --type '" + type_name + "' (choose i2_s, tl2, tq1_0 or tq2_0)");
+    throw Error("tern quantize: unknown --type '" + type_name + "' (choose i2_s, tl1, tl2, tq1_0 or tq2_0)");
   const std::string lower = lowercase(dtype_name(*type));
   std::vector<std::regex> patterns;
   for (const auto& e : excludes) {

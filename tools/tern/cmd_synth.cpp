@@ -23,7 +23,7 @@ int cmd_synth(const std::vector<std::string>& args) {
       "tern synth --preset bitnet-2b4t|bitnet-large|tiny --type TYPE -o OUT.gguf\n"
       "Writes a benchmark model: real dimensions, random ternary weights (never commit the output)");
   opts.add_options()("help,h", "show this help")("preset", po::value(&preset), "architecture preset")
-      ("type", po::value(&type_name)->default_value("i2_s"), "projection weight type (i2_s, tl2, tq1_0, tq2_0, f16, q8_0, ...)")
+      ("type", po::value(&type_name)->default_value("i2_s"), "projection weight type (i2_s, tl1, tl2, tq1_0, tq2_0, f16, q8_0, ...)")
       ("embd-type", po::value(&embd_name)->default_value("f16"), "token embedding / output type")
       ("layers", po::value(&layers), "override the number of layers (for quick runs)")
       ("seed", po::value(&seed)->default_value(1), "random seed")

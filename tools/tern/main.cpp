@@ -18,7 +18,7 @@ void usage() {
       "  inspect    metadata, tensor table, tensor statistics (--tensor) and norm health (--ln)\n"
       "  validate   norm weights, projection weights and greedy probes; exit codes 0, 10-15\n"
       "  export     Hugging Face checkpoint -> OUT_DIR/clean-f16.gguf with fingerprint and provenance\n"
-      "  quantize   clean GGUF -> ternary projections (i2_s, tl2, tq1_0, tq2_0), norms and embeddings untouched\n"
+      "  quantize   clean GGUF -> ternary projections (i2_s, tl1, tl2, tq1_0, tq2_0), norms and embeddings untouched\n"
       "  baseline   write (-o) or re-check (--verify) a reproducible baseline document\n"
       "  manifest   deployment manifest (architecture, size, sha256, measured tok/s) as JSON\n"
       "  bench      prompt-processing and generation tokens/s per backend and thread count (--json)\n"

@@ -25,6 +25,10 @@ enum class DType : uint32_t {
   // scale. Not bitnet.cpp's TL2 (id 39, whose layout is generated per model shape), hence an id outside
   // GGML's range.
   TL2 = 1002,
+  // tern's two-weights-per-index ternary type for Arm table lookups (docs/tl1.md): 4 bits per 2 weights in
+  // 16-row tiles, whole-tensor f32 scale. Not bitnet.cpp's TL1 (id 38, per-model layout), hence an id outside
+  // GGML's range.
+  TL1 = 1001,
 };
 
 struct DTypeTraits {
@@ -39,7 +43,7 @@ const DTypeTraits* dtype_traits(DType t);  // nullptr for unknown ids
 // Every type tern reads, in table order: what conformance tests and per-type kernel tables iterate over.
 std::span<const DTypeTraits> all_dtypes();
 // A type's position in all_dtypes(), for arrays indexed by type (kernel tables); kDTypeCount for unknown ids.
-inline constexpr size_t kDTypeCount = 10;
+inline constexpr size_t kDTypeCount = 11;
 constexpr size_t dtype_index(DType t) {
   switch (t) {
     case DType::F32:
@@ -62,6 +66,8 @@ constexpr size_t dtype_index(DType t) {
       return 8;
     case DType::TL2:
       return 9;
+    case DType::TL1:
+      return 10;
   }
   return kDTypeCount;
 }
@@ -79,8 +85,10 @@ bool dtype_row_ok(DType t, size_t n_per_row);  // n_per_row is a multiple of the
 // Byte offset of row `row` (I2_S rows are contiguous runs of 2-bit codes, not blocks of row_bytes). Not
 // defined for TL2, whose rows are interleaved in tiles: use dequantize_rows.
 size_t dtype_row_offset(DType t, size_t n_per_row, size_t row);
-// True for types with one f32 scale for the whole tensor in a trailer (I2_S, TL2).
+// True for types with one f32 scale for the whole tensor in a trailer (I2_S, TL1, TL2).
 bool dtype_tensor_scaled(DType t);
+// True for types whose rows are interleaved in tiles of rows (TL1, TL2).
+inline bool dtype_tiled(DType t) { return t == DType::TL1 || t == DType::TL2; }
 
 // I2_S packs 128 weights into 32 bytes: weight j of a block sits in byte j % 32 at bit 6 - 2*(j / 32),
 // code 0 = -1, 1 = 0, 2 = +1.
@@ -144,6 +152,16 @@ size_t tl2_tile_bytes(size_t n_per_row);  // bytes of one 32-row tile
 void tl2_pack(const int8_t* trits, size_t n_per_row, size_t n_rows, uint8_t* out);
 // Unpacks row `row` into n_per_row trits.
 void tl2_unpack_row(const uint8_t* data, size_t n_per_row, size_t row, int8_t* trits);
+
+// ---- TL1 (layout in docs/tl1.md) ----
+// Two weights (w0, w1) form a pair with index 3(w0+1) + (w1+1) in [0, 9). Rows come in tiles of 16; byte
+// 16q + r of a tile holds row r's pairs 2q (low nibble) and 2q + 1 (high nibble). Rows are zero-padded to a
+// multiple of 4 weights, tensors to whole tiles.
+inline constexpr size_t kTL1TileRows = 16;
+size_t tl1_pair_bytes(size_t n_per_row);  // bytes per row within a tile: ceil(n_per_row / 4)
+size_t tl1_tile_bytes(size_t n_per_row);  // bytes of one 16-row tile
+void tl1_pack(const int8_t* trits, size_t n_per_row, size_t n_rows, uint8_t* out);
+void tl1_unpack_row(const uint8_t* data, size_t n_per_row, size_t row, int8_t* trits);
 
 // The BitNet b1.58 absmean quantizer: scale = mean|w|, q = clamp(round(w / scale), -1, 1).
 float ternary_absmean_scale(const float* w, size_t n);
