@@ -8,7 +8,11 @@ a loop (a dependency chain, moves, a saturated port), not a measurement: on this
 model puts the AVX2 I2_S prefill tile at 25.0 cycles per block against about 25.6 measured (bench_x86_kernels),
 but the bare multiply-add loop of BM_MultiplyAddCeilingAvx2 at 4.0 cycles against about 5.1.
 
-Needs llvm-mca (Debian's llvm package). Usage: scripts/mca_kernels.py [--mcpu znver3,icelake-server,...]
+With --arch aarch64 it does the same for the Arm plugins' loops (compiled with aarch64-linux-gnu-g++ and each
+variant's -march) on Arm core models: wall time under qemu means nothing, so this and qemu's instruction counts
+are what the Arm kernels are judged by. A core model that lacks an instruction (sdot on Cortex-A53) shows "-".
+
+Needs llvm-mca (Debian's llvm package). Usage: scripts/mca_kernels.py [--arch x86_64|aarch64] [--mcpu A,B,...]
 """
 import argparse
 import os
@@ -28,26 +32,50 @@ KERNELS = [
     ("x86_kernels_avx512.cpp", AVX512, "I2_S prefill tile 2x4 (AVX-512 VNNI)", "I2sTileILi2ELi4EE3run", "vpdpbusd"),
     ("x86_kernels_avx512.cpp", AVX512, "I2_S GEMV (AVX-512 VNNI)", "i2s_gemv_codes_avx512vnni", "vpdpbusd"),
 ]
-# Multiply-adds per instruction: 32 byte pairs per ymm vpmaddubsw, 64 per zmm vpdpbusd.
-MACS = {"vpmaddubsw": 32, "vpdpbusd": 64}
+NEON = ["-march=armv8-a"]
+DOTPROD = ["-march=armv8.2-a+dotprod"]
+I8MM = ["-march=armv8.6-a+dotprod+i8mm"]
+# Arm: (source, flags, kernel, fragments every one of which the mangled name holds, instruction counted). The
+# templates are inlined into the named kernels.
+ARM_KERNELS = [
+    ("arm_kernels_neon.cpp", NEON, "I2_S GEMV (NEON smull/sadalp)", ("i2s_gemv_neon",), "smull"),
+    ("arm_kernels_neon.cpp", NEON, "I2_S prefill tile 2x2 (NEON)", ("i2s_gemm_neon",), "smull"),
+    ("arm_kernels_dotprod.cpp", DOTPROD, "I2_S GEMV (sdot)", ("i2s_gemv_dotprod",), "sdot"),
+    ("arm_kernels_dotprod.cpp", DOTPROD, "I2_S prefill tile 2x2 (sdot)", ("i2s_gemm_dotprod",), "sdot"),
+    ("arm_kernels_i8mm.cpp", I8MM, "I2_S prefill tile 2x2 (smmla)", ("i2s_gemm_i8mm",), "smmla"),
+    ("tl1_kernels_neon.cpp", NEON, "TL1 tile, 16 rows x 1 token (tbl)", ("tl1_tile_dot_neon",), "tbl"),
+]
+# Multiply-adds per instruction: 32 byte pairs per ymm vpmaddubsw, 64 per zmm vpdpbusd; 8 per smull / smull2,
+# 16 per sdot, 32 per smmla (2 x 2 x 8); a TL1 tbl looks up 16 rows' sums of one pair, and takes two tables
+# (low and high bytes), so 16 weight x activation products per tbl.
+MACS = {"vpmaddubsw": 32, "vpdpbusd": 64, "smull": 8, "sdot": 16, "smmla": 32, "tbl": 16}
 
 
-def compile_to_asm(source, flags, out):
-    cmd = ["g++", "-O3", "-DNDEBUG", "-std=c++20", *flags, "-I" + os.path.join(ROOT, "backends/x86"),
-           "-I" + os.path.join(ROOT, "runtime/include"), "-I" + os.path.join(ROOT, "backends/reference"), "-S",
-           os.path.join(ROOT, "backends/x86", source), "-o", out]
+def compile_to_asm(source, flags, out, arch):
+    isa_dir = "backends/x86" if arch == "x86_64" else "backends/arm"
+    cxx = "g++" if arch == "x86_64" else "aarch64-linux-gnu-g++"
+    cmd = [cxx, "-O3", "-DNDEBUG", "-std=c++20", *flags, "-I" + os.path.join(ROOT, isa_dir),
+           "-I" + os.path.join(ROOT, "runtime/include"), "-I" + os.path.join(ROOT, "backends/reference"),
+           "-I" + os.path.join(ROOT, "backends/cpu"), "-S", os.path.join(ROOT, isa_dir, source), "-o", out]
     subprocess.run(cmd, check=True)
     return open(out).read().splitlines()
 
 
-def function_body(lines, fragment):
-    """The assembly of the first function whose mangled name contains fragment (or None)."""
-    start = next((i for i, line in enumerate(lines) if fragment in line and line.endswith(":")
+def function_body(lines, fragments):
+    """The assembly of the first function whose mangled name contains every fragment (or None)."""
+    start = next((i for i, line in enumerate(lines) if all(f in line for f in fragments) and line.endswith(":")
                   and not line.startswith("\t")), None)
     if start is None:
         return None
-    end = next(i for i in range(start, len(lines)) if lines[i].strip() == ".cfi_endproc")
+    end = next(i for i in range(start, len(lines)) if lines[i].strip() == ".cfi_endproc"
+               or lines[i].startswith("\t.size"))
     return lines[start:end]
+
+
+def is_op(line, mnemonic):
+    """Whether an instruction line is `mnemonic` (smull also counts smull2)."""
+    words = line.split()
+    return bool(words) and (words[0] == mnemonic or words[0] == mnemonic + "2")
 
 
 def hottest_loop(body, mnemonic):
@@ -56,21 +84,24 @@ def hottest_loop(body, mnemonic):
     labels = {line[:-1]: i for i, line in enumerate(body) if re.match(r"^\.L\w+:$", line)}
     loops = []
     for i, line in enumerate(body):
-        m = re.match(r"^\s+j\w+\s+(\.L\w+)$", line)
+        # x86 jumps (jne .L5), Arm branches (b.ne .L5, bne .L5, cbnz x1, .L5)
+        m = re.match(r"^\s+(?:j\w+|b\.?\w*|cbn?z|tbn?z)\s+(?:\w+, )*(\.L\w+)$", line)
         if m and m.group(1) in labels and labels[m.group(1)] < i:
             loops.append((labels[m.group(1)], i))
     innermost = [(a, b) for a, b in loops if not any(a <= c and d <= b and (c, d) != (a, b) for c, d in loops)]
-    best = max(innermost, key=lambda r: sum(mnemonic in x for x in body[r[0]:r[1]]), default=None)
-    if best is None or not any(mnemonic in x for x in body[best[0]:best[1]]):
+    best = max(innermost, key=lambda r: sum(is_op(x, mnemonic) for x in body[r[0]:r[1]]), default=None)
+    if best is None or not any(is_op(x, mnemonic) for x in body[best[0]:best[1]]):
         return []
     # Only instructions: no directives, labels or the comments around inline asm.
     return [x for x in body[best[0] + 1:best[1] + 1] if x.startswith("\t") and not x.startswith("\t.")]
 
 
-def mca_cycles(loop, mcpu, tmp):
+def mca_cycles(loop, mcpu, tmp, arch):
     path = os.path.join(tmp, "loop.s")
     open(path, "w").write("\n".join(loop) + "\n")
-    r = subprocess.run(["llvm-mca", f"-mcpu={mcpu}", "-iterations=400", path], capture_output=True, text=True)
+    triple = [] if arch == "x86_64" else ["-mtriple=aarch64-linux-gnu"]
+    r = subprocess.run(["llvm-mca", *triple, f"-mcpu={mcpu}", "-iterations=400", path], capture_output=True,
+                       text=True)
     if r.returncode != 0:  # e.g. AVX-512 on a model of a CPU without it
         return None
     return int(re.search(r"Total Cycles:\s+(\d+)", r.stdout).group(1)) / 400
@@ -78,26 +109,33 @@ def mca_cycles(loop, mcpu, tmp):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mcpu", default="znver3,icelake-server,sapphirerapids")
+    ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64"])
+    ap.add_argument("--mcpu", help="comma-separated llvm-mca CPU models")
     args = ap.parse_args()
-    cpus = args.mcpu.split(",")
+    default_cpus = "znver3,icelake-server,sapphirerapids" if args.arch == "x86_64" else \
+        "cortex-a55,cortex-a76,neoverse-n1,neoverse-v1"
+    cpus = (args.mcpu or default_cpus).split(",")
+    kernels = KERNELS if args.arch == "x86_64" else ARM_KERNELS
     print("| kernel loop | multiply-adds / iteration | vector register moves | "
           + " | ".join(f"{c}: cycles (MAC/cycle)" for c in cpus) + " |")
     print("|---|---|---|" + "---|" * len(cpus))
     with tempfile.TemporaryDirectory() as tmp:
         asm = {}
-        for source, flags, name, fragment, mnemonic in KERNELS:
+        for source, flags, name, fragments, mnemonic in kernels:
+            if isinstance(fragments, str):
+                fragments = (fragments,)
             if source not in asm:
-                asm[source] = compile_to_asm(source, flags, os.path.join(tmp, source + ".s"))
-            body = function_body(asm[source], fragment)
+                asm[source] = compile_to_asm(source, flags, os.path.join(tmp, source + ".s"), args.arch)
+            body = function_body(asm[source], fragments)
             loop = hottest_loop(body, mnemonic) if body else []
             if not loop:
-                sys.exit(f"mca_kernels: no loop with {mnemonic} in {fragment} ({source})")
-            macs = MACS[mnemonic] * sum(mnemonic in x for x in loop)
-            moves = sum(1 for x in loop if re.match(r"^\s+vmovdq[au]\d*\s+%[xyz]mm\d+, %[xyz]mm\d+$", x))
+                sys.exit(f"mca_kernels: no loop with {mnemonic} in {fragments} ({source})")
+            macs = MACS[mnemonic] * sum(is_op(x, mnemonic) for x in loop)
+            moves = sum(1 for x in loop if re.match(r"^\s+vmovdq[au]\d*\s+%[xyz]mm\d+, %[xyz]mm\d+$", x)
+                        or re.match(r"^\s+mov\s+v\d+\.16b, v\d+\.16b$", x))
             cells = []
             for cpu in cpus:
-                cycles = mca_cycles(loop, cpu, tmp)
+                cycles = mca_cycles(loop, cpu, tmp, args.arch)
                 cells.append("-" if cycles is None else f"{cycles:.1f} ({macs / cycles:.0f})")
             print(f"| {name} | {macs} | {moves} | " + " | ".join(cells) + " |")
 

@@ -18,23 +18,24 @@ namespace tern::arm {
 
 // I2_S: a 128-weight block is 32 bytes; byte i holds weights i, 32 + i, 64 + i, 96 + i (bits 7:6 down to
 // 1:0).
+// Four accumulators: with one, each multiply-accumulate would wait for the previous one's result.
 template <class Mac>
 inline int32x4_t i2s_row_acc(const uint8_t* row, const int8_t* q, size_t k) {
   const uint8x16_t mask = vdupq_n_u8(3);
-  int32x4_t acc = vdupq_n_s32(0);
+  int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
   for (size_t b = 0; b < k / 128; ++b) {
     const uint8x16_t p0 = vld1q_u8(row + 32 * b), p1 = vld1q_u8(row + 32 * b + 16);
     const int8_t* qb = q + 128 * b;
-    acc = Mac::run(acc, vshrq_n_u8(p0, 6), vld1q_s8(qb));
-    acc = Mac::run(acc, vshrq_n_u8(p1, 6), vld1q_s8(qb + 16));
-    acc = Mac::run(acc, vandq_u8(vshrq_n_u8(p0, 4), mask), vld1q_s8(qb + 32));
-    acc = Mac::run(acc, vandq_u8(vshrq_n_u8(p1, 4), mask), vld1q_s8(qb + 48));
-    acc = Mac::run(acc, vandq_u8(vshrq_n_u8(p0, 2), mask), vld1q_s8(qb + 64));
-    acc = Mac::run(acc, vandq_u8(vshrq_n_u8(p1, 2), mask), vld1q_s8(qb + 80));
-    acc = Mac::run(acc, vandq_u8(p0, mask), vld1q_s8(qb + 96));
-    acc = Mac::run(acc, vandq_u8(p1, mask), vld1q_s8(qb + 112));
+    acc[0] = Mac::run(acc[0], vshrq_n_u8(p0, 6), vld1q_s8(qb));
+    acc[1] = Mac::run(acc[1], vshrq_n_u8(p1, 6), vld1q_s8(qb + 16));
+    acc[2] = Mac::run(acc[2], vandq_u8(vshrq_n_u8(p0, 4), mask), vld1q_s8(qb + 32));
+    acc[3] = Mac::run(acc[3], vandq_u8(vshrq_n_u8(p1, 4), mask), vld1q_s8(qb + 48));
+    acc[0] = Mac::run(acc[0], vandq_u8(vshrq_n_u8(p0, 2), mask), vld1q_s8(qb + 64));
+    acc[1] = Mac::run(acc[1], vandq_u8(vshrq_n_u8(p1, 2), mask), vld1q_s8(qb + 80));
+    acc[2] = Mac::run(acc[2], vandq_u8(p0, mask), vld1q_s8(qb + 96));
+    acc[3] = Mac::run(acc[3], vandq_u8(p1, mask), vld1q_s8(qb + 112));
   }
-  return acc;
+  return vaddq_s32(vaddq_s32(acc[0], acc[1]), vaddq_s32(acc[2], acc[3]));
 }
 
 // TQ2_0: 64 bytes of codes then the f16 scale; in each 32-byte half j, bits 2l..2l+1 of byte m hold weight
@@ -42,17 +43,18 @@ inline int32x4_t i2s_row_acc(const uint8_t* row, const int8_t* q, size_t k) {
 template <class Mac>
 inline int32_t tq2_block_dot(const uint8_t* qs, const int8_t* q) {
   const uint8x16_t mask = vdupq_n_u8(3);
-  int32x4_t acc = vdupq_n_s32(0);
+  int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
   for (int j = 0; j < 2; ++j) {
     uint8x16_t p0 = vld1q_u8(qs + 32 * j), p1 = vld1q_u8(qs + 32 * j + 16);
     for (int l = 0; l < 4; ++l) {
-      acc = Mac::run(acc, vandq_u8(p0, mask), vld1q_s8(q + 128 * j + 32 * l));
-      acc = Mac::run(acc, vandq_u8(p1, mask), vld1q_s8(q + 128 * j + 32 * l + 16));
+      acc[l % 2 * 2] = Mac::run(acc[l % 2 * 2], vandq_u8(p0, mask), vld1q_s8(q + 128 * j + 32 * l));
+      acc[l % 2 * 2 + 1] =
+          Mac::run(acc[l % 2 * 2 + 1], vandq_u8(p1, mask), vld1q_s8(q + 128 * j + 32 * l + 16));
       p0 = vshrq_n_u8(p0, 2);
       p1 = vshrq_n_u8(p1, 2);
     }
   }
-  return vaddvq_s32(acc);
+  return vaddvq_s32(vaddq_s32(vaddq_s32(acc[0], acc[1]), vaddq_s32(acc[2], acc[3])));
 }
 
 // TQ1_0 stores five trits per byte as a base-3 fraction: trit n of byte p is the top base-3 digit of p * 3^n
@@ -84,9 +86,12 @@ inline void tq1_block_codes(const uint8_t* blk, uint8_t* codes) {
 
 template <class Mac>
 inline int32_t codes_dot(const uint8_t* codes, const int8_t* q, size_t n) {
-  int32x4_t acc = vdupq_n_s32(0);
-  for (size_t i = 0; i < n; i += 16) acc = Mac::run(acc, vld1q_u8(codes + i), vld1q_s8(q + i));
-  return vaddvq_s32(acc);
+  int32x4_t acc[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
+  for (size_t i = 0; i < n; i += 32) {  // n is a multiple of 32 (256-weight blocks)
+    acc[0] = Mac::run(acc[0], vld1q_u8(codes + i), vld1q_s8(q + i));
+    acc[1] = Mac::run(acc[1], vld1q_u8(codes + i + 16), vld1q_s8(q + i + 16));
+  }
+  return vaddvq_s32(vaddq_s32(acc[0], acc[1]));
 }
 
 template <class Mac>

@@ -5,10 +5,10 @@
 // its low bytes (unsigned) and high bytes (signed: -1 or 0): one `tbl` on each turns a tile's 16 indices into
 // 16 rows' exact partial sums. Low bytes accumulate in uint16 for up to 128 pairs, high bytes in int16, and
 // both are widened into int32 (sum = 256 high + low): exact integer dots, no activation rescaling.
+#include <arm_neon.h>
+
 #include "arm_kernels.h"
 #include "tern/dtype.h"
-
-#include <arm_neon.h>
 
 namespace tern::arm {
 namespace {
@@ -42,7 +42,8 @@ void tile_dot_token(const uint8_t* tile, const uint8_t* lut, size_t pair_bytes, 
     for (int half = 0; half < 2; ++half) {
       const uint8x16_t idx = half == 0 ? vandq_u8(v, nibble) : vshrq_n_u8(v, 4);
       const uint8x16_t lo = vqtbl1q_u8(vld1q_u8(l + kPairLutBytes * half), idx);
-      const int8x16_t hi = vqtbl1q_s8(vld1q_s8(reinterpret_cast<const int8_t*>(l + kPairLutBytes * half + 16)), idx);
+      const int8x16_t hi =
+          vqtbl1q_s8(vld1q_s8(reinterpret_cast<const int8_t*>(l + kPairLutBytes * half + 16)), idx);
       lo0 = vaddw_u8(lo0, vget_low_u8(lo));
       lo1 = vaddw_high_u8(lo1, lo);
       hi0 = vaddw_s8(hi0, vget_low_s8(hi));
@@ -56,14 +57,19 @@ void tile_dot_token(const uint8_t* tile, const uint8_t* lut, size_t pair_bytes, 
 
 }  // namespace
 
-size_t tl1_lut_bytes(size_t k) { return tl1_pair_bytes(k) * 2 * kPairLutBytes; }
-size_t tl1_lut_units(size_t k) { return tl1_pair_bytes(k); }
+size_t tl1_lut_bytes(size_t k) {
+  return tl1_pair_bytes(k) * 2 * kPairLutBytes;
+}
+size_t tl1_lut_units(size_t k) {
+  return tl1_pair_bytes(k);
+}
 
 void tl1_build_lut_neon(const int8_t* q, size_t k, size_t unit0, size_t unit1, uint8_t* lut) {
   // w0 and w1 of each table index (zero past the nine used ones), as int16 for the two halves of 16 lanes.
   static constexpr int16_t kW0[16] = {-1, -1, -1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0};
   static constexpr int16_t kW1[16] = {-1, 0, 1, -1, 0, 1, -1, 0, 1, 0, 0, 0, 0, 0, 0, 0};
-  const int16x8_t w0a = vld1q_s16(kW0), w0b = vld1q_s16(kW0 + 8), w1a = vld1q_s16(kW1), w1b = vld1q_s16(kW1 + 8);
+  const int16x8_t w0a = vld1q_s16(kW0), w0b = vld1q_s16(kW0 + 8), w1a = vld1q_s16(kW1),
+                  w1b = vld1q_s16(kW1 + 8);
   for (size_t p = 2 * unit0; p < 2 * unit1; ++p) {
     const int16_t a0 = 2 * p < k ? q[2 * p] : 0, a1 = 2 * p + 1 < k ? q[2 * p + 1] : 0;
     const int16x8_t sa = vmlaq_n_s16(vmulq_n_s16(w0a, a0), w1a, a1);
