@@ -62,6 +62,13 @@ struct ExternalGemm {
                      const Parallel& par) = nullptr;
 };
 
+// One token's outputs of a block of n_rows ternary rows from their group dots ([g][r]), float group scales
+// ([g][r]), the activations' group sums and the token's scale: y[r] = (sum over g of scale * (dot - qsum[g]))
+// / xs, with the reference's float operations in its order (bit-identical). Optional: the driver's portable
+// loop does the same.
+using ScaledEpilogueFn = void (*)(const int32_t* dots, const float* scales, const int32_t* qsum, float xs,
+                                  size_t n_rows, size_t n_groups, float* y);
+
 struct CpuKernels {
   // Exactly ref::quantize_activations_i8 (same scale, same rounding), and the sum of n int8 values.
   float (*quantize_activations)(const float* x, int8_t* q, size_t k) = nullptr;
@@ -69,6 +76,7 @@ struct CpuKernels {
   std::array<TernaryTypeKernels, kDTypeCount> ternary{};  // indexed by dtype_index()
   std::array<FloatTypeKernels, kDTypeCount> floats{};
   std::array<LutKernels, kDTypeCount> luts{};
+  ScaledEpilogueFn scaled_epilogue = nullptr;
   float (*dot_f32)(const float* a, const float* b, size_t n) = nullptr;
   // Quantizes each 32-float block of x to int16 for FloatTypeKernels::row_dot_i16 (block_scales: two per
   // block).

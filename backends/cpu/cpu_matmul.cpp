@@ -118,8 +118,8 @@ const uint8_t* ternary_rows(const WeightView& w, size_t r0) {
 }
 
 // Rows [n0, n1) of y = W x for I2_S / TQ2_0 / TQ1_0.
-void ternary_rows_matmul(const TernaryTypeKernels& k, const WeightView& w, const Activations& a, float* y,
-                         size_t T, size_t n0, size_t n1) {
+void ternary_rows_matmul(const TernaryTypeKernels& k, ScaledEpilogueFn epilogue, const WeightView& w,
+                         const Activations& a, float* y, size_t T, size_t n0, size_t n1) {
   const size_t K = w.k, N = w.n, ng = K / group_size(w.type, K);
   // Prefill: blocks of rows small enough to stay in L2 while every token of the batch passes over them.
   // Decode: I2_S streams 64 rows per call; TQ rows go eight at a time, so that the block scales, read after
@@ -143,8 +143,8 @@ void ternary_rows_matmul(const TernaryTypeKernels& k, const WeightView& w, const
         k.gemm(ternary_rows(w, r0), nr, a.xq + t0 * K, nt, K, dots.data());
       if (t0 == 0) gather_group_scales(k, w, r0, nr, scales.data());
       for (size_t t = 0; t < nt; ++t)
-        scaled_epilogue(dots.data() + t * ng * nr, scales.data(), a.qsum + (t0 + t) * ng, a.xs[t0 + t], nr,
-                        ng, y + (t0 + t) * N + r0);
+        epilogue(dots.data() + t * ng * nr, scales.data(), a.qsum + (t0 + t) * ng, a.xs[t0 + t], nr, ng,
+                 y + (t0 + t) * N + r0);
     }
   }
 }
@@ -275,12 +275,13 @@ void matmul_multi(const CpuKernels& kernels, const WeightView* const* ws, float*
   std::vector<size_t> row_start(count + 1, 0);
   for (size_t i = 0; i < count; ++i) row_start[i + 1] = row_start[i] + ws[i]->n;
   const bool ternary = dtype_traits(type)->ternary;
+  const ScaledEpilogueFn epilogue = kernels.scaled_epilogue ? kernels.scaled_epilogue : scaled_epilogue;
   par.for_range(row_start[count], [&](size_t r0, size_t r1) {
     for (size_t i = 0; i < count; ++i) {
       const size_t n0 = std::max(r0, row_start[i]), n1 = std::min(r1, row_start[i + 1]);
       if (n0 >= n1) continue;
       if (ternary)
-        ternary_rows_matmul(kernels.ternary_for(type), *ws[i], a, ys[i], T, n0 - row_start[i],
+        ternary_rows_matmul(kernels.ternary_for(type), epilogue, *ws[i], a, ys[i], T, n0 - row_start[i],
                             n1 - row_start[i]);
       else
         float_rows_matmul(kernels, *ws[i], a, ys[i], T, n0 - row_start[i], n1 - row_start[i]);

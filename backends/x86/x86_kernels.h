@@ -45,6 +45,9 @@ void tq2_gemm_dots_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, siz
 void tq1_gemm_dots_avx2(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                         int32_t* dots);
 
+// cpu::ScaledEpilogueFn, eight rows per vector, each lane the reference's float operations in its order.
+void scaled_epilogue_avx2(const int32_t* dots, const float* scales, const int32_t* qsum, float xs,
+                          size_t n_rows, size_t n_groups, float* y);
 // cpu::BlockScalesFn for TQ2_0 / TQ1_0 rows (kBlockBytes 66 / 54), through F16C.
 template <size_t kBlockBytes>
 void tq_block_scales_avx2(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales);
@@ -58,7 +61,9 @@ inline constexpr size_t tl2_lut_pair_offset(size_t pair) {
   return pair / 2 * 128 + pair % 2 * 32;
 }
 size_t tl2_lut_bytes(size_t k);
-inline size_t tl2_lut_units(size_t k) { return tl2_groups(k) / 2; }  // group pairs
+inline size_t tl2_lut_units(size_t k) {
+  return tl2_groups(k) / 2;
+}  // group pairs
 // Tables for group pairs [pair0, pair1) of one token's int8 activations q (k of them; zero past the end).
 void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, uint8_t* lut);
 // Exact ternary dot products of the 32 rows of one tile with n_tokens tokens, whose tables are at lut +
@@ -136,6 +141,7 @@ constexpr cpu::CpuKernels make_avx2_kernels() {
   k.floats_for(DType::Q8_0) = {dot_q8_0_i16_avx2, nullptr, dequantize_row_as_avx2<DType::Q8_0>};
   k.floats_for(DType::Q4_0) = {dot_q4_i16_avx2<DType::Q4_0>, nullptr, dequantize_row_as_avx2<DType::Q4_0>};
   k.floats_for(DType::Q4_1) = {dot_q4_i16_avx2<DType::Q4_1>, nullptr, dequantize_row_as_avx2<DType::Q4_1>};
+  k.scaled_epilogue = scaled_epilogue_avx2;
   k.dot_f32 = dot_f32_avx2;
   k.quantize_blocks_i16 = quantize_blocks_i16_avx2;
   k.external_gemm = {onednn_prefers_by_env, matmul_onednn_i2s, matmul_onednn_float};

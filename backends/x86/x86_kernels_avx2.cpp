@@ -642,6 +642,27 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
   }
 }
 
+void scaled_epilogue_avx2(const int32_t* dots, const float* scales, const int32_t* qsum, float xs,
+                          size_t n_rows, size_t n_blocks, float* y) {
+  size_t r = 0;
+  for (; r + 8 <= n_rows; r += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < n_blocks; ++b) {
+      const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dots + b * n_rows + r));
+      acc = _mm256_add_ps(acc,
+                          _mm256_mul_ps(_mm256_loadu_ps(scales + b * n_rows + r),
+                                        _mm256_cvtepi32_ps(_mm256_sub_epi32(d, _mm256_set1_epi32(qsum[b])))));
+    }
+    _mm256_storeu_ps(y + r, _mm256_div_ps(acc, _mm256_set1_ps(xs)));
+  }
+  for (; r < n_rows; ++r) {
+    float acc = 0;
+    for (size_t b = 0; b < n_blocks; ++b)
+      acc += scales[b * n_rows + r] * float(dots[b * n_rows + r] - qsum[b]);
+    y[r] = acc / xs;
+  }
+}
+
 template <size_t kBlockBytes>
 void tq_block_scales_avx2(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales) {
   for (size_t r = 0; r < n_rows; ++r)
