@@ -47,6 +47,10 @@ void dequantize_q8_0_row(const uint8_t* row, float* out, size_t k);
 void dequantize_q4_0_row(const uint8_t* row, float* out, size_t k);
 void dequantize_q4_1_row(const uint8_t* row, float* out, size_t k);
 
+// ref::attention bit for bit (attention_neon.cpp): the same float operations in the same order, four sums at
+// a time. Head sizes that are not a multiple of 4 run the reference.
+void attention_neon(const AttentionArgs& a, const Parallel& par);
+
 // ref::gated_activation bit for bit: relu^2 vectorized, SiLU left to the reference (a vector exp would round
 // differently).
 void gated_activation_neon(const float* gate, const float* up, float* out, size_t n, Activation act);
@@ -66,6 +70,7 @@ constexpr cpu::CpuKernels make_neon_kernels() {
   k.floats_for(DType::Q4_0) = {nullptr, dot_q4_0_neon, dequantize_q4_0_row};
   k.floats_for(DType::Q4_1) = {nullptr, dot_q4_1_neon, dequantize_q4_1_row};
   k.dot_f32 = dot_f32_neon;
+  k.attention = attention_neon;
   k.gated_activation = gated_activation_neon;
   return k;
 }

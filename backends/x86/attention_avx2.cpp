@@ -1,7 +1,7 @@
 // Attention, bit-identical to ref::attention: every float operation of the reference, in the same order, only
 // several of them at once. The reference sums each score over the head dimension and each output over the
 // keys, one after the other; here a vector lane runs one such sum (eight keys' scores at once, eight output
-// dimensions at once), so no sum is reordered. This file is compiled with -ffp-contract=off: a multiply and
+// dimensions at once), so no sum is reordered. The tree is compiled with -ffp-contract=off: a multiply and
 // an add fused into one FMA would round once instead of twice, and the greedy outputs hinge on near-ties.
 #include <immintrin.h>
 
