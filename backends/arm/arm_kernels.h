@@ -47,9 +47,12 @@ void dequantize_q8_0_row(const uint8_t* row, float* out, size_t k);
 void dequantize_q4_0_row(const uint8_t* row, float* out, size_t k);
 void dequantize_q4_1_row(const uint8_t* row, float* out, size_t k);
 
-// ref::attention bit for bit (attention_neon.cpp): the same float operations in the same order, four sums at
-// a time. Head sizes that are not a multiple of 4 run the reference.
-void attention_neon(const AttentionArgs& a, const Parallel& par);
+// cpu::AttentionKernels (attention_neon.cpp): the reference's sums, four at a time; head sizes must be
+// multiples of 4.
+void attention_head_scores_neon(size_t nh, const float* q, size_t hd, const float* k, size_t kv_dim,
+                                size_t n_keys, float scale, float* score, size_t stride);
+void attention_weighted_values_neon(const float* p, const float* v, size_t kv_dim, size_t n_keys, size_t hd,
+                                    float* out);
 
 // ref::gated_activation bit for bit: relu^2 vectorized, SiLU left to the reference (a vector exp would round
 // differently).
@@ -70,7 +73,7 @@ constexpr cpu::CpuKernels make_neon_kernels() {
   k.floats_for(DType::Q4_0) = {nullptr, dot_q4_0_neon, dequantize_q4_0_row};
   k.floats_for(DType::Q4_1) = {nullptr, dot_q4_1_neon, dequantize_q4_1_row};
   k.dot_f32 = dot_f32_neon;
-  k.attention = attention_neon;
+  k.attention = {4, attention_head_scores_neon, attention_weighted_values_neon};
   k.gated_activation = gated_activation_neon;
   return k;
 }

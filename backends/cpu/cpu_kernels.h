@@ -69,6 +69,18 @@ struct ExternalGemm {
 using ScaledEpilogueFn = void (*)(const int32_t* dots, const float* scales, const int32_t* qsum, float xs,
                                   size_t n_rows, size_t n_groups, float* y);
 
+// Attention's two sums, for cpu::attention. head_scores: score[h * stride + j] = (sum over d, in order, of
+// q_h[d] * k_j[d]) * scale for the nh (1..kMaxSharedHeads) query heads at q + h * hd that share the KV head
+// at k, keys [0, n_keys). weighted_values: out[d] = sum over keys j, in order, of p[j] * v[j * kv_dim + d].
+inline constexpr size_t kMaxSharedHeads = 4;
+struct AttentionKernels {
+  size_t head_dim_multiple = 0;  // head sizes the kernels take; others run the reference
+  void (*head_scores)(size_t nh, const float* q, size_t hd, const float* k, size_t kv_dim, size_t n_keys,
+                      float scale, float* score, size_t stride) = nullptr;
+  void (*weighted_values)(const float* p, const float* v, size_t kv_dim, size_t n_keys, size_t hd,
+                          float* out) = nullptr;
+};
+
 struct CpuKernels {
   // Exactly ref::quantize_activations_i8 (same scale, same rounding), and the sum of n int8 values.
   float (*quantize_activations)(const float* x, int8_t* q, size_t k) = nullptr;
@@ -83,7 +95,7 @@ struct CpuKernels {
   void (*quantize_blocks_i16)(const float* x, size_t k, int16_t* xq, float* block_scales) = nullptr;
   ExternalGemm external_gemm;
   // Ops beyond matmul, each bit-identical to the reference where set.
-  void (*attention)(const AttentionArgs& a, const Parallel& par) = nullptr;
+  AttentionKernels attention;
   void (*gated_activation)(const float* gate, const float* up, float* out, size_t n,
                            Activation act) = nullptr;
 
@@ -104,6 +116,9 @@ void matmul(const CpuKernels& kernels, const WeightView& w, const float* x, floa
             bool quantize_activations, const Parallel& par);
 void matmul_multi(const CpuKernels& kernels, const WeightView* const* ws, float* const* ys, size_t count,
                   const float* x, size_t n_tokens, bool quantize_activations, const Parallel& par);
+
+// ref::attention, bit-identical, through `k`'s sums (cpu_attention.cpp).
+void attention(const AttentionKernels& k, const AttentionArgs& a, const Parallel& par);
 
 // A TernaryGemvFn from a kernel that gives one row's block dots (dots[b] for its n_blocks blocks of
 // kBlockBytes), for ISAs whose decode kernel works a row at a time.

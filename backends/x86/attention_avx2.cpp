@@ -5,11 +5,6 @@
 // an add fused into one FMA would round once instead of twice, and the greedy outputs hinge on near-ties.
 #include <immintrin.h>
 
-#include <algorithm>
-#include <cmath>
-#include <vector>
-
-#include "reference_kernels.h"
 #include "x86_kernels.h"
 
 namespace tern::x86 {
@@ -85,50 +80,26 @@ inline void weighted_sum_of_values(const float* p, const float* v, size_t kv_dim
 
 }  // namespace
 
-void attention_avx2(const AttentionArgs& a, const Parallel& par) {
-  const size_t hd = a.head_dim, kv_dim = a.n_head_kv * hd, group = a.n_head / a.n_head_kv;
-  if (hd % 8 != 0) return ref::attention(a, par);
-  // Consecutive items (t, h) of a range that share a KV head have their scores computed together.
-  constexpr size_t kMaxSharedHeads = 4;
-  par.for_range(a.n_tokens * a.n_head, [&](size_t i0, size_t i1) {
-    const size_t stride = a.pos0 + a.n_tokens;
-    std::vector<float> scores(kMaxSharedHeads * stride);
-    for (size_t i = i0; i < i1;) {
-      const size_t t = i / a.n_head, h0 = i % a.n_head, kvh = h0 / group;
-      const size_t nh = std::min({i1 - i, (kvh + 1) * group - h0, kMaxSharedHeads});
-      const float* q = a.q + (t * a.n_head + h0) * hd;
-      const float* k = a.k_cache + kvh * hd;
-      const size_t n_keys = a.pos0 + t + 1;
-      float* sc = scores.data();
-      switch (nh) {
-        case 1:
-          head_scores<1, 2>(q, hd, k, kv_dim, n_keys, a.scale, sc, stride);
-          break;
-        case 2:
-          head_scores<2, 1>(q, hd, k, kv_dim, n_keys, a.scale, sc, stride);
-          break;
-        case 3:
-          head_scores<3, 1>(q, hd, k, kv_dim, n_keys, a.scale, sc, stride);
-          break;
-        default:
-          head_scores<4, 1>(q, hd, k, kv_dim, n_keys, a.scale, sc, stride);
-      }
-      for (size_t hh = 0; hh < nh; ++hh) {
-        float* score = sc + hh * stride;
-        const float mx = *std::max_element(score, score + n_keys);
-        float sum = 0;
-        for (size_t j = 0; j < n_keys; ++j) sum += score[j] = std::exp(score[j] - mx);
-        for (size_t j = 0; j < n_keys; ++j) score[j] /= sum;
-        // out[d] = sum over keys (in order) of p[j] * v[j][d], 64 dimensions per pass over the keys.
-        const float* v = a.v_cache + kvh * hd;
-        float* out = a.out + (t * a.n_head + h0 + hh) * hd;
-        size_t d0 = 0;
-        for (; d0 + 64 <= hd; d0 += 64) weighted_sum_of_values<8>(score, v + d0, kv_dim, n_keys, out + d0);
-        for (; d0 < hd; d0 += 8) weighted_sum_of_values<1>(score, v + d0, kv_dim, n_keys, out + d0);
-      }
-      i += nh;
-    }
-  });
+void attention_head_scores_avx2(size_t nh, const float* q, size_t hd, const float* k, size_t kv_dim,
+                                size_t n_keys, float scale, float* score, size_t stride) {
+  switch (nh) {
+    case 1:
+      return head_scores<1, 2>(q, hd, k, kv_dim, n_keys, scale, score, stride);
+    case 2:
+      return head_scores<2, 1>(q, hd, k, kv_dim, n_keys, scale, score, stride);
+    case 3:
+      return head_scores<3, 1>(q, hd, k, kv_dim, n_keys, scale, score, stride);
+    default:
+      return head_scores<4, 1>(q, hd, k, kv_dim, n_keys, scale, score, stride);
+  }
+}
+
+void attention_weighted_values_avx2(const float* p, const float* v, size_t kv_dim, size_t n_keys, size_t hd,
+                                    float* out) {
+  // 64 dimensions per pass over the keys, then 8 at a time.
+  size_t d0 = 0;
+  for (; d0 + 64 <= hd; d0 += 64) weighted_sum_of_values<8>(p, v + d0, kv_dim, n_keys, out + d0);
+  for (; d0 < hd; d0 += 8) weighted_sum_of_values<1>(p, v + d0, kv_dim, n_keys, out + d0);
 }
 
 }  // namespace tern::x86

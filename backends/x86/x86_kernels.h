@@ -71,9 +71,12 @@ void tl2_build_lut_avx2(const int8_t* q, size_t k, size_t pair0, size_t pair1, u
 void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
                        int32_t* out);
 
-// ref::attention, bit for bit (attention_avx2.cpp): the same float operations in the same order, eight sums
-// at a time. Head sizes that are not a multiple of 8 run the reference.
-void attention_avx2(const AttentionArgs& a, const Parallel& par);
+// cpu::AttentionKernels (attention_avx2.cpp): the reference's sums, eight at a time (eight keys' scores,
+// eight output dimensions); head sizes must be multiples of 8.
+void attention_head_scores_avx2(size_t nh, const float* q, size_t hd, const float* k, size_t kv_dim,
+                                size_t n_keys, float scale, float* score, size_t stride);
+void attention_weighted_values_avx2(const float* p, const float* v, size_t kv_dim, size_t n_keys, size_t hd,
+                                    float* out);
 
 // ref::gated_activation, bit for bit: relu^2 vectorized (the reference branches on every element's sign,
 // which mispredicts half the time), SiLU left to the reference (a vector exp would round differently).
@@ -145,7 +148,7 @@ constexpr cpu::CpuKernels make_avx2_kernels() {
   k.dot_f32 = dot_f32_avx2;
   k.quantize_blocks_i16 = quantize_blocks_i16_avx2;
   k.external_gemm = {onednn_prefers_by_env, matmul_onednn_i2s, matmul_onednn_float};
-  k.attention = attention_avx2;
+  k.attention = {8, attention_head_scores_avx2, attention_weighted_values_avx2};
   k.gated_activation = gated_activation_avx2;
   return k;
 }

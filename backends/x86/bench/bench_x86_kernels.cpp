@@ -215,7 +215,7 @@ void run_attention(benchmark::State& state, bool x86) {
   tern::ThreadPool pool(1);
   for (auto _ : state) {
     if (x86)
-      tern::x86::attention_avx2(a, pool);
+      tern::cpu::attention(tern::x86::kAvx2Kernels.attention, a, pool);
     else
       tern::ref::attention(a, pool);
     benchmark::DoNotOptimize(out.data());

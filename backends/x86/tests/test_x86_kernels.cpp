@@ -261,7 +261,7 @@ TEST(X86Kernels, AttentionIsBitIdenticalToTheReference) {
                     s.pos0,   s.n_head, s.n_head_kv, s.head_dim,  1.0f / std::sqrt(float(s.head_dim))};
     ref::attention(a, pool);
     a.out = got.data();
-    x86::attention_avx2(a, pool);
+    cpu::attention(x86::kAvx2Kernels.attention, a, pool);
     for (size_t i = 0; i < got.size(); ++i)
       ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0)
           << "n_tokens " << s.n_tokens << " pos0 " << s.pos0 << " heads " << s.n_head << "/" << s.n_head_kv
