@@ -90,6 +90,12 @@ if [[ -x $LLAMA_BENCH ]]; then
   done
 fi
 
+# Arm: llvm-mca cycles of the Arm plugins' hot loops on Arm core models (modelled: no Arm machine here, and qemu's
+# wall time means nothing), if the cross compiler and llvm-mca are installed.
+if command -v aarch64-linux-gnu-g++ >/dev/null && command -v llvm-mca >/dev/null; then
+  python3 scripts/mca_kernels.py --arch aarch64 >"$RAW/arm_mca.md"
+fi
+
 python3 - "$RAW" "$OUT" "$(git rev-parse --short HEAD)" <<'PY'
 import glob, json, os, platform, sys, datetime
 raw, out, commit = sys.argv[1:4]
@@ -225,6 +231,17 @@ for r in runs:
     bws = " / ".join(f"{b['read_bytes_per_sec'] / 1e9:.1f} GB/s" for b in r["bandwidth"])
     lines.append(f"| {name} | {r['file_bytes'] / 2**30:.2f} GiB | {r['weight_bytes_per_token'] / 1e6:.0f} MB | {bws} | "
                  f"{r['peak_rss_over_file_plus_kv']:.3f} |")
+arm_mca = os.path.join(raw, "arm_mca.md")
+if os.path.exists(arm_mca):
+    lines += ["", "## Arm: modelled, not measured", "",
+              "No Arm machine ran these. Below are llvm-mca's predicted cycles per iteration of each Arm kernel's hot "
+              "loop (`scripts/mca_kernels.py --arch aarch64`: the plugin's file compiled as the build does, the "
+              "innermost loop with the most multiply-accumulate instructions), on llvm-mca's models of Arm cores. "
+              "It is a pipeline model, useful for finding dependency chains and saturated ports, not a speed. "
+              "Measured on Arm so far: nothing but correctness (bit-identical to the reference under qemu on three "
+              "cores, `scripts/cross.sh aarch64`); instructions retired per token under qemu are not counted yet "
+              "(Debian's qemu builds have no TCG plugins). See docs/backends.md.", ""]
+    lines += open(arm_mca).read().strip().splitlines()
 lines += ["", "Raw `tern bench --json` output of this run:", "", "```json",
           json.dumps([{k: v for k, v in r.items()} for r in runs + smol] + [{"results": depth}], indent=1), "```", ""]
 open(out + ".part", "w").write("\n".join(lines))
