@@ -238,9 +238,10 @@ if os.path.exists(arm_mca):
               "loop (`scripts/mca_kernels.py --arch aarch64`: the plugin's file compiled as the build does, the "
               "innermost loop with the most multiply-accumulate instructions), on llvm-mca's models of Arm cores. "
               "It is a pipeline model, useful for finding dependency chains and saturated ports, not a speed. "
-              "Measured on Arm so far: nothing but correctness (bit-identical to the reference under qemu on three "
-              "cores, `scripts/cross.sh aarch64`); instructions retired per token under qemu are not counted yet "
-              "(Debian's qemu builds have no TCG plugins). See docs/backends.md.", ""]
+              "Measured on Arm: correctness (bit-identical to the reference under qemu on three cores, "
+              "`scripts/cross.sh aarch64`) and instructions retired per generated token under qemu against the "
+              "reference and llama.cpp's NEON build (`scripts/arm_icount.sh`, tables in docs/backends.md); no Arm "
+              "wall time.", ""]
     lines += open(arm_mca).read().strip().splitlines()
 lines += ["", "Raw `tern bench --json` output of this run:", "", "```json",
           json.dumps([{k: v for k, v in r.items()} for r in runs + smol] + [{"results": depth}], indent=1), "```", ""]

@@ -2,8 +2,10 @@
 # Builds llama.cpp's llama-bench for scripts/bench_report.sh to compare against, from the llama.cpp sources that
 # the llama-cpp-python sdist on PyPI vendors (this project reaches only Debian's archive and PyPI, not GitHub).
 # CPU backend only, tuned for this CPU (GGML_NATIVE), like a user's own build. About 10 minutes on 2 cores.
-# Usage: scripts/build_llama_cpp.sh [dir] [target]   (default build-llama.cpp/, which git ignores, and llama-bench);
-# prints the built program's path. scripts/check_interchange.sh builds llama-simple with it.
+# Usage: scripts/build_llama_cpp.sh [dir] [target] [toolchain]   (default build-llama.cpp/, which git ignores, and
+# llama-bench); prints the built program's path. scripts/check_interchange.sh builds llama-simple with it. With a
+# toolchain file (toolchains/aarch64-linux-gnu.cmake) it cross-builds instead, for LLAMA_ARM_ARCH (default
+# armv8.2-a+dotprod, the arm-dotprod plugin's baseline), for scripts/arm_icount.sh to count under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-build-llama.cpp}
@@ -18,7 +20,13 @@ if [[ ! -f $SRC/CMakeLists.txt ]]; then
   "$PY" -m pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d "$DIR" >&2
   tar -xzf "$DIR/llama_cpp_python-$VERSION.tar.gz" -C "$DIR"
 fi
-cmake -S "$SRC" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+TOOLCHAIN=${3:-}
+CPU_FLAGS=(-DGGML_NATIVE=ON)
+if [[ -n $TOOLCHAIN ]]; then
+  CPU_FLAGS=(-DCMAKE_TOOLCHAIN_FILE="$PWD/$TOOLCHAIN" -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF
+             -DGGML_CPU_ARM_ARCH="${LLAMA_ARM_ARCH:-armv8.2-a+dotprod}")
+fi
+cmake -S "$SRC" -B "$DIR/build" -DCMAKE_BUILD_TYPE=Release "${CPU_FLAGS[@]}" -DLLAMA_CURL=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=ON -DLLAMA_BUILD_SERVER=OFF >&2
 cmake --build "$DIR/build" --target "$TARGET" -j"$(nproc)" >&2
 echo "$DIR/build/bin/$TARGET"
