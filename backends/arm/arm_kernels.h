@@ -33,13 +33,18 @@ void tl1_build_lut_neon(const int8_t* q, size_t k, size_t unit0, size_t unit1, u
 void tl1_tile_dot_neon(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
                        int32_t* out);
 
-// Float-output types: row dots decoding the weights in registers (decode), and rows dequantized for prefill.
+// Float-output types: F16 / BF16 row dots decoding the weights in registers (decode), and rows dequantized
+// for prefill.
 float dot_f32_neon(const float* a, const float* b, size_t n);
 float dot_f16_neon(const uint8_t* row, const float* x, size_t k);
 float dot_bf16_neon(const uint8_t* row, const float* x, size_t k);
-float dot_q8_0_neon(const uint8_t* row, const float* x, size_t k);
-float dot_q4_0_neon(const uint8_t* row, const float* x, size_t k);
-float dot_q4_1_neon(const uint8_t* row, const float* x, size_t k);
+// Decode of Q8_0 / Q4_0 / Q4_1 on int16 activations, as on x86 (x86_kernels.h, quantize_blocks_i16_avx2):
+// each 32-value block of x as round(x * 32767 / max |x|) and its scale, so the weights multiply in integers
+// (vmlal) and one float multiply-add per block applies both scales.
+void quantize_blocks_i16_neon(const float* x, size_t k, int16_t* xq, float* block_scales);
+float dot_q8_0_i16_neon(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
+float dot_q4_0_i16_neon(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
+float dot_q4_1_i16_neon(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
 void dequantize_f32_row(const uint8_t* row, float* out, size_t k);
 void dequantize_f16_row_neon(const uint8_t* row, float* out, size_t k);
 void dequantize_bf16_row_neon(const uint8_t* row, float* out, size_t k);
@@ -69,9 +74,10 @@ constexpr cpu::CpuKernels make_neon_kernels() {
   k.floats_for(DType::F32) = {nullptr, nullptr, dequantize_f32_row};
   k.floats_for(DType::F16) = {nullptr, dot_f16_neon, dequantize_f16_row_neon};
   k.floats_for(DType::BF16) = {nullptr, dot_bf16_neon, dequantize_bf16_row_neon};
-  k.floats_for(DType::Q8_0) = {nullptr, dot_q8_0_neon, dequantize_q8_0_row};
-  k.floats_for(DType::Q4_0) = {nullptr, dot_q4_0_neon, dequantize_q4_0_row};
-  k.floats_for(DType::Q4_1) = {nullptr, dot_q4_1_neon, dequantize_q4_1_row};
+  k.floats_for(DType::Q8_0) = {dot_q8_0_i16_neon, nullptr, dequantize_q8_0_row};
+  k.floats_for(DType::Q4_0) = {dot_q4_0_i16_neon, nullptr, dequantize_q4_0_row};
+  k.floats_for(DType::Q4_1) = {dot_q4_1_i16_neon, nullptr, dequantize_q4_1_row};
+  k.quantize_blocks_i16 = quantize_blocks_i16_neon;
   k.dot_f32 = dot_f32_neon;
   k.attention = {4, attention_head_scores_neon, attention_weighted_values_neon};
   k.gated_activation = gated_activation_neon;

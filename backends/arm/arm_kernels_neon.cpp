@@ -33,21 +33,6 @@ inline float32x4_t bf16x4(const uint8_t* p) {
   return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
 }
 
-// Sum over 16 int8 weights of w * x as floats (four partial sums in one vector).
-inline float32x4_t i8x16_times_x(int8x16_t w, const float* x, float32x4_t acc) {
-  const int16x8_t lo = vmovl_s8(vget_low_s8(w)), hi = vmovl_high_s8(w);
-  acc = vfmaq_f32(acc, vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))), vld1q_f32(x));
-  acc = vfmaq_f32(acc, vcvtq_f32_s32(vmovl_high_s16(lo)), vld1q_f32(x + 4));
-  acc = vfmaq_f32(acc, vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))), vld1q_f32(x + 8));
-  return vfmaq_f32(acc, vcvtq_f32_s32(vmovl_high_s16(hi)), vld1q_f32(x + 12));
-}
-
-inline float sum_x32(const float* x) {
-  float32x4_t s = vld1q_f32(x);
-  for (int i = 4; i < 32; i += 4) s = vaddq_f32(s, vld1q_f32(x + i));
-  return vaddvq_f32(s);
-}
-
 // A Q4_0 / Q4_1 block's 32 nibbles as int8 weights 0..31 (low nibbles are weights 0-15, high 16-31), minus
 // `offset` (8 for Q4_0, 0 for Q4_1).
 inline void q4_nibbles(const uint8_t* qs, int8_t offset, int8x16_t& lo, int8x16_t& hi) {
@@ -56,21 +41,77 @@ inline void q4_nibbles(const uint8_t* qs, int8_t offset, int8x16_t& lo, int8x16_
   hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(p, 4)), vdupq_n_s8(offset));
 }
 
+// The integer dot of 32 weights (two int8x16 halves, weights 0-15 and 16-31) with their int16 activations.
+inline int32x4_t block_dot_i16(int8x16_t w_lo, int8x16_t w_hi, const int16_t* xq) {
+  const int16x8_t w[4] = {vmovl_s8(vget_low_s8(w_lo)), vmovl_high_s8(w_lo), vmovl_s8(vget_low_s8(w_hi)),
+                          vmovl_high_s8(w_hi)};
+  int32x4_t acc = vdupq_n_s32(0);
+  for (int i = 0; i < 4; ++i) {
+    const int16x8_t x = vld1q_s16(xq + 8 * i);
+    acc = vmlal_s16(acc, vget_low_s16(w[i]), vget_low_s16(x));
+    acc = vmlal_high_s16(acc, w[i], x);
+  }
+  return acc;
+}
+
 template <bool kHasMin>
-float dot_q4(const uint8_t* row, const float* x, size_t k) {
+float dot_q4_i16(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
   constexpr size_t bb = kHasMin ? 20 : 18;
-  float sum = 0;
-  for (size_t b = 0; b < k / 32; ++b, row += bb, x += 32) {
+  float32x4_t acc = vdupq_n_f32(0);
+  float side = 0;
+  for (size_t b = 0; b < k / 32; ++b, row += bb) {
     int8x16_t lo, hi;
     q4_nibbles(row + (kHasMin ? 4 : 2), kHasMin ? 0 : 8, lo, hi);
-    const float32x4_t acc = i8x16_times_x(hi, x + 16, i8x16_times_x(lo, x, vdupq_n_f32(0)));
-    sum += load_f16(row) * vaddvq_f32(acc);
-    if (kHasMin) sum += load_f16(row + 2) * sum_x32(x);
+    const float ds = load_f16(row) * block_scales[2 * b];
+    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(block_dot_i16(lo, hi, xq + 32 * b)), ds);
+    if (kHasMin) side += load_f16(row + 2) * block_scales[2 * b + 1];
   }
-  return sum;
+  return vaddvq_f32(acc) + side;
 }
 
 }  // namespace
+
+void quantize_blocks_i16_neon(const float* x, size_t k, int16_t* xq, float* block_scales) {
+  for (size_t b = 0; b < k / 32; ++b) {
+    float32x4_t v[8];
+    float32x4_t amax = vdupq_n_f32(0);
+    uint32x4_t nan = vdupq_n_u32(0);
+    for (int c = 0; c < 8; ++c) {
+      v[c] = vld1q_f32(x + 32 * b + 4 * c);
+      amax = vmaxnmq_f32(amax, vabsq_f32(v[c]));
+      nan = vorrq_u32(nan, vmvnq_u32(vceqq_f32(v[c], v[c])));
+    }
+    const float a = vmaxvq_f32(amax), inv = a > 0.0f ? 32767.0f / a : 0.0f;
+    int32x4_t sum = vdupq_n_s32(0);
+    for (int c = 0; c < 8; c += 2) {
+      // Round to nearest (even), as x86's cvtps does; |x * inv| <= 32767, so the narrowing cannot saturate.
+      const int16x8_t q = vcombine_s16(vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[c], inv))),
+                                       vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[c + 1], inv))));
+      vst1q_s16(xq + 32 * b + 4 * c, q);
+      sum = vpadalq_s16(sum, q);
+    }
+    // A NaN (max ignores it, the conversion turns it into a number) must still reach the outputs.
+    const float scale = vmaxvq_u32(nan) ? NAN : a / 32767.0f;
+    block_scales[2 * b] = scale;
+    block_scales[2 * b + 1] = scale * float(vaddvq_s32(sum));
+  }
+}
+
+float dot_q8_0_i16_neon(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
+  float32x4_t acc = vdupq_n_f32(0);
+  for (size_t b = 0; b < k / 32; ++b, row += 34) {
+    const int8_t* qs = reinterpret_cast<const int8_t*>(row + 2);
+    const float ds = load_f16(row) * block_scales[2 * b];
+    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(block_dot_i16(vld1q_s8(qs), vld1q_s8(qs + 16), xq + 32 * b)), ds);
+  }
+  return vaddvq_f32(acc);
+}
+float dot_q4_0_i16_neon(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
+  return dot_q4_i16<false>(row, xq, bs, k);
+}
+float dot_q4_1_i16_neon(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
+  return dot_q4_i16<true>(row, xq, bs, k);
+}
 
 float quantize_activations_neon(const float* x, int8_t* q, size_t k) {
   float32x4_t amax4 = vdupq_n_f32(0);
@@ -157,24 +198,6 @@ float dot_bf16_neon(const uint8_t* row, const float* x, size_t k) {
   float s = vaddvq_f32(vaddq_f32(acc[0], acc[1]));
   for (; i < k; ++i) s += bf16_to_fp32(load_u16(row + 2 * i)) * x[i];
   return s;
-}
-
-float dot_q8_0_neon(const uint8_t* row, const float* x, size_t k) {
-  float sum = 0;
-  for (size_t b = 0; b < k / 32; ++b, row += 34, x += 32) {
-    const int8_t* qs = reinterpret_cast<const int8_t*>(row + 2);
-    const float32x4_t acc =
-        i8x16_times_x(vld1q_s8(qs + 16), x + 16, i8x16_times_x(vld1q_s8(qs), x, vdupq_n_f32(0)));
-    sum += load_f16(row) * vaddvq_f32(acc);
-  }
-  return sum;
-}
-
-float dot_q4_0_neon(const uint8_t* row, const float* x, size_t k) {
-  return dot_q4<false>(row, x, k);
-}
-float dot_q4_1_neon(const uint8_t* row, const float* x, size_t k) {
-  return dot_q4<true>(row, x, k);
 }
 
 void dequantize_f32_row(const uint8_t* row, float* out, size_t k) {
