@@ -5,8 +5,8 @@
 #    cores without i8mm and without dotprod, and on each core `tern backends` must pick the expected plugin and
 #    `tern run` must give the reference backend's greedy text (TinyStories packed and as TL1, SmolLM2 Q4_1).
 #    Then `cmake --install` into a staging prefix and `cpack` a tarball, which must run from where it unpacks.
-#  riscv64: runtime, reference backend, format plugins and their tests (no Boost.Program_options for riscv64
-#    on bookworm, so no CLI); GoogleTest from Debian's source package; CPU features from getauxval.
+#  riscv64: the whole tree with clang-19 against a sysroot of Debian trixie's riscv64 packages, under trixie's
+#    qemu 10 (scripts/riscv64_deps.sh fetches both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCH=${1:?usage: scripts/cross.sh aarch64|riscv64}
@@ -17,7 +17,7 @@ case $ARCH in
     PKGS=(g++-aarch64-linux-gnu qemu-user-static libcpuinfo-dev libboost-program-options-dev:arm64
           libboost-dev:arm64 libgtest-dev:arm64 libbenchmark-dev:arm64 libcpuinfo0:arm64)
     TOOLS=ON ;;
-  riscv64) PKGS=(g++-riscv64-linux-gnu clang-19 lld-19 qemu-user-static googletest); TOOLS=OFF ;;
+  riscv64) PKGS=(clang-19 lld-19); TOOLS=ON ;;
   *) echo "unknown arch $ARCH" >&2; exit 1 ;;
 esac
 if [[ $ARCH == aarch64 ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
@@ -34,14 +34,17 @@ if ((${#missing[@]})); then
 elif [[ -n ${NEED_UPDATE:-} ]]; then
   $SUDO apt-get update -qq
 fi
-if [[ $ARCH == riscv64 && ! -e /usr/bin/ld.lld ]]; then export PATH="/usr/lib/llvm-19/bin:$PATH"; fi
+if [[ $ARCH == riscv64 ]]; then
+  [[ -e /usr/bin/ld.lld ]] || export PATH="/usr/lib/llvm-19/bin:$PATH"
+  scripts/riscv64_deps.sh
+fi
 PY=python3
 [[ -x .venv/bin/python ]] && PY=$PWD/.venv/bin/python
 BUILD=build-$ARCH
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_TOOLCHAIN_FILE="toolchains/$ARCH-linux-gnu.cmake" \
   -DTERN_BUILD_TOOLS=$TOOLS -DTERN_BUILD_BENCH=$TOOLS -DTERN_WERROR=ON -DPython3_EXECUTABLE="$PY"
 cmake --build "$BUILD" -j"$(nproc)"
-[[ $ARCH == aarch64 ]] && export QEMU_CPU=max
+if [[ $ARCH == aarch64 ]]; then export QEMU_CPU=max; else export QEMU_CPU=rv64,v=true,vlen=128; fi
 ctest --test-dir "$BUILD" --output-on-failure
 [[ $ARCH == aarch64 ]] || exit 0
 

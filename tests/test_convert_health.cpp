@@ -2,6 +2,7 @@
 // quantization that keeps already-ternary tensors exact, and the health checks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
