@@ -34,7 +34,17 @@ void add_arm_hwcap2_features(CpuFeatures& f) {
 }
 #endif
 
-CpuFeatures detect() {
+#if defined(__riscv)
+// VLEN from the vlenb CSR. The runtime is rv64gc, so V is enabled for this one instruction, which runs only
+// once the kernel has reported V.
+size_t riscv_vector_bits() {
+  unsigned long vlenb;
+  __asm__ volatile(".option push\n.option arch, +v\ncsrr %0, vlenb\n.option pop" : "=r"(vlenb));
+  return size_t(vlenb) * 8;
+}
+#endif
+
+CpuFeatures detect_flags() {
   CpuFeatures f;
   f.arch = detected_arch();
 #if defined(TERN_HAVE_CPUINFO)
@@ -93,6 +103,14 @@ CpuFeatures detect() {
   return f;
 }
 
+CpuFeatures detect() {
+  CpuFeatures f = detect_flags();
+#if defined(__riscv)
+  if (f.has("rvv")) f.vector_bits = riscv_vector_bits();
+#endif
+  return f;
+}
+
 }  // namespace
 
 std::string CpuFeatures::flags_string() const {
@@ -109,6 +127,7 @@ const CpuFeatures& cpu_features() {
       std::istringstream is(o);
       for (std::string w; is >> w;) d.flags.insert(w);
       d.source = "TERN_CPU_FEATURES";
+      if (!d.has("rvv")) d.vector_bits = 0;
     }
     return d;
   }();

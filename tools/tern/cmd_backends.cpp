@@ -19,8 +19,10 @@ int cmd_backends(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_command_line(args, opts, {}, vm)) return 0;
   const auto& cpu = cpu_features();
-  std::printf("CPU: %s%s%s\nfeatures (%s): %s\n\n", cpu.arch.c_str(), cpu.model.empty() ? "" : ", ", cpu.model.c_str(),
-              cpu.source.c_str(), cpu.flags_string().c_str());
+  std::printf("CPU: %s%s%s\nfeatures (%s): %s\n", cpu.arch.c_str(), cpu.model.empty() ? "" : ", ", cpu.model.c_str(),
+              cpu.source.c_str(), cpu.flags.empty() ? "(none)" : cpu.flags_string().c_str());
+  if (cpu.vector_bits) std::printf("vector length: %zu bits (VLEN)\n", cpu.vector_bits);
+  std::printf("\n");
   auto& reg = Registry::instance();
   int requires_width = 8;  // the REQUIRES column is as wide as its longest entry (AVX-512 lists seven features)
   for (const auto& r : reg.plugins()) requires_width = std::max(requires_width, int(r.requires_features.size()));

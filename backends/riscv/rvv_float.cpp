@@ -1,0 +1,184 @@
+// Float-output kernels for RVV 1.0 (compiled with -march=rv64gcv), vector-length agnostic. Block types take
+// one 32-weight block per vector (vl = 32 fits every VLEN >= 128 at the LMULs below), so their per-block
+// scales stay scalar.
+#include <riscv_vector.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "reference_kernels.h"
+#include "rvv_kernels.h"
+#include "tern/dtype.h"
+
+namespace tern::rvv {
+namespace {
+
+inline float load_f16(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return fp16_to_fp32(h);
+}
+
+// f16 bits widened to f32 with integer operations and one exact multiply, so that plain V is enough (Zvfhmin
+// would do it in one instruction): the magnitude shifted into place is the value times 2^-112, normal or
+// subnormal; exponent 31 (inf, NaN) becomes 255.
+inline vfloat32m4_t f16_to_f32(vuint16m2_t h, size_t vl) {
+  const vuint32m4_t w = __riscv_vwcvtu_x_x_v_u32m4(h, vl);
+  const vuint32m4_t mag = __riscv_vsll_vx_u32m4(__riscv_vand_vx_u32m4(w, 0x7fff, vl), 13, vl);
+  vuint32m4_t bits = __riscv_vreinterpret_v_f32m4_u32m4(
+      __riscv_vfmul_vf_f32m4(__riscv_vreinterpret_v_u32m4_f32m4(mag), 0x1p112f, vl));
+  const vbool8_t inf_nan = __riscv_vmseq_vx_u32m4_b8(__riscv_vand_vx_u32m4(w, 0x7c00, vl), 0x7c00, vl);
+  bits = __riscv_vmerge_vvm_u32m4(bits, __riscv_vor_vx_u32m4(mag, 0x7f800000, vl), inf_nan, vl);
+  bits = __riscv_vor_vv_u32m4(bits, __riscv_vsll_vx_u32m4(__riscv_vand_vx_u32m4(w, 0x8000, vl), 16, vl), vl);
+  return __riscv_vreinterpret_v_u32m4_f32m4(bits);
+}
+inline vfloat32m4_t load_f16x(const uint8_t* p, size_t vl) {
+  return f16_to_f32(__riscv_vle16_v_u16m2(reinterpret_cast<const uint16_t*>(p), vl), vl);
+}
+inline vfloat32m4_t load_bf16x(const uint8_t* p, size_t vl) {
+  const vuint16m2_t h = __riscv_vle16_v_u16m2(reinterpret_cast<const uint16_t*>(p), vl);
+  return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(__riscv_vwcvtu_x_x_v_u32m4(h, vl), 16, vl));
+}
+
+// sum over i < n of load(a, i) * b[i], vl lanes at a time, each lane its own running sum.
+template <vfloat32m4_t (*kLoad)(const uint8_t*, size_t), size_t kElemBytes>
+float row_dot(const uint8_t* a, const float* b, size_t n) {
+  const size_t vlmax = __riscv_vsetvlmax_e32m4();
+  vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
+  for (size_t i = 0; i < n;) {
+    const size_t vl = __riscv_vsetvl_e32m4(n - i);
+    acc =
+        __riscv_vfmacc_vv_f32m4_tu(acc, kLoad(a + kElemBytes * i, vl), __riscv_vle32_v_f32m4(b + i, vl), vl);
+    i += vl;
+  }
+  return __riscv_vfmv_f_s_f32m1_f32(
+      __riscv_vfredusum_vs_f32m4_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax));
+}
+inline vfloat32m4_t load_f32x(const uint8_t* p, size_t vl) {
+  return __riscv_vle32_v_f32m4(reinterpret_cast<const float*>(p), vl);
+}
+
+template <vfloat32m4_t (*kLoad)(const uint8_t*, size_t)>
+void dequantize(const uint8_t* row, float* out, size_t k) {
+  for (size_t i = 0; i < k;) {
+    const size_t vl = __riscv_vsetvl_e32m4(k - i);
+    __riscv_vse32_v_f32m4(out + i, kLoad(row + 2 * i, vl), vl);
+    i += vl;
+  }
+}
+
+// The integer dot of a block's 32 weights (lo: weights 0-15, hi: 16-31, int8) with its int16 activations.
+inline int32_t block_dot_i16(vint8m1_t lo, vint8m1_t hi, const int16_t* xq) {
+  const size_t vl = __riscv_vsetvl_e8m1(16);
+  vint32m4_t acc = __riscv_vwmul_vv_i32m4(__riscv_vsext_vf2_i16m2(lo, vl), __riscv_vle16_v_i16m2(xq, vl), vl);
+  acc = __riscv_vwmacc_vv_i32m4(acc, __riscv_vsext_vf2_i16m2(hi, vl), __riscv_vle16_v_i16m2(xq + 16, vl), vl);
+  return __riscv_vmv_x_s_i32m1_i32(__riscv_vredsum_vs_i32m4_i32m1(acc, __riscv_vmv_s_x_i32m1(0, 1), vl));
+}
+
+// Q4_0 (18-byte blocks: f16 scale, 16 bytes) and Q4_1 (20: scale, min, 16 bytes): low nibbles are weights
+// 0-15, high nibbles 16-31; Q4_0 weights are the nibble minus 8.
+template <bool kHasMin>
+float dot_q4_i16(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
+  constexpr size_t kBlock = kHasMin ? 20 : 18;
+  const size_t vl = __riscv_vsetvl_e8m1(16);
+  float acc = 0, side = 0;
+  for (size_t b = 0; b < k / 32; ++b, row += kBlock) {
+    const vuint8m1_t p = __riscv_vle8_v_u8m1(row + (kHasMin ? 4 : 2), vl);
+    vint8m1_t lo = __riscv_vreinterpret_v_u8m1_i8m1(__riscv_vand_vx_u8m1(p, 15, vl));
+    vint8m1_t hi = __riscv_vreinterpret_v_u8m1_i8m1(__riscv_vsrl_vx_u8m1(p, 4, vl));
+    if (!kHasMin) {
+      lo = __riscv_vsub_vx_i8m1(lo, 8, vl);
+      hi = __riscv_vsub_vx_i8m1(hi, 8, vl);
+    }
+    acc += float(block_dot_i16(lo, hi, xq + 32 * b)) * (load_f16(row) * block_scales[2 * b]);
+    if (kHasMin) side += load_f16(row + 2) * block_scales[2 * b + 1];
+  }
+  return acc + side;
+}
+
+}  // namespace
+
+float dot_f32_rvv(const float* a, const float* b, size_t n) {
+  return row_dot<load_f32x, 4>(reinterpret_cast<const uint8_t*>(a), b, n);
+}
+float dot_f16_rvv(const uint8_t* row, const float* x, size_t k) {
+  return row_dot<load_f16x, 2>(row, x, k);
+}
+float dot_bf16_rvv(const uint8_t* row, const float* x, size_t k) {
+  return row_dot<load_bf16x, 2>(row, x, k);
+}
+
+void quantize_blocks_i16_rvv(const float* x, size_t k, int16_t* xq, float* block_scales) {
+  const size_t vl = __riscv_vsetvl_e32m8(32);
+  for (size_t b = 0; b < k / 32; ++b) {
+    const vfloat32m8_t v = __riscv_vle32_v_f32m8(x + 32 * b, vl);
+    const float a = __riscv_vfmv_f_s_f32m1_f32(
+        __riscv_vfredmax_vs_f32m8_f32m1(__riscv_vfabs_v_f32m8(v, vl), __riscv_vfmv_s_f_f32m1(0.0f, 1), vl));
+    const float inv = a > 0.0f ? 32767.0f / a : 0.0f;
+    // Round to nearest (even), as x86's cvtps does; |x * inv| <= 32767, so the narrowing cannot saturate.
+    const vint16m4_t q = __riscv_vncvt_x_x_w_i16m4(
+        __riscv_vfcvt_x_f_v_i32m8_rm(__riscv_vfmul_vf_f32m8(v, inv, vl), __RISCV_FRM_RNE, vl), vl);
+    __riscv_vse16_v_i16m4(xq + 32 * b, q, vl);
+    const int32_t sum =
+        __riscv_vmv_x_s_i32m1_i32(__riscv_vwredsum_vs_i16m4_i32m1(q, __riscv_vmv_s_x_i32m1(0, 1), vl));
+    // A NaN (max ignores it, the conversion turns it into a number) must still reach the outputs.
+    const bool nan = __riscv_vcpop_m_b4(__riscv_vmfne_vv_f32m8_b4(v, v, vl), vl) != 0;
+    const float scale = nan ? NAN : a / 32767.0f;
+    block_scales[2 * b] = scale;
+    block_scales[2 * b + 1] = scale * float(sum);
+  }
+}
+
+float dot_q8_0_i16_rvv(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
+  const size_t vl = __riscv_vsetvl_e8m1(16);
+  float acc = 0;
+  for (size_t b = 0; b < k / 32; ++b, row += 34) {
+    const int8_t* qs = reinterpret_cast<const int8_t*>(row + 2);
+    const int32_t dot =
+        block_dot_i16(__riscv_vle8_v_i8m1(qs, vl), __riscv_vle8_v_i8m1(qs + 16, vl), xq + 32 * b);
+    acc += float(dot) * (load_f16(row) * block_scales[2 * b]);
+  }
+  return acc;
+}
+float dot_q4_0_i16_rvv(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
+  return dot_q4_i16<false>(row, xq, bs, k);
+}
+float dot_q4_1_i16_rvv(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
+  return dot_q4_i16<true>(row, xq, bs, k);
+}
+
+void dequantize_f32_row_rvv(const uint8_t* row, float* out, size_t k) {
+  std::memcpy(out, row, k * 4);
+}
+void dequantize_f16_row_rvv(const uint8_t* row, float* out, size_t k) {
+  dequantize<load_f16x>(row, out, k);
+}
+void dequantize_bf16_row_rvv(const uint8_t* row, float* out, size_t k) {
+  dequantize<load_bf16x>(row, out, k);
+}
+// The block types' prefill rows: the reference's own dequantization (exact), which prefill amortizes over
+// every token of the batch.
+void dequantize_q8_0_row(const uint8_t* row, float* out, size_t k) {
+  dequantize_row(DType::Q8_0, row, out, k);
+}
+void dequantize_q4_0_row(const uint8_t* row, float* out, size_t k) {
+  dequantize_row(DType::Q4_0, row, out, k);
+}
+void dequantize_q4_1_row(const uint8_t* row, float* out, size_t k) {
+  dequantize_row(DType::Q4_1, row, out, k);
+}
+
+void gated_activation_rvv(const float* gate, const float* up, float* out, size_t n, Activation act) {
+  if (act != Activation::Relu2) return ref::gated_activation(gate, up, out, n, act);
+  for (size_t i = 0; i < n;) {
+    const size_t vl = __riscv_vsetvl_e32m4(n - i);
+    const vfloat32m4_t g = __riscv_vle32_v_f32m4(gate + i, vl);
+    const vbool8_t positive = __riscv_vmfgt_vf_f32m4_b8(g, 0.0f, vl);
+    const vfloat32m4_t a = __riscv_vmerge_vvm_f32m4(__riscv_vfmv_v_f_f32m4(0.0f, vl),
+                                                    __riscv_vfmul_vv_f32m4(g, g, vl), positive, vl);
+    __riscv_vse32_v_f32m4(out + i, __riscv_vfmul_vv_f32m4(a, __riscv_vle32_v_f32m4(up + i, vl), vl), vl);
+    i += vl;
+  }
+}
+
+}  // namespace tern::rvv
