@@ -6,7 +6,9 @@
 #    `tern run` must give the reference backend's greedy text (TinyStories packed and as TL1, SmolLM2 Q4_1).
 #    Then `cmake --install` into a staging prefix and `cpack` a tarball, which must run from where it unpacks.
 #  riscv64: the whole tree with clang-19 against a sysroot of Debian trixie's riscv64 packages, under trixie's
-#    qemu 10 (scripts/riscv64_deps.sh fetches both).
+#    qemu 10 (scripts/riscv64_deps.sh fetches both). All tests run at VLEN 128, 256 and 512; `tern backends`
+#    must pick rvv at every VLEN and the reference without V; greedy text as for aarch64, with TinyStories also
+#    as TQ2_0, TQ1_0 and its bf16 checkpoint. Then the same install and tarball check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCH=${1:?usage: scripts/cross.sh aarch64|riscv64}
@@ -44,24 +46,41 @@ BUILD=build-$ARCH
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_TOOLCHAIN_FILE="toolchains/$ARCH-linux-gnu.cmake" \
   -DTERN_BUILD_TOOLS=$TOOLS -DTERN_BUILD_BENCH=$TOOLS -DTERN_WERROR=ON -DPython3_EXECUTABLE="$PY"
 cmake --build "$BUILD" -j"$(nproc)"
-if [[ $ARCH == aarch64 ]]; then export QEMU_CPU=max; else export QEMU_CPU=rv64,v=true,vlen=128; fi
-ctest --test-dir "$BUILD" --output-on-failure
-[[ $ARCH == aarch64 ]] || exit 0
+# QEMU runs the target's programs (no binfmt_misc in containers); QEMU_CPU picks the emulated core. CORES: each
+# core and the backend tern must pick on it.
+case $ARCH in
+  aarch64)
+    QEMU=(qemu-aarch64-static)
+    TEST_CPU=max
+    CORES=("cortex-a53 arm-neon" "neoverse-n1 arm-dotprod" "max arm-i8mm")
+    PKG_PLUGIN=arm-i8mm ;;
+  riscv64)
+    QEMU=("$PWD/build-riscv64-deps/qemu/bin/qemu-riscv64" -L "$PWD/build-riscv64-deps/sysroot")
+    TEST_CPU=rv64,v=true,vlen=128
+    CORES=("rv64,v=true,vlen=128 rvv" "rv64,v=true,vlen=256 rvv" "rv64,v=true,vlen=512 rvv"
+           "rv64,v=false reference")
+    PKG_PLUGIN=rvv ;;
+esac
+export QEMU_CPU=$TEST_CPU
+ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
 
-# Each emulated core, the plugin it must get, the conformance suite on it, and greedy text on it equal to the
-# reference backend's on x86 (the native build/, as CI builds it first; else the reference backend here): the
-# packed TinyStories checkpoint (ternary, int8 activations: exact) and SmolLM2 Q4_1 (float kernels) if present.
-# Without binfmt_misc (containers) an aarch64 program must be started through qemu.
-TERN=(qemu-aarch64-static "$BUILD/bin/tern")
+# On each emulated core: the plugin tern picks, the conformance suite, and greedy text equal to the reference
+# backend's on x86 (the native build/, as CI builds it first; else the reference backend here). Models: the
+# packed TinyStories checkpoint (ternary, int8 activations: exact), re-encoded by tern as the types this
+# architecture has its own kernels for, and SmolLM2 Q4_1 (float kernels) if present.
+TERN=("${QEMU[@]}" "$BUILD/bin/tern")
 REF=("${TERN[@]}")
 [[ -x build/bin/tern ]] && REF=(build/bin/tern)
 PACKED=../shared/models/bitnet-tinystories-3m-packed
 MODELS=("$PACKED|Once upon a time|40")
-# The same checkpoint as TL1 (tern export + quantize), which only the Arm plugins run with their own kernels.
-rm -rf "$BUILD/tl1"
-"${REF[@]}" export "$PACKED" -o "$BUILD/tl1" >/dev/null
-"${REF[@]}" quantize "$BUILD/tl1/clean-f16.gguf" "$BUILD/tl1" --type tl1 >/dev/null
-MODELS+=("$BUILD/tl1/clean-tl1.gguf|Once upon a time|40")
+rm -rf "$BUILD/requant"
+"${REF[@]}" export "$PACKED" -o "$BUILD/requant" >/dev/null
+if [[ $ARCH == aarch64 ]]; then TYPES=(tl1); else TYPES=(tq2_0 tq1_0); fi
+for t in "${TYPES[@]}"; do
+  "${REF[@]}" quantize "$BUILD/requant/clean-f16.gguf" "$BUILD/requant" --type "$t" >/dev/null
+  MODELS+=("$BUILD/requant/clean-$t.gguf|Once upon a time|40")
+done
+[[ $ARCH == riscv64 ]] && MODELS+=("../shared/models/bitnet-tinystories-3m-bf16|Once upon a time|40")
 SMOL=models/SmolLM2-135M-Instruct.Q4_1.gguf
 [[ -f $SMOL ]] && MODELS+=("$SMOL|The capital of France is|16")
 want=()
@@ -69,7 +88,7 @@ for m in "${MODELS[@]}"; do
   IFS='|' read -r model prompt n <<<"$m"
   want+=("$("${REF[@]}" run -m "$model" -p "$prompt" -n "$n" --temp 0 -t 2 --backend reference 2>/dev/null)")
 done
-for core in "cortex-a53 arm-neon" "neoverse-n1 arm-dotprod" "max arm-i8mm"; do
+for core in "${CORES[@]}"; do
   read -r cpu plugin <<<"$core"
   export QEMU_CPU=$cpu
   best=$("${TERN[@]}" backends | awk '$1 == "backend" && $4 == "usable" {print $3, $2}' | sort -rn | head -1 |
@@ -79,7 +98,19 @@ for core in "cortex-a53 arm-neon" "neoverse-n1 arm-dotprod" "max arm-i8mm"; do
     "${TERN[@]}" backends >&2
     exit 1
   fi
-  TERN_EXPECT_BACKENDS=$plugin qemu-aarch64-static "$BUILD/bin/tern_backend_ops_tests" --gtest_brief=1
+  # ctest ran on TEST_CPU already. riscv64 runs all tests at every VLEN, aarch64 the conformance suite on
+  # every core; the reference needs no comparison with itself.
+  checked="nothing to compare (the reference)"
+  if [[ $cpu == "$TEST_CPU" ]]; then
+    checked="all tests passed"
+  elif [[ $plugin != reference && $ARCH == riscv64 ]]; then
+    ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" >/dev/null ||
+      { ctest --test-dir "$BUILD" --output-on-failure --rerun-failed; exit 1; }
+    checked="all tests passed"
+  elif [[ $plugin != reference ]]; then
+    TERN_EXPECT_BACKENDS=$plugin "${QEMU[@]}" "$BUILD/bin/tern_backend_ops_tests" --gtest_brief=1
+    checked="the conformance suite passed"
+  fi
   for i in "${!MODELS[@]}"; do
     IFS='|' read -r model prompt n <<<"${MODELS[$i]}"
     got=$("${TERN[@]}" run -m "$model" -p "$prompt" -n "$n" --temp 0 -t 2 2>/dev/null)
@@ -89,7 +120,7 @@ for core in "cortex-a53 arm-neon" "neoverse-n1 arm-dotprod" "max arm-i8mm"; do
       exit 1
     fi
   done
-  echo "cross.sh: qemu -cpu $cpu: $plugin chosen, conformance passed, greedy text of ${#MODELS[@]} models matches the reference"
+  echo "cross.sh: qemu -cpu $cpu: $plugin chosen, $checked, greedy text of ${#MODELS[@]} models matches the reference"
 done
 
 # Install, package, and run the package from a fresh directory (plugins found next to the binary's lib/).
@@ -97,14 +128,14 @@ rm -rf "$BUILD/stage" "$BUILD/unpacked"
 cmake --install "$BUILD" --prefix "$BUILD/stage" >/dev/null
 (cd "$BUILD" && cpack -G TGZ >/dev/null)
 mkdir -p "$BUILD/unpacked"
-tar -xzf "$BUILD"/tern-*-linux-aarch64.tar.gz -C "$BUILD/unpacked"
-PKG=$(echo "$BUILD"/unpacked/tern-*-linux-aarch64)
-export QEMU_CPU=max
-got=$(qemu-aarch64-static "$PKG/bin/tern" run -m "$PACKED" -p "Once upon a time" -n 40 --temp 0 -t 2 2>/dev/null)
+tar -xzf "$BUILD"/tern-*-linux-$ARCH.tar.gz -C "$BUILD/unpacked"
+PKG=$(echo "$BUILD"/unpacked/tern-*-linux-$ARCH)
+export QEMU_CPU=$TEST_CPU
+got=$("${QEMU[@]}" "$PKG/bin/tern" run -m "$PACKED" -p "Once upon a time" -n 40 --temp 0 -t 2 2>/dev/null)
 if [[ $got != "${want[0]}" ]]; then
   echo "cross.sh: the packaged tern ($PKG) generates '$got'" >&2
   exit 1
 fi
-qemu-aarch64-static "$PKG/bin/tern" backends | grep -q "^backend  arm-i8mm .* usable" ||
-  { echo "cross.sh: the packaged tern does not find its arm-i8mm plugin" >&2; exit 1; }
-echo "cross.sh: $(basename "$BUILD"/tern-*-linux-aarch64.tar.gz) runs from where it unpacks"
+"${QEMU[@]}" "$PKG/bin/tern" backends | grep -q "^backend  $PKG_PLUGIN .* usable" ||
+  { echo "cross.sh: the packaged tern does not find its $PKG_PLUGIN plugin" >&2; exit 1; }
+echo "cross.sh: $(basename "$BUILD"/tern-*-linux-$ARCH.tar.gz) runs from where it unpacks"
