@@ -95,6 +95,11 @@ fi
 if command -v aarch64-linux-gnu-g++ >/dev/null && command -v llvm-mca >/dev/null; then
   python3 scripts/mca_kernels.py --arch aarch64 >"$RAW/arm_mca.md"
 fi
+# RISC-V: the same for the rvv plugin on RISC-V vector core models, if llvm-mca-19 and the riscv64 sysroot
+# (scripts/riscv64_deps.sh) are there.
+if command -v llvm-mca-19 >/dev/null && [[ -d build-riscv64-deps/sysroot ]]; then
+  python3 scripts/mca_kernels.py --arch riscv64 >"$RAW/riscv_mca.md"
+fi
 
 python3 - "$RAW" "$OUT" "$(git rev-parse --short HEAD)" <<'PY'
 import glob, json, os, platform, sys, datetime
@@ -240,9 +245,20 @@ if os.path.exists(arm_mca):
               "It is a pipeline model, useful for finding dependency chains and saturated ports, not a speed. "
               "Measured on Arm: correctness (bit-identical to the reference under qemu on three cores, "
               "`scripts/cross.sh aarch64`) and instructions retired per generated token under qemu against the "
-              "reference and llama.cpp's NEON build (`scripts/arm_icount.sh`, tables in docs/backends.md); no Arm "
+              "reference and llama.cpp's NEON build (`scripts/qemu_icount.sh aarch64`, tables in docs/backends.md); no Arm "
               "wall time.", ""]
     lines += open(arm_mca).read().strip().splitlines()
+riscv_mca = os.path.join(raw, "riscv_mca.md")
+if os.path.exists(riscv_mca):
+    lines += ["", "## RISC-V: modelled, not measured", "",
+              "No RISC-V machine ran these. Below are llvm-mca's (LLVM 19) predicted cycles per iteration of the rvv "
+              "plugin's hot loops (`scripts/mca_kernels.py --arch riscv64`) on its models of RISC-V vector cores. "
+              "The kernels are vector-length agnostic, so a loop iteration does more multiply-adds on a core with a "
+              "longer VLEN; the MAC/cycle column uses each modelled core's VLEN. A pipeline model, not a speed. "
+              "Measured: correctness under qemu at VLEN 128, 256 and 512 (`scripts/cross.sh riscv64`) and "
+              "instructions retired per generated token under qemu against the reference and llama.cpp's RVV build "
+              "(`scripts/qemu_icount.sh riscv64`, tables in docs/backends.md); no RISC-V wall time.", ""]
+    lines += open(riscv_mca).read().strip().splitlines()
 lines += ["", "Raw `tern bench --json` output of this run:", "", "```json",
           json.dumps([{k: v for k, v in r.items()} for r in runs + smol] + [{"results": depth}], indent=1), "```", ""]
 open(out + ".part", "w").write("\n".join(lines))

@@ -5,7 +5,8 @@
 # Usage: scripts/build_llama_cpp.sh [dir] [target] [toolchain]   (default build-llama.cpp/, which git ignores, and
 # llama-bench); prints the built program's path. scripts/check_interchange.sh builds llama-simple with it. With a
 # toolchain file (toolchains/aarch64-linux-gnu.cmake) it cross-builds instead, for LLAMA_ARM_ARCH (default
-# armv8.2-a+dotprod, the arm-dotprod plugin's baseline), for scripts/arm_icount.sh to count under qemu.
+# armv8.2-a+dotprod, the arm-dotprod plugin's baseline; riscv64: rv64gcv), for scripts/qemu_icount.sh to count
+# under qemu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-build-llama.cpp}
@@ -22,7 +23,11 @@ if [[ ! -f $SRC/CMakeLists.txt ]]; then
 fi
 TOOLCHAIN=${3:-}
 CPU_FLAGS=(-DGGML_NATIVE=ON)
-if [[ -n $TOOLCHAIN ]]; then
+if [[ $TOOLCHAIN == *riscv64* ]]; then
+  # Plain RVV 1.0, the rvv plugin's baseline: without ggml's default Zfh / Zvfh / Zicbop additions.
+  CPU_FLAGS=(-DCMAKE_TOOLCHAIN_FILE="$PWD/$TOOLCHAIN" -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DGGML_RVV=ON
+             -DGGML_RV_ZFH=OFF -DGGML_RV_ZVFH=OFF -DGGML_RV_ZICBOP=OFF -DGGML_RV_ZIHINTPAUSE=OFF)
+elif [[ -n $TOOLCHAIN ]]; then
   CPU_FLAGS=(-DCMAKE_TOOLCHAIN_FILE="$PWD/$TOOLCHAIN" -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF
              -DGGML_CPU_ARM_ARCH="${LLAMA_ARM_ARCH:-armv8.2-a+dotprod}")
 fi

@@ -12,7 +12,13 @@ With --arch aarch64 it does the same for the Arm plugins' loops (compiled with a
 variant's -march) on Arm core models: wall time under qemu means nothing, so this and qemu's instruction counts
 are what the Arm kernels are judged by. A core model that lacks an instruction (sdot on Cortex-A53) shows "-".
 
-Needs llvm-mca (Debian's llvm package). Usage: scripts/mca_kernels.py [--arch x86_64|aarch64] [--mcpu A,B,...]
+With --arch riscv64 it models the rvv plugin's loops (clang-19, -march=rv64gcv, against the sysroot that
+scripts/riscv64_deps.sh unpacks) on RISC-V vector cores. The kernels are vector-length agnostic, so their
+multiply-adds per iteration depend on each core's VLEN (sifive-x280: 512, sifive-p670: 128). LLVM 19 knows
+spacemit-x60 by name but has no scheduling model for it.
+
+Needs llvm-mca (Debian's llvm package; llvm-19 for riscv64). Usage: scripts/mca_kernels.py [--arch x86_64|aarch64|riscv64]
+[--mcpu A,B,...]
 """
 import argparse
 import os
@@ -45,6 +51,16 @@ ARM_KERNELS = [
     ("arm_kernels_i8mm.cpp", I8MM, "I2_S prefill tile 2x2 (smmla)", ("i2s_gemm_i8mm",), "smmla"),
     ("tl1_kernels_neon.cpp", NEON, "TL1 tile, 16 rows x 1 token (tbl)", ("tl1_tile_dot_neon",), "tbl"),
 ]
+RVV = ["-march=rv64gcv"]
+# RISC-V: the same shape; a vwmacc.vv on e8m1 sources does VLEN / 8 multiply-adds. Every loop here runs at
+# e8, m1.
+RVV_KERNELS = [
+    ("rvv_ternary.cpp", RVV, "I2_S GEMV, 4 rows x 1 token", ("i2s_gemv_rvv",), "vwmacc.vv"),
+    ("rvv_ternary.cpp", RVV, "I2_S prefill tile 2x2", ("i2s_gemm_rvv",), "vwmacc.vv"),
+    ("rvv_ternary.cpp", RVV, "TQ2_0 GEMV, 4 rows x 1 token", ("tq2_gemv_rvv",), "vwmacc.vv"),
+    ("rvv_ternary.cpp", RVV, "TQ1_0 GEMV, 4 rows x 1 token", ("tq1_gemv_rvv",), "vwmacc.vv"),
+]
+RVV_VLEN = {"sifive-x280": 512, "sifive-p670": 128}
 # Multiply-adds per instruction: 32 byte pairs per ymm vpmaddubsw, 64 per zmm vpdpbusd; 8 per smull / smull2,
 # 16 per sdot, 32 per smmla (2 x 2 x 8); a TL1 tbl looks up 16 rows' sums of one pair, and takes two tables
 # (low and high bytes), so 16 weight x activation products per tbl.
@@ -52,9 +68,11 @@ MACS = {"vpmaddubsw": 32, "vpdpbusd": 64, "smull": 8, "sdot": 16, "smmla": 32, "
 
 
 def compile_to_asm(source, flags, out, arch):
-    isa_dir = "backends/x86" if arch == "x86_64" else "backends/arm"
-    cxx = "g++" if arch == "x86_64" else "aarch64-linux-gnu-g++"
-    cmd = [cxx, "-O3", "-DNDEBUG", "-std=c++20", *flags, "-I" + os.path.join(ROOT, isa_dir),
+    isa_dir = {"x86_64": "backends/x86", "aarch64": "backends/arm", "riscv64": "backends/riscv"}[arch]
+    cxx = {"x86_64": ["g++"], "aarch64": ["aarch64-linux-gnu-g++"],
+           "riscv64": ["clang++-19", "--target=riscv64-linux-gnu",
+                       "--sysroot=" + os.path.join(ROOT, "build-riscv64-deps/sysroot")]}[arch]
+    cmd = [*cxx, "-O3", "-DNDEBUG", "-std=c++20", *flags, "-I" + os.path.join(ROOT, isa_dir),
            "-I" + os.path.join(ROOT, "runtime/include"), "-I" + os.path.join(ROOT, "backends/reference"),
            "-I" + os.path.join(ROOT, "backends/cpu"), "-S", os.path.join(ROOT, isa_dir, source), "-o", out]
     subprocess.run(cmd, check=True)
@@ -63,8 +81,9 @@ def compile_to_asm(source, flags, out, arch):
 
 def function_body(lines, fragments):
     """The assembly of the first function whose mangled name contains every fragment (or None)."""
-    start = next((i for i, line in enumerate(lines) if all(f in line for f in fragments) and line.endswith(":")
-                  and not line.startswith("\t")), None)
+    # clang follows a function's label with a comment ("f:  # @f").
+    start = next((i for i, line in enumerate(lines) if all(f in line for f in fragments)
+                  and line.split("#")[0].rstrip().endswith(":") and not line.startswith("\t")), None)
     if start is None:
         return None
     end = next(i for i in range(start, len(lines)) if lines[i].strip() == ".cfi_endproc"
@@ -81,11 +100,11 @@ def is_op(line, mnemonic):
 def hottest_loop(body, mnemonic):
     """Of the innermost loops (a label, then a backward jump to it, with no other loop inside), the one with the
     most multiply-add instructions: the 2 x 4 tile where smaller edge tiles are inlined next to it."""
-    labels = {line[:-1]: i for i, line in enumerate(body) if re.match(r"^\.L\w+:$", line)}
+    labels = {line.split(":")[0]: i for i, line in enumerate(body) if re.match(r"^\.L\w+:\s*(#.*)?$", line)}
     loops = []
     for i, line in enumerate(body):
-        # x86 jumps (jne .L5), Arm branches (b.ne .L5, bne .L5, cbnz x1, .L5)
-        m = re.match(r"^\s+(?:j\w+|b\.?\w*|cbn?z|tbn?z)\s+(?:\w+, )*(\.L\w+)$", line)
+        # x86 jumps (jne .L5), Arm branches (b.ne .L5, bne .L5, cbnz x1, .L5), RISC-V (bltu a0, a1, .LBB0_3)
+        m = re.match(r"^\s+(?:j\w+|b\.?\w*|cbn?z|tbn?z)\s+(?:\w+, ?)*(\.L\w+)$", line)
         if m and m.group(1) in labels and labels[m.group(1)] < i:
             loops.append((labels[m.group(1)], i))
     innermost = [(a, b) for a, b in loops if not any(a <= c and d <= b and (c, d) != (a, b) for c, d in loops)]
@@ -98,9 +117,13 @@ def hottest_loop(body, mnemonic):
 
 def mca_cycles(loop, mcpu, tmp, arch):
     path = os.path.join(tmp, "loop.s")
-    open(path, "w").write("\n".join(loop) + "\n")
-    triple = [] if arch == "x86_64" else ["-mtriple=aarch64-linux-gnu"]
-    r = subprocess.run(["llvm-mca", *triple, f"-mcpu={mcpu}", "-iterations=400", path], capture_output=True,
+    # The RVV loops' vsetvli is hoisted out of them: tell llvm-mca the vector configuration they run with.
+    header = ["# LLVM-MCA-RISCV-LMUL M1", "# LLVM-MCA-RISCV-SEW E8"] if arch == "riscv64" else []
+    open(path, "w").write("\n".join(header + loop) + "\n")
+    triple = {"x86_64": [], "aarch64": ["-mtriple=aarch64-linux-gnu"], "riscv64": ["-mtriple=riscv64-linux-gnu"]}[arch]
+    # LLVM 14 (Debian's llvm) has no RISC-V vector core models; llvm-19 does.
+    mca = "llvm-mca-19" if arch == "riscv64" else "llvm-mca"
+    r = subprocess.run([mca, *triple, f"-mcpu={mcpu}", "-iterations=400", path], capture_output=True,
                        text=True)
     if r.returncode != 0:  # e.g. AVX-512 on a model of a CPU without it
         return None
@@ -109,13 +132,14 @@ def mca_cycles(loop, mcpu, tmp, arch):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64"])
+    ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64", "riscv64"])
     ap.add_argument("--mcpu", help="comma-separated llvm-mca CPU models")
     args = ap.parse_args()
-    default_cpus = "znver3,icelake-server,sapphirerapids" if args.arch == "x86_64" else \
-        "cortex-a55,cortex-a76,neoverse-n1,neoverse-v1"
+    default_cpus = {"x86_64": "znver3,icelake-server,sapphirerapids",
+                    "aarch64": "cortex-a55,cortex-a76,neoverse-n1,neoverse-v1",
+                    "riscv64": "sifive-p670,sifive-x280"}[args.arch]
     cpus = (args.mcpu or default_cpus).split(",")
-    kernels = KERNELS if args.arch == "x86_64" else ARM_KERNELS
+    kernels = {"x86_64": KERNELS, "aarch64": ARM_KERNELS, "riscv64": RVV_KERNELS}[args.arch]
     print("| kernel loop | multiply-adds / iteration | vector register moves | "
           + " | ".join(f"{c}: cycles (MAC/cycle)" for c in cpus) + " |")
     print("|---|---|---|" + "---|" * len(cpus))
@@ -130,14 +154,17 @@ def main():
             loop = hottest_loop(body, mnemonic) if body else []
             if not loop:
                 sys.exit(f"mca_kernels: no loop with {mnemonic} in {fragments} ({source})")
-            macs = MACS[mnemonic] * sum(is_op(x, mnemonic) for x in loop)
+            n_ops = sum(is_op(x, mnemonic) for x in loop)
+            macs = MACS[mnemonic] * n_ops if mnemonic in MACS else None
             moves = sum(1 for x in loop if re.match(r"^\s+vmovdq[au]\d*\s+%[xyz]mm\d+, %[xyz]mm\d+$", x)
                         or re.match(r"^\s+mov\s+v\d+\.16b, v\d+\.16b$", x))
             cells = []
             for cpu in cpus:
                 cycles = mca_cycles(loop, cpu, tmp, args.arch)
-                cells.append("-" if cycles is None else f"{cycles:.1f} ({macs / cycles:.0f})")
-            print(f"| {name} | {macs} | {moves} | " + " | ".join(cells) + " |")
+                cpu_macs = macs if macs is not None else n_ops * RVV_VLEN.get(cpu, 128) // 8
+                cells.append("-" if cycles is None else f"{cycles:.1f} ({cpu_macs / cycles:.0f})")
+            per_iteration = macs if macs is not None else f"{n_ops} x VLEN/8"
+            print(f"| {name} | {per_iteration} | {moves} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

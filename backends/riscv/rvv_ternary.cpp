@@ -98,82 +98,101 @@ const int8_t* build_planes(const int8_t* q, size_t n_tokens, size_t k, size_t& p
 constexpr int kFlushVectors = 16;
 
 // RVV registers are sizeless (no arrays of them), so the two tile shapes are spelled out. Both run, for every
-// vector of packed bytes, each field f through every (row, token) accumulator, and flush the accumulators
-// into out every kFlushVectors vectors and at the end.
+// vector of packed bytes, each field f through every (row, token) accumulator. Full vectors accumulate with
+// the tail-agnostic policy (a tail-undisturbed multiply-add would need a vsetvli around every one), flushed
+// into out every kFlushVectors vectors; the last, partial vector gets fresh accumulators reduced over its
+// own lanes.
 template <class L, class Body>
 void for_each_field(Body&& body) {
   [&]<int... F>(std::integer_sequence<int, F...>) {
     (body(std::integral_constant<int, F>{}), ...);
+  }(std::make_integer_sequence<int, L::kFields>{});
+}
+
+inline vint16m2_t zeros(size_t vl) {
+  return __riscv_vmv_v_x_i16m2(0, vl);
+}
+inline int32_t reduce(vint16m2_t acc, size_t vl) {
+  return __riscv_vmv_x_s_i32m1_i32(__riscv_vwredsum_vs_i16m2_i32m1(acc, __riscv_vmv_s_x_i32m1(0, 1), vl));
+}
+
+// Runs step(i, vl, accumulators...) over n bytes and adds the accumulators' sums to sums[...] (one per
+// accumulator, in order), with the flushing described above.
+template <class Step>
+void accumulate_over(size_t n, Step&& step, int32_t* sums) {
+  const size_t vlmax = __riscv_vsetvlmax_e8m1();
+  size_t i = 0;
+  auto run = [&](size_t vl, auto&&... acc) {
+    int vectors = 0;
+    for (; i + vl <= n; i += vl) {
+      step(i, vl, acc...);
+      if (++vectors == kFlushVectors) {
+        int j = 0;
+        ((sums[j++] += reduce(acc, vl), acc = zeros(vl)), ...);
+        vectors = 0;
+      }
+    }
+    if (vectors) {
+      int j = 0;
+      ((sums[j++] += reduce(acc, vl)), ...);
+    }
+  };
+  auto tail = [&](size_t vl, auto&&... acc) {
+    step(i, vl, acc...);
+    int j = 0;
+    ((sums[j++] += reduce(acc, vl)), ...);
+  };
+  vint16m2_t a0 = zeros(vlmax), a1 = a0, a2 = a0, a3 = a0;
+  run(vlmax, a0, a1, a2, a3);
+  if (i < n) {
+    const size_t vl = __riscv_vsetvl_e8m1(n - i);
+    vint16m2_t t0 = zeros(vl), t1 = t0, t2 = t0, t3 = t0;
+    tail(vl, t0, t1, t2, t3);
   }
-  (std::make_integer_sequence<int, L::kFields>{});
 }
 
-inline int32_t flush(vint16m2_t& acc, size_t vlmax) {
-  const int32_t s =
-      __riscv_vmv_x_s_i32m1_i32(__riscv_vwredsum_vs_i16m2_i32m1(acc, __riscv_vmv_s_x_i32m1(0, 1), vlmax));
-  acc = __riscv_vmv_v_x_i16m2(0, vlmax);
-  return s;
-}
-
-// Decode: four rows, one token. out[r] = the dot of n packed bytes of rows[r] with the token's planes.
+// Decode: four rows, one token. out[0][r] = the dot of n packed bytes of rows[r] with the token's planes.
 template <class L>
 void tile_4x1(const uint8_t* const* rows, const int8_t* const* planes, size_t plane_bytes, size_t n,
               int32_t (&out)[1][4]) {
-  const size_t vlmax = __riscv_vsetvlmax_e8m1();
-  vint16m2_t a0 = __riscv_vmv_v_x_i16m2(0, vlmax), a1 = a0, a2 = a0, a3 = a0;
-  int vectors = 0;
-  for (size_t i = 0; i < n;) {
-    const size_t vl = __riscv_vsetvl_e8m1(n - i);
+  auto step = [&](size_t i, size_t vl, vint16m2_t& a0, vint16m2_t& a1, vint16m2_t& a2, vint16m2_t& a3) {
     const vuint8m1_t p0 = __riscv_vle8_v_u8m1(rows[0] + i, vl), p1 = __riscv_vle8_v_u8m1(rows[1] + i, vl),
                      p2 = __riscv_vle8_v_u8m1(rows[2] + i, vl), p3 = __riscv_vle8_v_u8m1(rows[3] + i, vl);
     for_each_field<L>([&](auto f) {
       const vint8m1_t x = __riscv_vle8_v_i8m1(planes[0] + f * plane_bytes + i, vl);
       auto code = [&](vuint8m1_t p) { return __riscv_vreinterpret_v_u8m1_i8m1(L::template field<f>(p, vl)); };
-      a0 = __riscv_vwmacc_vv_i16m2_tu(a0, code(p0), x, vl);
-      a1 = __riscv_vwmacc_vv_i16m2_tu(a1, code(p1), x, vl);
-      a2 = __riscv_vwmacc_vv_i16m2_tu(a2, code(p2), x, vl);
-      a3 = __riscv_vwmacc_vv_i16m2_tu(a3, code(p3), x, vl);
+      a0 = __riscv_vwmacc_vv_i16m2(a0, code(p0), x, vl);
+      a1 = __riscv_vwmacc_vv_i16m2(a1, code(p1), x, vl);
+      a2 = __riscv_vwmacc_vv_i16m2(a2, code(p2), x, vl);
+      a3 = __riscv_vwmacc_vv_i16m2(a3, code(p3), x, vl);
     });
-    i += vl;
-    if (++vectors == kFlushVectors || i == n) {
-      out[0][0] += flush(a0, vlmax);
-      out[0][1] += flush(a1, vlmax);
-      out[0][2] += flush(a2, vlmax);
-      out[0][3] += flush(a3, vlmax);
-      vectors = 0;
-    }
-  }
+  };
+  accumulate_over(n, step, out[0]);
 }
 
 // Prefill: two rows by two tokens; each code extracted once serves both tokens.
 template <class L>
 void tile_2x2(const uint8_t* const* rows, const int8_t* const* planes, size_t plane_bytes, size_t n,
               int32_t (&out)[2][2]) {
-  const size_t vlmax = __riscv_vsetvlmax_e8m1();
-  vint16m2_t a00 = __riscv_vmv_v_x_i16m2(0, vlmax), a01 = a00, a10 = a00, a11 = a00;
-  int vectors = 0;
-  for (size_t i = 0; i < n;) {
-    const size_t vl = __riscv_vsetvl_e8m1(n - i);
+  auto step = [&](size_t i, size_t vl, vint16m2_t& a00, vint16m2_t& a01, vint16m2_t& a10, vint16m2_t& a11) {
     const vuint8m1_t p0 = __riscv_vle8_v_u8m1(rows[0] + i, vl), p1 = __riscv_vle8_v_u8m1(rows[1] + i, vl);
     for_each_field<L>([&](auto f) {
       const vint8m1_t x0 = __riscv_vle8_v_i8m1(planes[0] + f * plane_bytes + i, vl);
       const vint8m1_t x1 = __riscv_vle8_v_i8m1(planes[1] + f * plane_bytes + i, vl);
       const vint8m1_t c0 = __riscv_vreinterpret_v_u8m1_i8m1(L::template field<f>(p0, vl));
       const vint8m1_t c1 = __riscv_vreinterpret_v_u8m1_i8m1(L::template field<f>(p1, vl));
-      a00 = __riscv_vwmacc_vv_i16m2_tu(a00, c0, x0, vl);
-      a01 = __riscv_vwmacc_vv_i16m2_tu(a01, c1, x0, vl);
-      a10 = __riscv_vwmacc_vv_i16m2_tu(a10, c0, x1, vl);
-      a11 = __riscv_vwmacc_vv_i16m2_tu(a11, c1, x1, vl);
+      a00 = __riscv_vwmacc_vv_i16m2(a00, c0, x0, vl);
+      a01 = __riscv_vwmacc_vv_i16m2(a01, c1, x0, vl);
+      a10 = __riscv_vwmacc_vv_i16m2(a10, c0, x1, vl);
+      a11 = __riscv_vwmacc_vv_i16m2(a11, c1, x1, vl);
     });
-    i += vl;
-    if (++vectors == kFlushVectors || i == n) {
-      out[0][0] += flush(a00, vlmax);
-      out[0][1] += flush(a01, vlmax);
-      out[1][0] += flush(a10, vlmax);
-      out[1][1] += flush(a11, vlmax);
-      vectors = 0;
-    }
-  }
+  };
+  int32_t sums[4] = {};
+  accumulate_over(n, step, sums);
+  out[0][0] += sums[0];
+  out[0][1] += sums[1];
+  out[1][0] += sums[2];
+  out[1][1] += sums[3];
 }
 
 template <class L, int R, int T>
