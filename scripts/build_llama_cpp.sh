@@ -24,7 +24,10 @@ fi
 TOOLCHAIN=${3:-}
 CPU_FLAGS=(-DGGML_NATIVE=ON)
 if [[ $TOOLCHAIN == *riscv64* ]]; then
-  # Plain RVV 1.0, the rvv plugin's baseline: without ggml's default Zfh / Zvfh / Zicbop additions.
+  # Plain RVV 1.0, the rvv plugin's baseline: without ggml's default Zfh / Zvfh / Zicbop additions. Some of its
+  # inline assembly omits vsetvli's tail / mask policies, which clang-19's assembler refuses: spell out the
+  # default the omission means (tu, mu).
+  perl -pi -e 's/("vseti?vli [^"]*?, e\d+, mf?\d)(\\n)/$1, tu, mu$2/g' "$SRC/ggml/src/ggml-cpu/arch/riscv/quants.c"
   CPU_FLAGS=(-DCMAKE_TOOLCHAIN_FILE="$PWD/$TOOLCHAIN" -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF -DGGML_RVV=ON
              -DGGML_RV_ZFH=OFF -DGGML_RV_ZVFH=OFF -DGGML_RV_ZICBOP=OFF -DGGML_RV_ZIHINTPAUSE=OFF)
 elif [[ -n $TOOLCHAIN ]]; then

@@ -71,9 +71,9 @@ if ((${#MODELS[@]} == 0)); then
   [[ -f models/SmolLM2-135M-Instruct.Q4_1.gguf ]] && MODELS+=(models/SmolLM2-135M-Instruct.Q4_1.gguf)
 fi
 
-# Guest instructions of PROGRAM ARGS... (one thread), from the plugin's "insns:" line.
+# Guest instructions of PROGRAM ARGS... (one thread), from the plugin's "total insns:" line.
 insns() {
-  "${QEMU[@]}" -plugin "$PLUGIN",inline=on -d plugin "$@" 2>&1 >/dev/null | awk '/^insns:/ {print $2}'
+  "${QEMU[@]}" -plugin "$PLUGIN",inline=on -d plugin "$@" 2>&1 >/dev/null | awk '/^total insns:/ {print $3}'
 }
 # Generating 6 tokens minus generating 2: loading, the warm-up token and the rest of the run cancel.
 per_token() {

@@ -45,12 +45,8 @@ void quantize_blocks_i16_neon(const float* x, size_t k, int16_t* xq, float* bloc
 float dot_q8_0_i16_neon(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
 float dot_q4_0_i16_neon(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
 float dot_q4_1_i16_neon(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
-void dequantize_f32_row(const uint8_t* row, float* out, size_t k);
 void dequantize_f16_row_neon(const uint8_t* row, float* out, size_t k);
 void dequantize_bf16_row_neon(const uint8_t* row, float* out, size_t k);
-void dequantize_q8_0_row(const uint8_t* row, float* out, size_t k);
-void dequantize_q4_0_row(const uint8_t* row, float* out, size_t k);
-void dequantize_q4_1_row(const uint8_t* row, float* out, size_t k);
 
 // cpu::AttentionKernels (attention_neon.cpp): the reference's sums, four at a time; head sizes must be
 // multiples of 4.
@@ -71,12 +67,12 @@ constexpr cpu::CpuKernels make_neon_kernels() {
   k.ternary_for(DType::TQ2_0) = {tq2_gemv_neon, tq2_gemm_neon};
   k.ternary_for(DType::TQ1_0) = {tq1_gemv_neon, tq1_gemm_neon};
   k.lut_for(DType::TL1) = {tl1_lut_bytes, tl1_lut_units, tl1_build_lut_neon, tl1_tile_dot_neon};
-  k.floats_for(DType::F32) = {nullptr, nullptr, dequantize_f32_row};
+  k.floats_for(DType::F32) = {nullptr, nullptr, cpu::reference_dequantize_row<DType::F32>};
   k.floats_for(DType::F16) = {nullptr, dot_f16_neon, dequantize_f16_row_neon};
   k.floats_for(DType::BF16) = {nullptr, dot_bf16_neon, dequantize_bf16_row_neon};
-  k.floats_for(DType::Q8_0) = {dot_q8_0_i16_neon, nullptr, dequantize_q8_0_row};
-  k.floats_for(DType::Q4_0) = {dot_q4_0_i16_neon, nullptr, dequantize_q4_0_row};
-  k.floats_for(DType::Q4_1) = {dot_q4_1_i16_neon, nullptr, dequantize_q4_1_row};
+  k.floats_for(DType::Q8_0) = {dot_q8_0_i16_neon, nullptr, cpu::reference_dequantize_row<DType::Q8_0>};
+  k.floats_for(DType::Q4_0) = {dot_q4_0_i16_neon, nullptr, cpu::reference_dequantize_row<DType::Q4_0>};
+  k.floats_for(DType::Q4_1) = {dot_q4_1_i16_neon, nullptr, cpu::reference_dequantize_row<DType::Q4_1>};
   k.quantize_blocks_i16 = quantize_blocks_i16_neon;
   k.dot_f32 = dot_f32_neon;
   k.attention = {4, attention_head_scores_neon, attention_weighted_values_neon};

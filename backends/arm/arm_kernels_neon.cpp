@@ -200,9 +200,6 @@ float dot_bf16_neon(const uint8_t* row, const float* x, size_t k) {
   return s;
 }
 
-void dequantize_f32_row(const uint8_t* row, float* out, size_t k) {
-  std::memcpy(out, row, k * 4);
-}
 void dequantize_f16_row_neon(const uint8_t* row, float* out, size_t k) {
   size_t i = 0;
   for (; i + 4 <= k; i += 4) vst1q_f32(out + i, f16x4(row + 2 * i));
@@ -212,17 +209,6 @@ void dequantize_bf16_row_neon(const uint8_t* row, float* out, size_t k) {
   size_t i = 0;
   for (; i + 4 <= k; i += 4) vst1q_f32(out + i, bf16x4(row + 2 * i));
   for (; i < k; ++i) out[i] = bf16_to_fp32(load_u16(row + 2 * i));
-}
-// The block types' prefill rows: the reference's own dequantization (exact), which prefill amortizes over
-// every token of the batch.
-void dequantize_q8_0_row(const uint8_t* row, float* out, size_t k) {
-  dequantize_row(DType::Q8_0, row, out, k);
-}
-void dequantize_q4_0_row(const uint8_t* row, float* out, size_t k) {
-  dequantize_row(DType::Q4_0, row, out, k);
-}
-void dequantize_q4_1_row(const uint8_t* row, float* out, size_t k) {
-  dequantize_row(DType::Q4_1, row, out, k);
 }
 
 void gated_activation_neon(const float* gate, const float* up, float* out, size_t n, Activation act) {

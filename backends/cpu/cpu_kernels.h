@@ -120,6 +120,13 @@ void matmul_multi(const CpuKernels& kernels, const WeightView* const* ws, float*
 // ref::attention, bit-identical, through `k`'s sums (cpu_attention.cpp).
 void attention(const AttentionKernels& k, const AttentionArgs& a, const Parallel& par);
 
+// DequantizeRowFn for types whose prefill rows a port dequantizes with the reference (exact; prefill
+// amortizes each row over the batch's tokens).
+template <DType kType>
+void reference_dequantize_row(const uint8_t* row, float* out, size_t k) {
+  dequantize_row(kType, row, out, k);
+}
+
 // A TernaryGemvFn from a kernel that gives one row's block dots (dots[b] for its n_blocks blocks of
 // kBlockBytes), for ISAs whose decode kernel works a row at a time.
 template <size_t kBlockBytes,

@@ -147,25 +147,11 @@ float dot_q4_1_i16_rvv(const uint8_t* row, const int16_t* xq, const float* bs, s
   return dot_q4_i16<true>(row, xq, bs, k);
 }
 
-void dequantize_f32_row_rvv(const uint8_t* row, float* out, size_t k) {
-  std::memcpy(out, row, k * 4);
-}
 void dequantize_f16_row_rvv(const uint8_t* row, float* out, size_t k) {
   dequantize<load_f16x>(row, out, k);
 }
 void dequantize_bf16_row_rvv(const uint8_t* row, float* out, size_t k) {
   dequantize<load_bf16x>(row, out, k);
-}
-// The block types' prefill rows: the reference's own dequantization (exact), which prefill amortizes over
-// every token of the batch.
-void dequantize_q8_0_row(const uint8_t* row, float* out, size_t k) {
-  dequantize_row(DType::Q8_0, row, out, k);
-}
-void dequantize_q4_0_row(const uint8_t* row, float* out, size_t k) {
-  dequantize_row(DType::Q4_0, row, out, k);
-}
-void dequantize_q4_1_row(const uint8_t* row, float* out, size_t k) {
-  dequantize_row(DType::Q4_1, row, out, k);
 }
 
 void gated_activation_rvv(const float* gate, const float* up, float* out, size_t n, Activation act) {

@@ -28,7 +28,7 @@ void tq1_gemm_rvv(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_
 
 // Float-output types (rvv_float.cpp): F16 / BF16 row dots decoding the weights in registers (F16 widened with
 // integer operations, so plain V suffices: no Zvfh), Q8_0 / Q4_0 / Q4_1 decode on int16 activations as on x86
-// and Arm, and rows dequantized for prefill.
+// and Arm, and F16 / BF16 rows dequantized for prefill (the other types' with the reference).
 float dot_f32_rvv(const float* a, const float* b, size_t n);
 float dot_f16_rvv(const uint8_t* row, const float* x, size_t k);
 float dot_bf16_rvv(const uint8_t* row, const float* x, size_t k);
@@ -36,12 +36,8 @@ void quantize_blocks_i16_rvv(const float* x, size_t k, int16_t* xq, float* block
 float dot_q8_0_i16_rvv(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
 float dot_q4_0_i16_rvv(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
 float dot_q4_1_i16_rvv(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
-void dequantize_f32_row_rvv(const uint8_t* row, float* out, size_t k);
 void dequantize_f16_row_rvv(const uint8_t* row, float* out, size_t k);
 void dequantize_bf16_row_rvv(const uint8_t* row, float* out, size_t k);
-void dequantize_q8_0_row(const uint8_t* row, float* out, size_t k);
-void dequantize_q4_0_row(const uint8_t* row, float* out, size_t k);
-void dequantize_q4_1_row(const uint8_t* row, float* out, size_t k);
 
 // cpu::AttentionKernels (rvv_attention.cpp): one reference sum per lane, lanes over keys (strided loads of
 // the key rows) and over output dimensions; any head size.
@@ -61,12 +57,12 @@ constexpr cpu::CpuKernels make_rvv_kernels() {
   k.ternary_for(DType::I2_S) = {i2s_gemv_rvv, i2s_gemm_rvv};
   k.ternary_for(DType::TQ2_0) = {tq2_gemv_rvv, tq2_gemm_rvv};
   k.ternary_for(DType::TQ1_0) = {tq1_gemv_rvv, tq1_gemm_rvv};
-  k.floats_for(DType::F32) = {nullptr, nullptr, dequantize_f32_row_rvv};
+  k.floats_for(DType::F32) = {nullptr, nullptr, cpu::reference_dequantize_row<DType::F32>};
   k.floats_for(DType::F16) = {nullptr, dot_f16_rvv, dequantize_f16_row_rvv};
   k.floats_for(DType::BF16) = {nullptr, dot_bf16_rvv, dequantize_bf16_row_rvv};
-  k.floats_for(DType::Q8_0) = {dot_q8_0_i16_rvv, nullptr, dequantize_q8_0_row};
-  k.floats_for(DType::Q4_0) = {dot_q4_0_i16_rvv, nullptr, dequantize_q4_0_row};
-  k.floats_for(DType::Q4_1) = {dot_q4_1_i16_rvv, nullptr, dequantize_q4_1_row};
+  k.floats_for(DType::Q8_0) = {dot_q8_0_i16_rvv, nullptr, cpu::reference_dequantize_row<DType::Q8_0>};
+  k.floats_for(DType::Q4_0) = {dot_q4_0_i16_rvv, nullptr, cpu::reference_dequantize_row<DType::Q4_0>};
+  k.floats_for(DType::Q4_1) = {dot_q4_1_i16_rvv, nullptr, cpu::reference_dequantize_row<DType::Q4_1>};
   k.quantize_blocks_i16 = quantize_blocks_i16_rvv;
   k.dot_f32 = dot_f32_rvv;
   k.attention = {1, attention_head_scores_rvv, attention_weighted_values_rvv};

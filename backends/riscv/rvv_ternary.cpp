@@ -106,7 +106,8 @@ template <class L, class Body>
 void for_each_field(Body&& body) {
   [&]<int... F>(std::integer_sequence<int, F...>) {
     (body(std::integral_constant<int, F>{}), ...);
-  }(std::make_integer_sequence<int, L::kFields>{});
+  }
+  (std::make_integer_sequence<int, L::kFields>{});
 }
 
 inline vint16m2_t zeros(size_t vl) {
