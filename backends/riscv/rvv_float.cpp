@@ -3,35 +3,17 @@
 // scales stay scalar.
 #include <riscv_vector.h>
 
+#include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "reference_kernels.h"
+#include "rvv_f16.h"
 #include "rvv_kernels.h"
 #include "tern/dtype.h"
 
 namespace tern::rvv {
 namespace {
 
-inline float load_f16(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return fp16_to_fp32(h);
-}
-
-// f16 bits widened to f32 with integer operations and one exact multiply, so that plain V is enough (Zvfhmin
-// would do it in one instruction): the magnitude shifted into place is the value times 2^-112, normal or
-// subnormal; exponent 31 (inf, NaN) becomes 255.
-inline vfloat32m4_t f16_to_f32(vuint16m2_t h, size_t vl) {
-  const vuint32m4_t w = __riscv_vwcvtu_x_x_v_u32m4(h, vl);
-  const vuint32m4_t mag = __riscv_vsll_vx_u32m4(__riscv_vand_vx_u32m4(w, 0x7fff, vl), 13, vl);
-  vuint32m4_t bits = __riscv_vreinterpret_v_f32m4_u32m4(
-      __riscv_vfmul_vf_f32m4(__riscv_vreinterpret_v_u32m4_f32m4(mag), 0x1p112f, vl));
-  const vbool8_t inf_nan = __riscv_vmseq_vx_u32m4_b8(__riscv_vand_vx_u32m4(w, 0x7c00, vl), 0x7c00, vl);
-  bits = __riscv_vmerge_vvm_u32m4(bits, __riscv_vor_vx_u32m4(mag, 0x7f800000, vl), inf_nan, vl);
-  bits = __riscv_vor_vv_u32m4(bits, __riscv_vsll_vx_u32m4(__riscv_vand_vx_u32m4(w, 0x8000, vl), 16, vl), vl);
-  return __riscv_vreinterpret_v_u32m4_f32m4(bits);
-}
 inline vfloat32m4_t load_f16x(const uint8_t* p, size_t vl) {
   return f16_to_f32(__riscv_vle16_v_u16m2(reinterpret_cast<const uint16_t*>(p), vl), vl);
 }
@@ -75,25 +57,63 @@ inline int32_t block_dot_i16(vint8m1_t lo, vint8m1_t hi, const int16_t* xq) {
   return __riscv_vmv_x_s_i32m1_i32(__riscv_vredsum_vs_i32m4_i32m1(acc, __riscv_vmv_s_x_i32m1(0, 1), vl));
 }
 
+// The blocks' f16 values at `offset` in each kBlock-byte block (a strided load) times the activation scales
+// bs[2 b + which], for n blocks: rv64gc has no f16 conversion, and a scalar one per block would cost more
+// than the block's dot.
+template <size_t kBlock>
+void block_scale_products(const uint8_t* blocks, size_t offset, const float* bs, size_t which, size_t n,
+                          float* out) {
+  for (size_t b = 0; b < n;) {
+    const size_t vl = __riscv_vsetvl_e32m4(n - b);
+    const vuint16m2_t h =
+        __riscv_vlse16_v_u16m2(reinterpret_cast<const uint16_t*>(blocks + b * kBlock + offset), kBlock, vl);
+    const vfloat32m4_t s = __riscv_vlse32_v_f32m4(bs + 2 * b + which, 2 * sizeof(float), vl);
+    __riscv_vse32_v_f32m4(out + b, __riscv_vfmul_vv_f32m4(f16_to_f32(h, vl), s, vl), vl);
+    b += vl;
+  }
+}
+
+// Sum over blocks of float(dot of block b) * d_b * bs[2 b] (+ m_b * bs[2 b + 1] with a min), the scale
+// products computed a chunk of blocks at a time. BlockDot(block, xq) gives a block's integer dot.
+template <size_t kBlock, bool kHasMin, int32_t (*kBlockDot)(const uint8_t*, const int16_t*)>
+float blocks_dot(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
+  constexpr size_t kChunk = 64;
+  float ds[kChunk], ms[kChunk];
+  float acc = 0, side = 0;
+  const size_t nb = k / 32;
+  for (size_t b0 = 0; b0 < nb; b0 += kChunk) {
+    const size_t n = std::min(kChunk, nb - b0);
+    const uint8_t* blocks = row + b0 * kBlock;
+    block_scale_products<kBlock>(blocks, 0, bs + 2 * b0, 0, n, ds);
+    if (kHasMin) {
+      block_scale_products<kBlock>(blocks, 2, bs + 2 * b0, 1, n, ms);
+      for (size_t b = 0; b < n; ++b) side += ms[b];
+    }
+    for (size_t b = 0; b < n; ++b) acc += float(kBlockDot(blocks + b * kBlock, xq + 32 * (b0 + b))) * ds[b];
+  }
+  return acc + side;
+}
+
+// Q8_0: f16 scale, 32 int8 weights.
+int32_t q8_0_block_dot(const uint8_t* blk, const int16_t* xq) {
+  const size_t vl = __riscv_vsetvl_e8m1(16);
+  const int8_t* qs = reinterpret_cast<const int8_t*>(blk + 2);
+  return block_dot_i16(__riscv_vle8_v_i8m1(qs, vl), __riscv_vle8_v_i8m1(qs + 16, vl), xq);
+}
+
 // Q4_0 (18-byte blocks: f16 scale, 16 bytes) and Q4_1 (20: scale, min, 16 bytes): low nibbles are weights
 // 0-15, high nibbles 16-31; Q4_0 weights are the nibble minus 8.
 template <bool kHasMin>
-float dot_q4_i16(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
-  constexpr size_t kBlock = kHasMin ? 20 : 18;
+int32_t q4_block_dot(const uint8_t* blk, const int16_t* xq) {
   const size_t vl = __riscv_vsetvl_e8m1(16);
-  float acc = 0, side = 0;
-  for (size_t b = 0; b < k / 32; ++b, row += kBlock) {
-    const vuint8m1_t p = __riscv_vle8_v_u8m1(row + (kHasMin ? 4 : 2), vl);
-    vint8m1_t lo = __riscv_vreinterpret_v_u8m1_i8m1(__riscv_vand_vx_u8m1(p, 15, vl));
-    vint8m1_t hi = __riscv_vreinterpret_v_u8m1_i8m1(__riscv_vsrl_vx_u8m1(p, 4, vl));
-    if (!kHasMin) {
-      lo = __riscv_vsub_vx_i8m1(lo, 8, vl);
-      hi = __riscv_vsub_vx_i8m1(hi, 8, vl);
-    }
-    acc += float(block_dot_i16(lo, hi, xq + 32 * b)) * (load_f16(row) * block_scales[2 * b]);
-    if (kHasMin) side += load_f16(row + 2) * block_scales[2 * b + 1];
+  const vuint8m1_t p = __riscv_vle8_v_u8m1(blk + (kHasMin ? 4 : 2), vl);
+  vint8m1_t lo = __riscv_vreinterpret_v_u8m1_i8m1(__riscv_vand_vx_u8m1(p, 15, vl));
+  vint8m1_t hi = __riscv_vreinterpret_v_u8m1_i8m1(__riscv_vsrl_vx_u8m1(p, 4, vl));
+  if (!kHasMin) {
+    lo = __riscv_vsub_vx_i8m1(lo, 8, vl);
+    hi = __riscv_vsub_vx_i8m1(hi, 8, vl);
   }
-  return acc + side;
+  return block_dot_i16(lo, hi, xq);
 }
 
 }  // namespace
@@ -129,22 +149,14 @@ void quantize_blocks_i16_rvv(const float* x, size_t k, int16_t* xq, float* block
   }
 }
 
-float dot_q8_0_i16_rvv(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
-  const size_t vl = __riscv_vsetvl_e8m1(16);
-  float acc = 0;
-  for (size_t b = 0; b < k / 32; ++b, row += 34) {
-    const int8_t* qs = reinterpret_cast<const int8_t*>(row + 2);
-    const int32_t dot =
-        block_dot_i16(__riscv_vle8_v_i8m1(qs, vl), __riscv_vle8_v_i8m1(qs + 16, vl), xq + 32 * b);
-    acc += float(dot) * (load_f16(row) * block_scales[2 * b]);
-  }
-  return acc;
+float dot_q8_0_i16_rvv(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
+  return blocks_dot<34, false, q8_0_block_dot>(row, xq, bs, k);
 }
 float dot_q4_0_i16_rvv(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
-  return dot_q4_i16<false>(row, xq, bs, k);
+  return blocks_dot<18, false, q4_block_dot<false>>(row, xq, bs, k);
 }
 float dot_q4_1_i16_rvv(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
-  return dot_q4_i16<true>(row, xq, bs, k);
+  return blocks_dot<20, true, q4_block_dot<true>>(row, xq, bs, k);
 }
 
 void dequantize_f16_row_rvv(const uint8_t* row, float* out, size_t k) {

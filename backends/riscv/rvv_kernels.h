@@ -26,6 +26,12 @@ void tq1_gemv_rvv(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k,
 void tq1_gemm_rvv(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                   int32_t* dots);
 
+// The driver's scaled_epilogue and the TQ block scales (cpu::ScaledEpilogueFn / BlockScalesFn), exact.
+void scaled_epilogue_rvv(const int32_t* dots, const float* scales, const int32_t* qsum, float xs,
+                         size_t n_rows, size_t n_groups, float* y);
+void tq2_block_scales_rvv(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales);
+void tq1_block_scales_rvv(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales);
+
 // Float-output types (rvv_float.cpp): F16 / BF16 row dots decoding the weights in registers (F16 widened with
 // integer operations, so plain V suffices: no Zvfh), Q8_0 / Q4_0 / Q4_1 decode on int16 activations as on x86
 // and Arm, and F16 / BF16 rows dequantized for prefill (the other types' with the reference).
@@ -55,8 +61,9 @@ constexpr cpu::CpuKernels make_rvv_kernels() {
   k.quantize_activations = quantize_activations_rvv;
   k.sum_i8 = sum_i8_rvv;
   k.ternary_for(DType::I2_S) = {i2s_gemv_rvv, i2s_gemm_rvv};
-  k.ternary_for(DType::TQ2_0) = {tq2_gemv_rvv, tq2_gemm_rvv};
-  k.ternary_for(DType::TQ1_0) = {tq1_gemv_rvv, tq1_gemm_rvv};
+  k.ternary_for(DType::TQ2_0) = {tq2_gemv_rvv, tq2_gemm_rvv, tq2_block_scales_rvv};
+  k.ternary_for(DType::TQ1_0) = {tq1_gemv_rvv, tq1_gemm_rvv, tq1_block_scales_rvv};
+  k.scaled_epilogue = scaled_epilogue_rvv;
   k.floats_for(DType::F32) = {nullptr, nullptr, cpu::reference_dequantize_row<DType::F32>};
   k.floats_for(DType::F16) = {nullptr, dot_f16_rvv, dequantize_f16_row_rvv};
   k.floats_for(DType::BF16) = {nullptr, dot_bf16_rvv, dequantize_bf16_row_rvv};

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "rvv_f16.h"
 #include "rvv_kernels.h"
 #include "tern/dtype.h"
 
@@ -277,6 +278,48 @@ int32_t sum_i8_rvv(const int8_t* q, size_t n) {
     i += vl;
   }
   return s;
+}
+
+namespace {
+
+// TQ rows' f16 block scales (the last two bytes of each block) into [block][row] order: one strided load per
+// row, converted exactly, and one strided store.
+template <size_t kBlockBytes>
+void tq_block_scales(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales) {
+  for (size_t r = 0; r < n_rows; ++r)
+    for (size_t b = 0; b < n_blocks;) {
+      const size_t vl = __riscv_vsetvl_e32m4(n_blocks - b);
+      const uint8_t* first = rows + (r * n_blocks + b) * kBlockBytes + kBlockBytes - 2;
+      const vuint16m2_t h = __riscv_vlse16_v_u16m2(reinterpret_cast<const uint16_t*>(first), kBlockBytes, vl);
+      __riscv_vsse32_v_f32m4(scales + b * n_rows + r, n_rows * sizeof(float), f16_to_f32(h, vl), vl);
+      b += vl;
+    }
+}
+
+}  // namespace
+
+// The driver's scaled_epilogue with one row per lane: each lane does the reference's float operations on its
+// row in the reference's order (a multiply, then an add: no FMA), so outputs stay bit-identical.
+void scaled_epilogue_rvv(const int32_t* dots, const float* scales, const int32_t* qsum, float xs,
+                         size_t n_rows, size_t n_groups, float* y) {
+  for (size_t r = 0; r < n_rows;) {
+    const size_t vl = __riscv_vsetvl_e32m4(n_rows - r);
+    vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vl);
+    for (size_t g = 0; g < n_groups; ++g) {
+      const vint32m4_t d =
+          __riscv_vsub_vx_i32m4(__riscv_vle32_v_i32m4(dots + g * n_rows + r, vl), qsum[g], vl);
+      const vfloat32m4_t s = __riscv_vle32_v_f32m4(scales + g * n_rows + r, vl);
+      acc = __riscv_vfadd_vv_f32m4(acc, __riscv_vfmul_vv_f32m4(s, __riscv_vfcvt_f_x_v_f32m4(d, vl), vl), vl);
+    }
+    __riscv_vse32_v_f32m4(y + r, __riscv_vfdiv_vf_f32m4(acc, xs, vl), vl);
+    r += vl;
+  }
+}
+void tq2_block_scales_rvv(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales) {
+  tq_block_scales<66>(rows, n_rows, n_blocks, scales);
+}
+void tq1_block_scales_rvv(const uint8_t* rows, size_t n_rows, size_t n_blocks, float* scales) {
+  tq_block_scales<54>(rows, n_rows, n_blocks, scales);
 }
 
 void i2s_gemv_rvv(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k, int32_t* dots) {
