@@ -106,6 +106,29 @@ TEST_P(BackendOps, Matmul) {
   }
 }
 
+// Ternary types with dots large enough that each group's scale x dot rounds: the float epilogue must do the
+// reference's operations, unfused, in its order (make_large_dot_weight says why).
+TEST_P(BackendOps, MatmulLargeDots) {
+  for (const DTypeTraits& tr : all_dtypes()) {
+    if (!tr.ternary || !backend_->supports(tr.type)) continue;
+    for (size_t T : {size_t(1), 2 + rng_() % 10, 33 + rng_() % 48}) {
+      const size_t K = 256 * (4 + rng_() % 8), N = 1 + rng_() % 100;
+      float scale;
+      auto bytes = test::make_large_dot_weight(tr.type, K, N, rng_, &scale);
+      WeightView w{tr.type, bytes.data(), bytes.size(), K, N, scale, nullptr}, wr = w;
+      backend_->prepare(w);
+      reference_->prepare(wr);
+      std::uniform_real_distribution<float> positive(0.5f, 1.0f);
+      std::vector<float> x(T * K);
+      for (auto& v : x) v = positive(rng_);
+      std::vector<float> y(T * N, NAN), y_ref(T * N);
+      backend_->matmul(w, x.data(), y.data(), T, true, pool_);
+      reference_->matmul(wr, x.data(), y_ref.data(), T, true, pool_);
+      EXPECT_EQ(mismatch("y", y, y_ref, 0.0f), "") << tr.name << " K=" << K << " N=" << N << " T=" << T;
+    }
+  }
+}
+
 TEST_P(BackendOps, MatmulMulti) {
   for (const DTypeTraits& tr : all_dtypes()) {
     if (!backend_->supports(tr.type)) continue;
