@@ -6,9 +6,10 @@
 #    `tern run` must give the reference backend's greedy text (TinyStories packed and as TL1, SmolLM2 Q4_1).
 #    Then `cmake --install` into a staging prefix and `cpack` a tarball, which must run from where it unpacks.
 #  riscv64: the whole tree with clang-19 against a sysroot of Debian trixie's riscv64 packages, under trixie's
-#    qemu 10 (scripts/riscv64_deps.sh fetches both). All tests run at VLEN 128, 256 and 512; `tern backends`
-#    must pick rvv at every VLEN and the reference without V; greedy text as for aarch64, with TinyStories also
-#    as TQ2_0, TQ1_0 and its bf16 checkpoint. Then the same install and tarball check.
+#    qemu 10 (scripts/riscv64_deps.sh fetches both). All tests run at VLEN 128, 256 and 512 (with Zvfh at
+#    128 and 512); `tern backends` must pick rvv-zvfhmin with Zvfh, rvv without, and the reference without
+#    V; greedy text as for aarch64, with TinyStories also as TQ2_0, TQ1_0 and its bf16 checkpoint. Then the
+#    same install and tarball check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCH=${1:?usage: scripts/cross.sh aarch64|riscv64}
@@ -56,10 +57,10 @@ case $ARCH in
     PKG_PLUGIN=arm-i8mm ;;
   riscv64)
     QEMU=("$PWD/build-riscv64-deps/qemu/bin/qemu-riscv64" -L "$PWD/build-riscv64-deps/sysroot")
-    TEST_CPU=rv64,v=true,vlen=128
-    CORES=("rv64,v=true,vlen=128 rvv" "rv64,v=true,vlen=256 rvv" "rv64,v=true,vlen=512 rvv"
-           "rv64,v=false reference")
-    PKG_PLUGIN=rvv ;;
+    TEST_CPU=rv64,v=true,vlen=128,zvfh=true
+    CORES=("rv64,v=true,vlen=128,zvfh=true rvv-zvfhmin" "rv64,v=true,vlen=256 rvv"
+           "rv64,v=true,vlen=512,zvfh=true rvv-zvfhmin" "rv64,v=false reference")
+    PKG_PLUGIN=rvv-zvfhmin ;;
 esac
 export QEMU_CPU=$TEST_CPU
 ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)"
@@ -104,8 +105,10 @@ for core in "${CORES[@]}"; do
   if [[ $cpu == "$TEST_CPU" ]]; then
     checked="all tests passed"
   elif [[ $plugin != reference && $ARCH == riscv64 ]]; then
-    ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" >/dev/null ||
-      { ctest --test-dir "$BUILD" --output-on-failure --rerun-failed; exit 1; }
+    # Without Zvfhmin only rvv is usable, so that is the plugin the conformance suite must find.
+    exp=$([[ $cpu == *zvfh* ]] && echo "rvv rvv-zvfhmin" || echo rvv)
+    TERN_EXPECT_BACKENDS=$exp ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" >/dev/null ||
+      { TERN_EXPECT_BACKENDS=$exp ctest --test-dir "$BUILD" --output-on-failure --rerun-failed; exit 1; }
     checked="all tests passed"
   elif [[ $plugin != reference ]]; then
     TERN_EXPECT_BACKENDS=$plugin "${QEMU[@]}" "$BUILD/bin/tern_backend_ops_tests" --gtest_brief=1

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "reference_kernels.h"
-#include "rvv_f16.h"
+#include "rvv_common.h"
 #include "rvv_kernels.h"
 #include "tern/dtype.h"
 
@@ -17,36 +17,12 @@ namespace {
 inline vfloat32m4_t load_f16x(const uint8_t* p, size_t vl) {
   return f16_to_f32(__riscv_vle16_v_u16m2(reinterpret_cast<const uint16_t*>(p), vl), vl);
 }
-inline vfloat32m4_t load_bf16x(const uint8_t* p, size_t vl) {
-  const vuint16m2_t h = __riscv_vle16_v_u16m2(reinterpret_cast<const uint16_t*>(p), vl);
-  return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(__riscv_vwcvtu_x_x_v_u32m4(h, vl), 16, vl));
-}
-
-// sum over i < n of load(a, i) * b[i], vl lanes at a time, each lane its own running sum.
-template <vfloat32m4_t (*kLoad)(const uint8_t*, size_t), size_t kElemBytes>
-float row_dot(const uint8_t* a, const float* b, size_t n) {
-  const size_t vlmax = __riscv_vsetvlmax_e32m4();
-  vfloat32m4_t acc = __riscv_vfmv_v_f_f32m4(0.0f, vlmax);
-  for (size_t i = 0; i < n;) {
-    const size_t vl = __riscv_vsetvl_e32m4(n - i);
-    acc =
-        __riscv_vfmacc_vv_f32m4_tu(acc, kLoad(a + kElemBytes * i, vl), __riscv_vle32_v_f32m4(b + i, vl), vl);
-    i += vl;
-  }
-  return __riscv_vfmv_f_s_f32m1_f32(
-      __riscv_vfredusum_vs_f32m4_f32m1(acc, __riscv_vfmv_s_f_f32m1(0.0f, 1), vlmax));
-}
 inline vfloat32m4_t load_f32x(const uint8_t* p, size_t vl) {
   return __riscv_vle32_v_f32m4(reinterpret_cast<const float*>(p), vl);
 }
-
-template <vfloat32m4_t (*kLoad)(const uint8_t*, size_t)>
-void dequantize(const uint8_t* row, float* out, size_t k) {
-  for (size_t i = 0; i < k;) {
-    const size_t vl = __riscv_vsetvl_e32m4(k - i);
-    __riscv_vse32_v_f32m4(out + i, kLoad(row + 2 * i, vl), vl);
-    i += vl;
-  }
+inline vfloat32m4_t load_bf16x(const uint8_t* p, size_t vl) {
+  const vuint16m2_t h = __riscv_vle16_v_u16m2(reinterpret_cast<const uint16_t*>(p), vl);
+  return __riscv_vreinterpret_v_u32m4_f32m4(__riscv_vsll_vx_u32m4(__riscv_vwcvtu_x_x_v_u32m4(h, vl), 16, vl));
 }
 
 // The integer dot of a block's 32 weights (lo: weights 0-15, hi: 16-31, int8) with its int16 activations.

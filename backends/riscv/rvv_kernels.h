@@ -78,4 +78,15 @@ constexpr cpu::CpuKernels make_rvv_kernels() {
 }
 extern const cpu::CpuKernels kRvvKernels;
 
+// rvv-zvfhmin (V + Zvfhmin, rvv_zvfhmin.cpp): the same table with F16 converted by vfwcvt.
+float dot_f16_rvv_zvfhmin(const uint8_t* row, const float* x, size_t k);
+void dequantize_f16_row_rvv_zvfhmin(const uint8_t* row, float* out, size_t k);
+
+constexpr cpu::CpuKernels make_rvv_zvfhmin_kernels() {
+  cpu::CpuKernels k = make_rvv_kernels();
+  k.floats_for(DType::F16) = {nullptr, dot_f16_rvv_zvfhmin, dequantize_f16_row_rvv_zvfhmin};
+  return k;
+}
+extern const cpu::CpuKernels kRvvZvfhminKernels;
+
 }  // namespace tern::rvv

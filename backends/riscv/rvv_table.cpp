@@ -2,4 +2,5 @@
 
 namespace tern::rvv {
 constinit const cpu::CpuKernels kRvvKernels = make_rvv_kernels();
+constinit const cpu::CpuKernels kRvvZvfhminKernels = make_rvv_zvfhmin_kernels();
 }  // namespace tern::rvv

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "rvv_f16.h"
+#include "rvv_common.h"
 #include "rvv_kernels.h"
 #include "tern/dtype.h"
 

@@ -9,6 +9,11 @@
 #if defined(__linux__)
 #include <sys/auxv.h>
 #endif
+#if defined(__linux__) && defined(__riscv)
+#include <asm/hwprobe.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 namespace tern {
 namespace {
@@ -103,10 +108,26 @@ CpuFeatures detect_flags() {
   return f;
 }
 
+#if defined(__linux__) && defined(__riscv)
+// Extensions neither HWCAP nor cpuinfo report, from the riscv_hwprobe system call (Linux 6.4+; without it,
+// none are reported).
+void add_riscv_hwprobe_features(CpuFeatures& f) {
+  riscv_hwprobe probe{RISCV_HWPROBE_KEY_IMA_EXT_0, 0};
+  if (syscall(__NR_riscv_hwprobe, &probe, 1, 0, nullptr, 0) != 0 || probe.key < 0) return;
+  if (probe.value & RISCV_HWPROBE_EXT_ZVFHMIN) f.flags.insert("zvfhmin");
+  if (probe.value & RISCV_HWPROBE_EXT_ZVFH) f.flags.insert("zvfh");
+}
+#endif
+
 CpuFeatures detect() {
   CpuFeatures f = detect_flags();
 #if defined(__riscv)
-  if (f.has("rvv")) f.vector_bits = riscv_vector_bits();
+  if (f.has("rvv")) {
+    f.vector_bits = riscv_vector_bits();
+#if defined(__linux__)
+    add_riscv_hwprobe_features(f);
+#endif
+  }
 #endif
   return f;
 }
