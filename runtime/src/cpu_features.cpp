@@ -116,6 +116,7 @@ void add_riscv_hwprobe_features(CpuFeatures& f) {
   if (syscall(__NR_riscv_hwprobe, &probe, 1, 0, nullptr, 0) != 0 || probe.key < 0) return;
   if (probe.value & RISCV_HWPROBE_EXT_ZVFHMIN) f.flags.insert("zvfhmin");
   if (probe.value & RISCV_HWPROBE_EXT_ZVFH) f.flags.insert("zvfh");
+  f.source += " + riscv_hwprobe";
 }
 #endif
 
