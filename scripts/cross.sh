@@ -76,7 +76,7 @@ PACKED=../shared/models/bitnet-tinystories-3m-packed
 MODELS=("$PACKED|Once upon a time|40")
 rm -rf "$BUILD/requant"
 "${REF[@]}" export "$PACKED" -o "$BUILD/requant" >/dev/null
-if [[ $ARCH == aarch64 ]]; then TYPES=(tl1); else TYPES=(tq2_0 tq1_0); fi
+if [[ $ARCH == aarch64 ]]; then TYPES=(tl1); else TYPES=(tq2_0 tq1_0 tl1); fi
 for t in "${TYPES[@]}"; do
   "${REF[@]}" quantize "$BUILD/requant/clean-f16.gguf" "$BUILD/requant" --type "$t" >/dev/null
   MODELS+=("$BUILD/requant/clean-$t.gguf|Once upon a time|40")

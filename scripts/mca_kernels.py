@@ -52,14 +52,18 @@ ARM_KERNELS = [
     ("tl1_kernels_neon.cpp", NEON, "TL1 tile, 16 rows x 1 token (tbl)", ("tl1_tile_dot_neon",), "tbl"),
 ]
 RVV = ["-march=rv64gcv"]
-# RISC-V: the same shape; a vwmacc.vv on e8m1 sources does VLEN / 8 multiply-adds. Every loop here runs at
-# e8, m1.
+# RISC-V: the same shape, plus the vector type (SEW, LMUL) the loop runs with: its vsetvli is hoisted out of
+# it, so llvm-mca is told. A vwmacc.vv on e8m1 sources does VLEN / 8 multiply-adds; a TL1 vrgather.vv on
+# e16m2 looks up VLEN / 8 rows' sums of one weight pair, 2 x VLEN / 8 weight x activation products.
 RVV_KERNELS = [
-    ("rvv_ternary.cpp", RVV, "I2_S GEMV, 4 rows x 1 token", ("i2s_gemv_rvv",), "vwmacc.vv"),
-    ("rvv_ternary.cpp", RVV, "I2_S prefill tile 2x2", ("i2s_gemm_rvv",), "vwmacc.vv"),
-    ("rvv_ternary.cpp", RVV, "TQ2_0 GEMV, 4 rows x 1 token", ("tq2_gemv_rvv",), "vwmacc.vv"),
-    ("rvv_ternary.cpp", RVV, "TQ1_0 GEMV, 4 rows x 1 token", ("tq1_gemv_rvv",), "vwmacc.vv"),
+    ("rvv_ternary.cpp", RVV, "I2_S GEMV, 4 rows x 1 token", ("i2s_gemv_rvv",), "vwmacc.vv", ("E8", "M1")),
+    ("rvv_ternary.cpp", RVV, "I2_S prefill tile 2x2", ("i2s_gemm_rvv",), "vwmacc.vv", ("E8", "M1")),
+    ("rvv_ternary.cpp", RVV, "TQ2_0 GEMV, 4 rows x 1 token", ("tq2_gemv_rvv",), "vwmacc.vv", ("E8", "M1")),
+    ("rvv_ternary.cpp", RVV, "TQ1_0 GEMV, 4 rows x 1 token", ("tq1_gemv_rvv",), "vwmacc.vv", ("E8", "M1")),
+    ("rvv_tl1.cpp", RVV, "TL1 tile, 16 rows x 2 tokens (vrgather)", ("tl1_tile_dot_rvv",), "vrgather.vv",
+     ("E16", "M2")),
 ]
+RVV_PRODUCTS_PER_VLEN8 = {"vwmacc.vv": 1, "vrgather.vv": 2}
 RVV_VLEN = {"sifive-x280": 512, "sifive-p670": 128}
 # Multiply-adds per instruction: 32 byte pairs per ymm vpmaddubsw, 64 per zmm vpdpbusd; 8 per smull / smull2,
 # 16 per sdot, 32 per smmla (2 x 2 x 8); a TL1 tbl looks up 16 rows' sums of one pair, and takes two tables
@@ -115,10 +119,9 @@ def hottest_loop(body, mnemonic):
     return [x for x in body[best[0] + 1:best[1] + 1] if x.startswith("\t") and not x.startswith("\t.")]
 
 
-def mca_cycles(loop, mcpu, tmp, arch):
+def mca_cycles(loop, mcpu, tmp, arch, vtype=None):
     path = os.path.join(tmp, "loop.s")
-    # The RVV loops' vsetvli is hoisted out of them: tell llvm-mca the vector configuration they run with.
-    header = ["# LLVM-MCA-RISCV-LMUL M1", "# LLVM-MCA-RISCV-SEW E8"] if arch == "riscv64" else []
+    header = [f"# LLVM-MCA-RISCV-LMUL {vtype[1]}", f"# LLVM-MCA-RISCV-SEW {vtype[0]}"] if vtype else []
     open(path, "w").write("\n".join(header + loop) + "\n")
     triple = {"x86_64": [], "aarch64": ["-mtriple=aarch64-linux-gnu"], "riscv64": ["-mtriple=riscv64-linux-gnu"]}[arch]
     # LLVM 14 (Debian's llvm) has no RISC-V vector core models; llvm-19 does.
@@ -145,7 +148,8 @@ def main():
     print("|---|---|---|" + "---|" * len(cpus))
     with tempfile.TemporaryDirectory() as tmp:
         asm = {}
-        for source, flags, name, fragments, mnemonic in kernels:
+        for source, flags, name, fragments, mnemonic, *vtype in kernels:
+            vtype = vtype[0] if vtype else None
             if isinstance(fragments, str):
                 fragments = (fragments,)
             if source not in asm:
@@ -160,10 +164,12 @@ def main():
                         or re.match(r"^\s+mov\s+v\d+\.16b, v\d+\.16b$", x))
             cells = []
             for cpu in cpus:
-                cycles = mca_cycles(loop, cpu, tmp, args.arch)
-                cpu_macs = macs if macs is not None else n_ops * RVV_VLEN.get(cpu, 128) // 8
+                cycles = mca_cycles(loop, cpu, tmp, args.arch, vtype)
+                per_vlen8 = RVV_PRODUCTS_PER_VLEN8.get(mnemonic, 0)
+                cpu_macs = macs if macs is not None else n_ops * per_vlen8 * RVV_VLEN.get(cpu, 128) // 8
                 cells.append("-" if cycles is None else f"{cycles:.1f} ({cpu_macs / cycles:.0f})")
-            per_iteration = macs if macs is not None else f"{n_ops} x VLEN/8"
+            per_iteration = macs if macs is not None else (
+                f"{n_ops} x VLEN/8" if per_vlen8 == 1 else f"{n_ops} x {per_vlen8} x VLEN/8")
             print(f"| {name} | {per_iteration} | {moves} | " + " | ".join(cells) + " |")
 
 

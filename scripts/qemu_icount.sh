@@ -61,8 +61,7 @@ TERN_X86=$ROOT/build/bin/tern
 MODELS=("$@")
 if ((${#MODELS[@]} == 0)); then
   mkdir -p models/bench
-  TYPES=(i2_s tq2_0 tq1_0)
-  [[ $ARCH == aarch64 ]] && TYPES+=(tl1)
+  TYPES=(i2_s tq2_0 tq1_0 tl1)
   for t in "${TYPES[@]}"; do
     m=models/bench/large8-$t.gguf
     [[ -f $m ]] || "$TERN_X86" synth --preset bitnet-large --layers 8 --type "$t" -o "$m" >/dev/null

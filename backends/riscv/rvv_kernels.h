@@ -26,6 +26,14 @@ void tq1_gemv_rvv(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t k,
 void tq1_gemm_rvv(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                   int32_t* dots);
 
+// TL1 (rvv_tl1.cpp, docs/tl1.md): per-token tables of pair sums in int16, looked up with vrgather for 16 rows
+// per lane group; exact.
+size_t tl1_lut_bytes_rvv(size_t k);
+size_t tl1_lut_units_rvv(size_t k);
+void tl1_build_lut_rvv(const int8_t* q, size_t k, size_t unit0, size_t unit1, uint8_t* lut);
+void tl1_tile_dot_rvv(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens, size_t k,
+                      int32_t* out);
+
 // The driver's scaled_epilogue and the TQ block scales (cpu::ScaledEpilogueFn / BlockScalesFn), exact.
 void scaled_epilogue_rvv(const int32_t* dots, const float* scales, const int32_t* qsum, float xs,
                          size_t n_rows, size_t n_groups, float* y);
@@ -63,6 +71,7 @@ constexpr cpu::CpuKernels make_rvv_kernels() {
   k.ternary_for(DType::I2_S) = {i2s_gemv_rvv, i2s_gemm_rvv};
   k.ternary_for(DType::TQ2_0) = {tq2_gemv_rvv, tq2_gemm_rvv, tq2_block_scales_rvv};
   k.ternary_for(DType::TQ1_0) = {tq1_gemv_rvv, tq1_gemm_rvv, tq1_block_scales_rvv};
+  k.lut_for(DType::TL1) = {tl1_lut_bytes_rvv, tl1_lut_units_rvv, tl1_build_lut_rvv, tl1_tile_dot_rvv};
   k.scaled_epilogue = scaled_epilogue_rvv;
   k.floats_for(DType::F32) = {nullptr, nullptr, cpu::reference_dequantize_row<DType::F32>};
   k.floats_for(DType::F16) = {nullptr, dot_f16_rvv, dequantize_f16_row_rvv};
