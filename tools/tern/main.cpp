@@ -23,6 +23,7 @@ void usage() {
       "  manifest   deployment manifest (architecture, size, sha256, measured tok/s) as JSON\n"
       "  bench      prompt-processing and generation tokens/s per backend and thread count (--json)\n"
       "  synth      write a benchmark GGUF: real architecture dimensions, random ternary weights\n"
+      "  template   render a model's chat template (or a Jinja file) for a JSON conversation\n"
       "Run 'tern <command> --help' for the options of a command.\n",
       stderr);
 }
@@ -39,7 +40,8 @@ int main(int argc, char** argv) {
                                                 {"baseline", tern::cli::cmd_baseline},
                                                 {"manifest", tern::cli::cmd_manifest},
                                                 {"bench", tern::cli::cmd_bench},
-                                                {"synth", tern::cli::cmd_synth}};
+                                                {"synth", tern::cli::cmd_synth},
+                                                {"template", tern::cli::cmd_template}};
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage();
     return argc < 2 ? 1 : 0;
