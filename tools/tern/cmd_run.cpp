@@ -7,8 +7,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
+#include <iostream>
+#include <iterator>
 #include <thread>
+#include <unistd.h>
 
+#include "chat_loop.h"
 #include "commands.h"
 #include "tool_util.h"
 #include "tern/error.h"
@@ -37,15 +41,33 @@ std::string default_model_path() {
               " was not found (run scripts/setup.sh, or set TERN_MODEL)");
 }
 
-int cmd_run(const std::vector<std::string>& args) {
-  std::string model_path, prompt, backend_name, tokenizer_path;
+namespace {
+
+// llama.cpp's single-dash long options, which Boost would read as -c nv / -s ys.
+std::vector<std::string> llama_style_options(std::vector<std::string> args) {
+  for (auto& a : args) {
+    if (a == "-cnv") a = "--conversation";
+    if (a == "-sys") a = "--system";
+  }
+  return args;
+}
+
+}  // namespace
+
+int cmd_run(const std::vector<std::string>& raw_args) {
+  const std::vector<std::string> args = llama_style_options(raw_args);
+  std::string model_path, prompt, backend_name, tokenizer_path, prompt_file, system_prompt;
+  bool conversation = false;
   int64_t n_predict = 128, threads_opt = int64_t(default_threads()), n_ctx_opt = 0, top_k = 40;
   SamplerParams sp;
   bool verbose = false, check_tensors = false;
   po::options_description opts("tern run [options]");
   opts.add_options()("help,h", "show this help")
       ("model,m", po::value(&model_path), "model file (GGUF) or Hugging Face checkpoint directory")
-      ("prompt,p", po::value(&prompt)->default_value(""), "prompt text")
+      ("prompt,p", po::value(&prompt), "prompt text (default: stdin when it is not a terminal)")
+      ("file,f", po::value(&prompt_file), "read the prompt from a file")
+      ("conversation", po::bool_switch(&conversation), "-cnv: chat with the model's template; /exit ends")
+      ("system", po::value(&system_prompt), "-sys: a system message for the conversation")
       ("n-predict,n", po::value(&n_predict)->default_value(128), "tokens to generate")
       ("temp", po::value(&sp.temperature)->default_value(0.8f, "0.8"), "sampling temperature; 0 = greedy")
       ("top-k", po::value(&top_k)->default_value(40), "top-k sampling (0 = off)")
@@ -58,7 +80,9 @@ int cmd_run(const std::vector<std::string>& args) {
       ("check-tensors", po::bool_switch(&check_tensors), "refuse a model with NaN / Inf weights (reads every tensor)")
       ("verbose,v", po::bool_switch(&verbose), "print model and backend details");
   po::variables_map vm;
-  if (!parse_command_line(args, opts, {}, vm)) return 0;
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  if (!parse_command_line(args, opts, pos, vm)) return 0;
   option_in_range("n-predict", n_predict, 0, 1 << 20);
   const size_t threads = option_threads("threads", threads_opt);
   size_t n_ctx = size_t(option_in_range("ctx", n_ctx_opt, 0, 1 << 20));
@@ -69,6 +93,13 @@ int cmd_run(const std::vector<std::string>& args) {
   if (vm.count("backend") && backend_name.empty()) throw Error("--backend is empty (see 'tern backends')");
   if (vm.count("tokenizer") && tokenizer_path.empty()) throw Error("--tokenizer is empty");
   if (model_path.empty()) model_path = default_model_path();
+  if (vm.count("prompt") + vm.count("file") > 1) throw Error("give the prompt with -p or -f, not both");
+  if (conversation && (vm.count("prompt") || vm.count("file")))
+    throw Error("-cnv reads the conversation from the terminal: drop -p / -f (use -sys for a system message)");
+  if (!conversation && vm.count("system")) throw Error("-sys / --system needs -cnv / --conversation");
+  if (vm.count("file")) prompt = read_text_file(prompt_file);
+  if (!conversation && !vm.count("prompt") && !vm.count("file") && !isatty(STDIN_FILENO))
+    prompt.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 
   using clock = std::chrono::steady_clock;
   const auto t_load = clock::now();
@@ -83,6 +114,21 @@ int cmd_run(const std::vector<std::string>& args) {
   const auto& hp = model.hparams();
   check_tokenizer_matches(*tokenizer, model, model_path);
   if (n_ctx == 0) n_ctx = std::min<size_t>(hp.n_ctx_train ? hp.n_ctx_train : 2048, 2048);
+  if (hp.n_ctx_train && n_ctx > hp.n_ctx_train)
+    std::fprintf(stderr, "tern: warning: --ctx %zu exceeds the %zu tokens the model was trained on\n", n_ctx,
+                 size_t(hp.n_ctx_train));
+  if (conversation) {
+    ChatSetup chat;
+    chat.model_path = model_path;
+    chat.chat_template = model.file().get_string("tokenizer.chat_template");
+    if (chat.chat_template.empty())
+      throw Error(model_path + ": the model has no tokenizer.chat_template, which -cnv needs");
+    chat.system_prompt = system_prompt;
+    chat.sampler = sp;
+    chat.n_predict = int(n_predict);
+    Session session(model, n_ctx, threads);
+    return run_conversation(chat, session, *tokenizer);
+  }
   const auto tokens = tokenizer->encode(prompt, tokenizer->vocab().add_bos);
   if (tokens.empty()) throw Error("empty prompt and the tokenizer adds no BOS token; give -p TEXT");
   if (tokens.size() + size_t(n_predict) > n_ctx)

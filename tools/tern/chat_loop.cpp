@@ -1,0 +1,118 @@
+// `tern run -cnv`: an interactive chat with the model's own template. The history stays in the KV cache:
+// each turn renders the whole conversation and feeds only the text past what the cache already holds (the
+// previous render plus the reply as generated), so a turn costs its own tokens, not the conversation's.
+// Templates whose output is not prefix-stable (one that rewrites earlier turns) make tern re-feed it all.
+#include "chat_loop.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "tern/chat_template.h"
+#include "tern/error.h"
+#include "tern/sampler.h"
+
+namespace tern::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+void on_sigint(int) {
+  g_interrupted = true;
+}
+
+// SIGINT without SA_RESTART: Ctrl-C stops a reply, and interrupts a read of the next line (which ends the
+// session) instead of being retried.
+struct SigintGuard {
+  struct sigaction old {};
+  SigintGuard() {
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+  }
+  ~SigintGuard() { sigaction(SIGINT, &old, nullptr); }
+};
+
+bool read_line(std::string& line) {
+  line.clear();
+  while (true) {
+    const int c = std::fgetc(stdin);
+    if (c == EOF) return !line.empty() && !g_interrupted;
+    if (c == '\n') return true;
+    line += char(c);
+  }
+}
+
+}  // namespace
+
+int run_conversation(const ChatSetup& setup, Session& session, const Tokenizer& tokenizer) {
+  const auto& tokens = tokenizer.vocab().tokens;
+  auto piece = [&](int32_t id) { return id >= 0 && size_t(id) < tokens.size() ? tokens[size_t(id)] : ""; };
+  const std::string bos = piece(tokenizer.bos()), eos = piece(tokenizer.eos());
+  const ChatTemplate tmpl(setup.chat_template, setup.model_path);
+  std::vector<ChatMessage> messages;
+  if (!setup.system_prompt.empty()) messages.push_back({"system", setup.system_prompt});
+  const bool tty = isatty(STDIN_FILENO);
+  SigintGuard guard;
+  Sampler sampler(setup.sampler);
+  std::string in_cache;  // the text whose tokens the KV cache holds
+  std::string line;
+  int turns = 0, generated_total = 0;
+  while (true) {
+    std::fputs("\n> ", stdout);
+    std::fflush(stdout);
+    g_interrupted = false;
+    if (!read_line(line)) break;
+    if (line == "/exit" || line == "/quit") break;
+    if (line.empty()) continue;
+    if (!tty) std::printf("%s\n", line.c_str());  // echo piped input so transcripts read like a session
+    messages.push_back({"user", line});
+    const std::string rendered = tmpl.render(messages, true, bos, eos);
+    std::vector<int32_t> feed;
+    if (session.position() > 0 && rendered.compare(0, in_cache.size(), in_cache) == 0) {
+      feed = tokenizer.encode(std::string_view(rendered).substr(in_cache.size()), false);
+    } else {
+      session.reset();
+      const bool add_bos = tokenizer.vocab().add_bos && (bos.empty() || rendered.rfind(bos, 0) != 0);
+      feed = tokenizer.encode(rendered, add_bos);
+    }
+    if (session.position() + feed.size() + 1 > session.n_ctx()) {
+      std::fprintf(stderr,
+                   "tern: the conversation fills the context of %zu tokens: start a new one or raise --ctx\n",
+                   session.n_ctx());
+      return 1;
+    }
+    const std::vector<float>* logits = &session.eval(feed);
+    in_cache = rendered;
+    std::string reply;
+    for (int n = 0; n < setup.n_predict && !g_interrupted; ++n) {
+      const int32_t next = sampler.sample(*logits);
+      if (tokenizer.is_end_of_generation(next)) break;
+      const std::string text = tokenizer.token_to_piece(next);
+      std::fputs(text.c_str(), stdout);
+      std::fflush(stdout);
+      reply += text;
+      ++generated_total;
+      if (session.position() + 1 >= session.n_ctx()) break;
+      logits = &session.eval({next});
+      in_cache += text;
+    }
+    // in_cache ends at the last evaluated token: the last one sampled (the end of turn, or the one -n cut
+    // off) comes back with the next turn's text.
+    if (g_interrupted) std::fputs(" [stopped]", stdout);
+    std::fputs("\n", stdout);
+    messages.push_back({"assistant", reply});
+    ++turns;
+  }
+  std::fputs("\n", stdout);
+  std::fflush(stdout);
+  std::fprintf(stderr, "conversation: %d turns, %d tokens generated\n", turns, generated_total);
+  return 0;
+}
+
+}  // namespace tern::cli
