@@ -136,6 +136,39 @@ class PromptInput(unittest.TestCase):
             self.assertIn(frag, r.stderr.decode())
 
 
+class Sampling(unittest.TestCase):
+    packed = property(lambda self: os.path.join(ARGS.shared, "models", "bitnet-tinystories-3m-packed"))
+
+    def run_packed(self, *extra):
+        return tern("run", self.packed, "-p", "Once upon a time", "--temp", "0", "-n", "40", *extra)
+
+    def test_stop_string_ends_the_text_before_it(self):
+        full = self.run_packed().stdout.decode()
+        self.assertIn(" girl", full)
+        cut = self.run_packed("--stop", " girl", "--stop", "never-there").stdout.decode()
+        self.assertEqual(cut, full[:full.index(" girl")] + "\n")
+
+    def test_penalties_change_greedy_text(self):
+        self.assertNotEqual(self.run_packed("--repeat-penalty", "3").stdout, self.run_packed().stdout)
+        self.assertEqual(self.run_packed("--repeat-penalty", "3", "--repeat-last-n", "0").stdout,
+                         self.run_packed().stdout)
+
+    def test_out_of_range_values(self):
+        for opt, value in (("--min-p", "1.5"), ("--repeat-penalty", "0"), ("--repeat-penalty", "nan"),
+                           ("--presence-penalty", "3"), ("--frequency-penalty", "-9"), ("--repeat-last-n", "-2"),
+                           ("--stop", ""), ("--top-p", "2"), ("--temp", "-1")):
+            r = tern("run", self.packed, "-p", "x", opt, value)
+            self.assertEqual(r.returncode, 1, (opt, value))
+            lines = r.stderr.decode().strip().splitlines()
+            self.assertEqual(len(lines), 1, r.stderr)
+            self.assertIn(opt.lstrip("-"), lines[0])
+
+    def test_version(self):
+        r = tern("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout.decode(), r"^tern \d+\.\d+\.\d+ \(")
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()

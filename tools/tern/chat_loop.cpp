@@ -6,13 +6,12 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 
+#include "interrupt.h"
 #include "tern/chat_template.h"
 #include "tern/error.h"
 #include "tern/sampler.h"
@@ -20,29 +19,12 @@
 namespace tern::cli {
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-void on_sigint(int) {
-  g_interrupted = true;
-}
-
-// SIGINT without SA_RESTART: Ctrl-C stops a reply, and interrupts a read of the next line (which ends the
-// session) instead of being retried.
-struct SigintGuard {
-  struct sigaction old {};
-  SigintGuard() {
-    struct sigaction sa {};
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
-  }
-  ~SigintGuard() { sigaction(SIGINT, &old, nullptr); }
-};
-
+// Ctrl-C at the prompt interrupts the read (no SA_RESTART): that ends the session.
 bool read_line(std::string& line) {
   line.clear();
   while (true) {
     const int c = std::fgetc(stdin);
-    if (c == EOF) return !line.empty() && !g_interrupted;
+    if (c == EOF) return !line.empty() && !interrupted();
     if (c == '\n') return true;
     line += char(c);
   }
@@ -58,7 +40,7 @@ int run_conversation(const ChatSetup& setup, Session& session, const Tokenizer& 
   std::vector<ChatMessage> messages;
   if (!setup.system_prompt.empty()) messages.push_back({"system", setup.system_prompt});
   const bool tty = isatty(STDIN_FILENO);
-  SigintGuard guard;
+  InterruptGuard guard;
   Sampler sampler(setup.sampler);
   std::string in_cache;  // the text whose tokens the KV cache holds
   std::string line;
@@ -66,7 +48,7 @@ int run_conversation(const ChatSetup& setup, Session& session, const Tokenizer& 
   while (true) {
     std::fputs("\n> ", stdout);
     std::fflush(stdout);
-    g_interrupted = false;
+    interrupt_flag() = false;
     if (!read_line(line)) break;
     if (line == "/exit" || line == "/quit") break;
     if (line.empty()) continue;
@@ -88,23 +70,31 @@ int run_conversation(const ChatSetup& setup, Session& session, const Tokenizer& 
       return 1;
     }
     const std::vector<float>* logits = &session.eval(feed);
+    sampler.accept(feed);
     in_cache = rendered;
     std::string reply;
-    for (int n = 0; n < setup.n_predict && !g_interrupted; ++n) {
+    StopStrings stops(setup.stop);
+    for (int n = 0; n < setup.n_predict && !interrupted(); ++n) {
       const int32_t next = sampler.sample(*logits);
+      sampler.accept(next);
       if (tokenizer.is_end_of_generation(next)) break;
       const std::string text = tokenizer.token_to_piece(next);
-      std::fputs(text.c_str(), stdout);
+      const std::string shown = stops.feed(text);
+      std::fputs(shown.c_str(), stdout);
       std::fflush(stdout);
-      reply += text;
+      reply += shown;
       ++generated_total;
+      if (stops.stopped()) break;
       if (session.position() + 1 >= session.n_ctx()) break;
       logits = &session.eval({next});
       in_cache += text;
     }
     // in_cache ends at the last evaluated token: the last one sampled (the end of turn, or the one -n cut
     // off) comes back with the next turn's text.
-    if (g_interrupted) std::fputs(" [stopped]", stdout);
+    const std::string rest = stops.flush();
+    std::fputs(rest.c_str(), stdout);
+    reply += rest;
+    if (interrupted()) std::fputs(" [stopped]", stdout);
     std::fputs("\n", stdout);
     messages.push_back({"assistant", reply});
     ++turns;

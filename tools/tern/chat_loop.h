@@ -1,6 +1,7 @@
 #pragma once
 // The interactive conversation of `tern run -cnv` (chat_loop.cpp).
 #include <string>
+#include <vector>
 
 #include "tern/model.h"
 #include "tern/sampler.h"
@@ -14,6 +15,7 @@ struct ChatSetup {
   std::string system_prompt;  // -sys; none when empty
   SamplerParams sampler;
   int n_predict = 0;  // per reply
+  std::vector<std::string> stop;  // --stop strings
 };
 
 // Reads user lines from stdin until /exit or end of input and streams each reply; Ctrl-C stops a reply.

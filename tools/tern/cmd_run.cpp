@@ -14,6 +14,7 @@
 
 #include "chat_loop.h"
 #include "commands.h"
+#include "interrupt.h"
 #include "tool_util.h"
 #include "tern/error.h"
 #include "tern/generate.h"
@@ -58,7 +59,8 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   const std::vector<std::string> args = llama_style_options(raw_args);
   std::string model_path, prompt, backend_name, tokenizer_path, prompt_file, system_prompt;
   bool conversation = false;
-  int64_t n_predict = 128, threads_opt = int64_t(default_threads()), n_ctx_opt = 0, top_k = 40;
+  int64_t n_predict = 128, threads_opt = int64_t(default_threads()), n_ctx_opt = 0, top_k = 40, repeat_last_n = 64;
+  std::vector<std::string> stop;
   SamplerParams sp;
   bool verbose = false, check_tensors = false;
   po::options_description opts("tern run [options]");
@@ -72,6 +74,12 @@ int cmd_run(const std::vector<std::string>& raw_args) {
       ("temp", po::value(&sp.temperature)->default_value(0.8f, "0.8"), "sampling temperature; 0 = greedy")
       ("top-k", po::value(&top_k)->default_value(40), "top-k sampling (0 = off)")
       ("top-p", po::value(&sp.top_p)->default_value(0.95f, "0.95"), "top-p sampling (1 = off)")
+      ("min-p", po::value(&sp.min_p)->default_value(0.05f, "0.05"), "min-p sampling: drop tokens below min-p x the top one's p (0 = off)")
+      ("repeat-penalty", po::value(&sp.repeat_penalty)->default_value(1.0f, "1.0"), "penalize repeats of recent tokens (1 = off)")
+      ("repeat-last-n", po::value(&repeat_last_n)->default_value(64), "how many recent tokens the penalties look at (0 = off, -1 = the context)")
+      ("presence-penalty", po::value(&sp.presence_penalty)->default_value(0.0f, "0.0"), "lower the logit of every recent token (0 = off)")
+      ("frequency-penalty", po::value(&sp.frequency_penalty)->default_value(0.0f, "0.0"), "lower a recent token's logit per occurrence (0 = off)")
+      ("stop", po::value(&stop)->composing(), "stop when the output contains this string (repeatable; not printed)")
       ("seed", po::value(&sp.seed)->default_value(42), "random seed")
       ("threads,t", po::value(&threads_opt), "worker threads (default: all cores)")
       ("backend", po::value(&backend_name), "kernel backend to use (default: best for this CPU)")
@@ -89,6 +97,14 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   sp.top_k = int(option_in_range("top-k", top_k, 0, 1 << 24));
   option_in_range("temp", double(sp.temperature), 0.0, 100.0);
   option_in_range("top-p", double(sp.top_p), 0.0, 1.0);
+  option_in_range("min-p", double(sp.min_p), 0.0, 1.0);
+  option_in_range("repeat-penalty", double(sp.repeat_penalty), 0.0, 100.0);
+  if (sp.repeat_penalty == 0.0f) throw Error("--repeat-penalty must be above 0 (1 turns it off)");
+  option_in_range("presence-penalty", double(sp.presence_penalty), -2.0, 2.0);
+  option_in_range("frequency-penalty", double(sp.frequency_penalty), -2.0, 2.0);
+  sp.repeat_last_n = int(option_in_range("repeat-last-n", repeat_last_n, -1, 1 << 20));
+  for (const auto& s : stop)
+    if (s.empty()) throw Error("--stop is empty");
   if (vm.count("model") && model_path.empty()) throw Error("-m / --model is empty");
   if (vm.count("backend") && backend_name.empty()) throw Error("--backend is empty (see 'tern backends')");
   if (vm.count("tokenizer") && tokenizer_path.empty()) throw Error("--tokenizer is empty");
@@ -126,6 +142,7 @@ int cmd_run(const std::vector<std::string>& raw_args) {
     chat.system_prompt = system_prompt;
     chat.sampler = sp;
     chat.n_predict = int(n_predict);
+    chat.stop = stop;
     Session session(model, n_ctx, threads);
     return run_conversation(chat, session, *tokenizer);
   }
@@ -150,23 +167,32 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   std::fputs(prompt.c_str(), stdout);
   std::fflush(stdout);
   Sampler sampler(sp);
+  sampler.accept(tokens);
+  StopStrings stops(stop);
+  InterruptGuard interrupt;  // Ctrl-C ends the generation, and the timing line is still printed
   const auto t0 = clock::now();
   const std::vector<float>* logits = &session.eval(tokens);
   auto finite = [&] { return std::all_of(logits->begin(), logits->end(), [](float x) { return std::isfinite(x); }); };
   const double prompt_s = std::chrono::duration<double>(clock::now() - t0).count();
   const auto t1 = clock::now();
   int generated = 0;
-  for (; generated < n_predict; ++generated) {
+  for (; generated < n_predict && !interrupted(); ++generated) {
     // NaN logits make every sample meaningless (greedy would silently print nothing): a broken model.
     if (!finite())
       throw Error(model_path + ": the model produced NaN / Inf logits at token " + std::to_string(generated) +
                   " (run with --check-tensors to find a broken weight)");
     const int32_t next = sampler.sample(*logits);
+    sampler.accept(next);
     if (tokenizer->is_end_of_generation(next)) break;
-    std::fputs(tokenizer->token_to_piece(next).c_str(), stdout);
+    std::fputs(stops.feed(tokenizer->token_to_piece(next)).c_str(), stdout);
     std::fflush(stdout);
+    if (stops.stopped()) {
+      ++generated;
+      break;
+    }
     if (generated + 1 < n_predict) logits = &session.eval({next});
   }
+  std::fputs(stops.flush().c_str(), stdout);
   const double gen_s = std::chrono::duration<double>(clock::now() - t1).count();
   std::fputs("\n", stdout);
   // A full disk or closed pipe must not look like success.

@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "tern/error.h"
+#include "tern/version.h"
 
 namespace {
 
@@ -24,7 +25,7 @@ void usage() {
       "  bench      prompt-processing and generation tokens/s per backend and thread count (--json)\n"
       "  synth      write a benchmark GGUF: real architecture dimensions, random ternary weights\n"
       "  template   render a model's chat template (or a Jinja file) for a JSON conversation\n"
-      "Run 'tern <command> --help' for the options of a command.\n",
+      "Run 'tern <command> --help' for the options of a command; 'tern --version' for the version.\n",
       stderr);
 }
 
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
                                                 {"bench", tern::cli::cmd_bench},
                                                 {"synth", tern::cli::cmd_synth},
                                                 {"template", tern::cli::cmd_template}};
+  if (argc >= 2 && !std::strcmp(argv[1], "--version")) {
+    std::printf("tern %s (%s)\n", tern::version(), tern::git_commit());
+    return 0;
+  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage();
     return argc < 2 ? 1 : 0;
