@@ -362,6 +362,9 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
     if (fs::exists(dir / "tokenizer_config.json", ec)) {
       const json tc = read_json_file(dir / "tokenizer_config.json");
       if (tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean()) vocab.add_bos = tc["add_bos_token"].get<bool>();
+      // The chat template travels with the model under GGUF's key, as llama.cpp's converter writes it.
+      if (tc.contains("chat_template") && tc["chat_template"].is_string())
+        m["tokenizer.chat_template"] = MetaValue::str(tc["chat_template"].get<std::string>());
     }
     vocab.to_metadata(m);
     break;

@@ -10,6 +10,7 @@ must be refused by name when the template is loaded.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import unittest
@@ -141,6 +142,36 @@ class MatchesJinja2(unittest.TestCase):
         want = hf_environment().from_string(source).render(messages=messages, add_generation_prompt=True,
                                                              bos_token="<|im_start|>", eos_token="<|im_end|>")
         self.assertEqual(r.stdout.decode(), want)
+
+
+class CheckpointDirectory(unittest.TestCase):
+    def test_template_from_tokenizer_config_survives_export(self):
+        src = os.path.join(ARGS.shared, "models", "bitnet-tinystories-3m-packed")
+        d = os.path.join(ARGS.tmp, "ct_checkpoint")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        for name in os.listdir(src):
+            if name != "tokenizer_config.json":
+                shutil.copy(os.path.join(src, name), os.path.join(d, name))
+        with open(os.path.join(src, "tokenizer_config.json")) as f:
+            cfg = json.load(f)
+        source, _, _ = templates()["tools"]
+        cfg["chat_template"] = source
+        with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+            json.dump(cfg, f)
+        messages = json.dumps(CONVERSATIONS["system_multi_turn"]).encode()
+        from_dir = tern("template", d, "--messages", "-", "--bos", "<s>", "--eos", "</s>", stdin=messages)
+        self.assertEqual(from_dir.returncode, 0, from_dir.stderr.decode())
+        want = hf_environment().from_string(source).render(messages=CONVERSATIONS["system_multi_turn"],
+                                                             add_generation_prompt=True, bos_token="<s>",
+                                                             eos_token="</s>")
+        self.assertEqual(from_dir.stdout.decode(), want)
+        out = os.path.join(ARGS.tmp, "ct_export")
+        r = tern("export", d, "-o", out)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        from_gguf = tern("template", os.path.join(out, "clean-f16.gguf"), "--messages", "-", "--bos", "<s>",
+                         "--eos", "</s>", stdin=messages)
+        self.assertEqual(from_gguf.stdout, from_dir.stdout)
 
 
 class Refused(unittest.TestCase):
