@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 
+#include "tern/error.h"
 #include "tern/model.h"
 #include "tern/registry.h"
 #include "tern/sampler.h"
@@ -136,6 +138,56 @@ TEST(Backends, EveryUsableBackendGeneratesTheSameGreedyTokens) {
     ASSERT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected << " was not loaded";
   }
   for (const auto& name : names) EXPECT_EQ(greedy(path, "Once upon a time", 30, name).tokens, want) << name;
+}
+
+// Continuous batching: decoding three streams in one batched pass gives each the logits it gets alone. The
+// ternary projections are exact at any batch size; the float LM head may sum in another order for a batch.
+TEST(Sessions, BatchedDecodeMatchesSeparateDecoding) {
+  const std::string path = test::shared_dir() + "/models/bitnet-tinystories-3m-packed";
+  for (const std::string backend : {"reference", ""}) {
+    auto file = load_model_file(path);
+    auto tok = Tokenizer::from_model_file(*file);
+    Model model(std::move(file), Registry::instance().backend(backend));
+    ThreadPool pool(2);
+    const char* prompts[] = {"Once upon a time", "The capital of France is", "One day, a little dog"};
+    std::vector<std::unique_ptr<Session>> alone, batched;
+    std::vector<int32_t> next_alone, next_batched;
+    for (const char* p : prompts) {
+      const auto ids = tok->encode(p, tok->vocab().add_bos);
+      alone.push_back(std::make_unique<Session>(model, 128, pool));
+      batched.push_back(std::make_unique<Session>(model, 128, pool));
+      next_alone.push_back(argmax(alone.back()->eval(ids)));
+      next_batched.push_back(argmax(batched.back()->eval(ids)));
+    }
+    const float tol = backend == "reference" ? 0.0f : 1e-3f;
+    for (int step = 0; step < 12; ++step) {
+      std::vector<Session*> sessions;
+      for (auto& s : batched) sessions.push_back(s.get());
+      Session::decode_batch(sessions, next_batched);
+      for (size_t i = 0; i < alone.size(); ++i) {
+        const auto& want = alone[i]->eval({next_alone[i]});
+        const auto& got = batched[i]->logits();
+        float worst = 0;
+        for (size_t j = 0; j < want.size(); ++j) worst = std::max(worst, std::fabs(want[j] - got[j]));
+        EXPECT_LE(worst, tol) << backend << " stream " << i << " step " << step;
+        next_alone[i] = argmax(want);
+        next_batched[i] = argmax(got);
+        EXPECT_EQ(next_batched[i], next_alone[i]) << backend << " stream " << i << " step " << step;
+        EXPECT_EQ(batched[i]->position(), alone[i]->position());
+      }
+    }
+  }
+}
+
+TEST(Sessions, BatchedDecodeRefusesBadBatches) {
+  const std::string path = test::shared_dir() + "/models/bitnet-tinystories-3m-packed";
+  Model model(load_model_file(path), Registry::instance().backend("reference"));
+  ThreadPool pool(1);
+  Session a(model, 4, pool);
+  EXPECT_THROW(Session::decode_batch({&a, &a}, {1, 2}), Error);
+  EXPECT_THROW(Session::decode_batch({&a}, {1, 2}), Error);
+  for (int i = 0; i < 4; ++i) Session::decode_batch({&a}, {1});
+  EXPECT_THROW(Session::decode_batch({&a}, {1}), Error);  // context full
 }
 
 }  // namespace

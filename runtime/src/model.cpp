@@ -16,14 +16,18 @@ HParams HParams::from_metadata(const ModelFile& f) {
   hp.arch = f.get_string("general.architecture");
   if (hp.arch.empty()) throw Error(f.path + ": missing general.architecture");
   const ArchDescriptor* arch = find_arch(hp.arch);
-  if (!arch) throw Error(f.path + ": unsupported architecture '" + hp.arch + "' (supported: " + supported_arch_names() + ")");
+  if (!arch)
+    throw Error(f.path + ": unsupported architecture '" + hp.arch +
+                "' (supported: " + supported_arch_names() + ")");
   const std::string a = hp.arch + ".";
   // A count in [1, 2^24]: `fallback` when the key is absent, or an error when there is none.
   auto count = [&](const std::string& key, std::optional<size_t> fallback) -> size_t {
     if (!f.get(a + key) && fallback) return *fallback;
     const int64_t v = f.get_int(a + key, -1);
     if (v <= 0 || v > (int64_t(1) << 24))
-      throw Error(f.path + ": " + (fallback ? "invalid " + a + key + " (" + std::to_string(v) + ")" : "missing or invalid " + a + key));
+      throw Error(f.path + ": " +
+                  (fallback ? "invalid " + a + key + " (" + std::to_string(v) + ")"
+                            : "missing or invalid " + a + key));
     return size_t(v);
   };
   auto need = [&](const std::string& key) { return count(key, std::nullopt); };
@@ -43,8 +47,8 @@ HParams HParams::from_metadata(const ModelFile& f) {
   hp.rope_theta = positive_float("rope.freq_base", 10000.0, false);
   hp.norm_eps = positive_float("attention.layer_norm_rms_epsilon", 1e-5, true);
   if (hp.n_head % hp.n_head_kv != 0)
-    throw Error(f.path + ": head_count " + std::to_string(hp.n_head) + " is not a multiple of head_count_kv " +
-                std::to_string(hp.n_head_kv));
+    throw Error(f.path + ": head_count " + std::to_string(hp.n_head) +
+                " is not a multiple of head_count_kv " + std::to_string(hp.n_head_kv));
   if (hp.n_embd % hp.n_head != 0) throw Error(f.path + ": embedding_length is not a multiple of head_count");
   hp.head_dim = count("attention.key_length", hp.n_embd / hp.n_head);
   if (hp.head_dim % 2 != 0) throw Error(f.path + ": head dimension must be even for RoPE");
@@ -68,7 +72,8 @@ void check_shape(const ModelFile& f, const TensorInfo& t, std::vector<uint64_t> 
   if (t.ne != want) {
     TensorInfo w;
     w.ne = want;
-    throw Error(f.path + ": tensor " + t.name + " has shape " + t.shape_string() + ", expected " + w.shape_string());
+    throw Error(f.path + ": tensor " + t.name + " has shape " + t.shape_string() + ", expected " +
+                w.shape_string());
   }
 }
 
@@ -76,10 +81,11 @@ WeightView weight(const ModelFile& f, const Backend& be, const std::string& name
   const auto& t = tensor(f, name);
   check_shape(f, t, {k, n});
   if (!dtype_row_ok(t.type, k))
-    throw Error(f.path + ": tensor " + name + " row length " + std::to_string(k) + " is not a multiple of the " +
-                dtype_name(t.type) + " block size");
+    throw Error(f.path + ": tensor " + name + " row length " + std::to_string(k) +
+                " is not a multiple of the " + dtype_name(t.type) + " block size");
   if (!be.supports(t.type))
-    throw Error(f.path + ": tensor " + name + " has type " + dtype_name(t.type) + ", which this backend cannot run");
+    throw Error(f.path + ": tensor " + name + " has type " + dtype_name(t.type) +
+                ", which this backend cannot run");
   if (t.nbytes < dtype_tensor_bytes(t.type, k, n))
     throw Error(f.path + ": tensor " + name + " data is shorter than its shape and type need");
   WeightView w;
@@ -98,7 +104,8 @@ std::vector<float> norm_weight(const ModelFile& f, const std::string& name, size
   check_shape(f, t, {dim});
   if (t.type != DType::F32 && t.type != DType::F16 && t.type != DType::BF16)
     throw Error(f.path + ": norm tensor " + name + " must be F32, F16 or BF16, not " + dtype_name(t.type));
-  if (t.nbytes < dtype_tensor_bytes(t.type, dim, 1)) throw Error(f.path + ": tensor " + name + " is truncated");
+  if (t.nbytes < dtype_tensor_bytes(t.type, dim, 1))
+    throw Error(f.path + ": tensor " + name + " is truncated");
   std::vector<float> v(dim);
   dequantize_row(t.type, t.data, v.data(), dim);
   if (correction != 1.0f)
@@ -117,8 +124,10 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend)
   if (hp_.n_vocab == 0) throw Error(f.path + ": cannot determine vocabulary size");
   const float fix = norm_correction_factor();
   if (fix != 1.0f)
-    std::fprintf(stderr, "tern: warning: TERN_FIX_LN_SCALE=%g multiplies every norm weight of %s (a runtime "
-                 "correction; re-export the model instead)\n", double(fix), f.path.c_str());
+    std::fprintf(stderr,
+                 "tern: warning: TERN_FIX_LN_SCALE=%g multiplies every norm weight of %s (a runtime "
+                 "correction; re-export the model instead)\n",
+                 double(fix), f.path.c_str());
   token_embd_ = weight(f, *backend_, "token_embd.weight", D, hp_.n_vocab);
   output_ = f.find("output.weight") ? weight(f, *backend_, "output.weight", D, hp_.n_vocab) : token_embd_;
   output_norm_ = norm_weight(f, "output_norm.weight", D, fix);
@@ -151,80 +160,136 @@ uint64_t Model::weight_bytes() const {
 }
 
 Session::Session(const Model& model, size_t n_ctx, size_t n_threads)
-    : model_(model), n_ctx_(n_ctx), pool_(n_threads) {
-  const auto& hp = model.hparams();
+    : model_(model),
+      n_ctx_(n_ctx),
+      own_pool_(std::make_unique<ThreadPool>(n_threads)),
+      pool_(own_pool_.get()) {
+  allocate();
+}
+
+Session::Session(const Model& model, size_t n_ctx, ThreadPool& shared_pool)
+    : model_(model), n_ctx_(n_ctx), pool_(&shared_pool) {
+  allocate();
+}
+
+void Session::allocate() {
+  const auto& hp = model_.hparams();
   const size_t kv = hp.n_head_kv * hp.head_dim;
-  k_cache_.assign(hp.n_layer * n_ctx * kv, 0.0f);
-  v_cache_.assign(hp.n_layer * n_ctx * kv, 0.0f);
+  k_cache_.assign(hp.n_layer * n_ctx_ * kv, 0.0f);
+  v_cache_.assign(hp.n_layer * n_ctx_ * kv, 0.0f);
   logits_.resize(hp.n_vocab);
 }
 
 const std::vector<float>& Session::eval(const std::vector<int32_t>& tokens) {
-  const auto& hp = model_.hparams();
-  const auto& be = model_.backend();
-  const size_t T = tokens.size();
-  if (T == 0) throw Error("eval: no tokens");
-  if (pos_ + T > n_ctx_)
-    throw Error("context full: " + std::to_string(pos_ + T) + " tokens exceed --ctx " + std::to_string(n_ctx_));
-  for (auto id : tokens)
-    if (id < 0 || size_t(id) >= hp.n_vocab) throw Error("token id " + std::to_string(id) + " out of vocabulary");
+  if (tokens.empty()) throw Error("eval: no tokens");
+  forward(model_, {Run{this, 0, tokens.size()}}, tokens.data(), tokens.size(), *pool_);
+  return logits_;
+}
 
-  const size_t D = hp.n_embd, F = hp.n_ff, hd = hp.head_dim;
+void Session::decode_batch(const std::vector<Session*>& sessions, const std::vector<int32_t>& tokens) {
+  if (sessions.empty() || sessions.size() != tokens.size())
+    throw Error("decode_batch: one token per session");
+  std::vector<Run> runs;
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (&sessions[i]->model_ != &sessions[0]->model_)
+      throw Error("decode_batch: sessions of different models");
+    for (size_t j = 0; j < i; ++j)
+      if (sessions[j] == sessions[i]) throw Error("decode_batch: a session appears twice");
+    runs.push_back({sessions[i], i, 1});
+  }
+  forward(sessions[0]->model_, runs, tokens.data(), tokens.size(), *sessions[0]->pool_);
+}
+
+void Session::forward(const Model& model, const std::vector<Run>& runs, const int32_t* tokens, size_t T,
+                      ThreadPool& pool) {
+  const auto& hp = model.hparams();
+  const auto& be = model.backend();
+  for (const Run& r : runs)
+    if (r.session->pos_ + r.count > r.session->n_ctx_)
+      throw Error("context full: " + std::to_string(r.session->pos_ + r.count) + " tokens exceed --ctx " +
+                  std::to_string(r.session->n_ctx_));
+  for (size_t t = 0; t < T; ++t)
+    if (tokens[t] < 0 || size_t(tokens[t]) >= hp.n_vocab)
+      throw Error("token id " + std::to_string(tokens[t]) + " out of vocabulary");
+
+  const size_t D = hp.n_embd, F = hp.n_ff, hd = hp.head_dim, R = runs.size();
   const size_t q_dim = hp.n_head * hd, kv_dim = hp.n_head_kv * hd;
   const bool aq = hp.bitlinear;
   // Scratch grows to the largest batch seen and is reused: decoding allocates nothing per token.
-  Scratch& sc = scratch_;
-  for (auto [buf, n] : {std::pair{&sc.x, T * D}, {&sc.xn, T * D}, {&sc.q, T * q_dim}, {&sc.k, T * kv_dim},
-                        {&sc.v, T * kv_dim}, {&sc.att, T * q_dim}, {&sc.o, T * D}, {&sc.g, T * F}, {&sc.u, T * F}})
+  Scratch& sc = runs[0].session->scratch_;
+  for (auto [buf, n] : {std::pair{&sc.x, T * D},
+                        {&sc.xn, T * D},
+                        {&sc.q, T * q_dim},
+                        {&sc.k, T * kv_dim},
+                        {&sc.v, T * kv_dim},
+                        {&sc.att, T * q_dim},
+                        {&sc.o, T * D},
+                        {&sc.g, T * F},
+                        {&sc.u, T * F},
+                        {&sc.head_in, R * D},
+                        {&sc.head_out, R * hp.n_vocab}})
     if (buf->size() < n) buf->resize(n);
   if (sc.positions.size() < T) sc.positions.resize(T);
-  auto &x = sc.x, &xn = sc.xn, &q = sc.q, &k = sc.k, &v = sc.v, &att = sc.att, &o = sc.o, &g = sc.g, &u = sc.u;
+  auto &x = sc.x, &xn = sc.xn, &q = sc.q, &k = sc.k, &v = sc.v, &att = sc.att, &o = sc.o, &g = sc.g,
+       &u = sc.u;
   auto& positions = sc.positions;
-  for (size_t t = 0; t < T; ++t) positions[t] = int32_t(pos_ + t);
+  for (const Run& r : runs)
+    for (size_t t = 0; t < r.count; ++t) positions[r.first + t] = int32_t(r.session->pos_ + t);
 
-  be.get_rows(model_.token_embd(), tokens.data(), T, x.data());
+  be.get_rows(model.token_embd(), tokens, T, x.data());
   for (size_t l = 0; l < hp.n_layer; ++l) {
-    const auto& L = model_.layers()[l];
+    const auto& L = model.layers()[l];
     be.rms_norm(x.data(), L.attn_norm.data(), xn.data(), T, D, hp.norm_eps);
     const WeightView* qkv[] = {&L.wq, &L.wk, &L.wv};
     float* const qkv_out[] = {q.data(), k.data(), v.data()};
-    be.matmul_multi(qkv, qkv_out, 3, xn.data(), T, aq, pool_);
+    be.matmul_multi(qkv, qkv_out, 3, xn.data(), T, aq, pool);
     be.rope(q.data(), T, hp.n_head, hd, positions.data(), hp.rope_theta, hp.rope_style);
     be.rope(k.data(), T, hp.n_head_kv, hd, positions.data(), hp.rope_theta, hp.rope_style);
-    float* kc = k_cache_.data() + l * n_ctx_ * kv_dim;
-    float* vc = v_cache_.data() + l * n_ctx_ * kv_dim;
-    std::copy_n(k.begin(), T * kv_dim, kc + pos_ * kv_dim);
-    std::copy_n(v.begin(), T * kv_dim, vc + pos_ * kv_dim);
-    AttentionArgs args;
-    args.q = q.data();
-    args.k_cache = kc;
-    args.v_cache = vc;
-    args.out = att.data();
-    args.n_tokens = T;
-    args.pos0 = pos_;
-    args.n_head = hp.n_head;
-    args.n_head_kv = hp.n_head_kv;
-    args.head_dim = hd;
-    args.scale = 1.0f / std::sqrt(float(hd));
-    be.attention(args, pool_);
+    for (const Run& r : runs) {
+      Session& s = *r.session;
+      float* kc = s.k_cache_.data() + l * s.n_ctx_ * kv_dim;
+      float* vc = s.v_cache_.data() + l * s.n_ctx_ * kv_dim;
+      std::copy_n(k.begin() + long(r.first * kv_dim), r.count * kv_dim, kc + s.pos_ * kv_dim);
+      std::copy_n(v.begin() + long(r.first * kv_dim), r.count * kv_dim, vc + s.pos_ * kv_dim);
+      AttentionArgs args;
+      args.q = q.data() + r.first * q_dim;
+      args.k_cache = kc;
+      args.v_cache = vc;
+      args.out = att.data() + r.first * q_dim;
+      args.n_tokens = r.count;
+      args.pos0 = s.pos_;
+      args.n_head = hp.n_head;
+      args.n_head_kv = hp.n_head_kv;
+      args.head_dim = hd;
+      args.scale = 1.0f / std::sqrt(float(hd));
+      be.attention(args, pool);
+    }
     if (hp.bitlinear) be.rms_norm(att.data(), L.attn_sub_norm.data(), att.data(), T, q_dim, hp.norm_eps);
-    be.matmul(L.wo, att.data(), o.data(), T, aq, pool_);
+    be.matmul(L.wo, att.data(), o.data(), T, aq, pool);
     be.add(x.data(), o.data(), T * D);
 
     be.rms_norm(x.data(), L.ffn_norm.data(), xn.data(), T, D, hp.norm_eps);
     const WeightView* gate_up[] = {&L.w_gate, &L.w_up};
     float* const gate_up_out[] = {g.data(), u.data()};
-    be.matmul_multi(gate_up, gate_up_out, 2, xn.data(), T, aq, pool_);
+    be.matmul_multi(gate_up, gate_up_out, 2, xn.data(), T, aq, pool);
     be.gated_activation(g.data(), u.data(), g.data(), T * F, hp.ffn_act);
     if (hp.bitlinear) be.rms_norm(g.data(), L.ffn_sub_norm.data(), g.data(), T, F, hp.norm_eps);
-    be.matmul(L.w_down, g.data(), o.data(), T, aq, pool_);
+    be.matmul(L.w_down, g.data(), o.data(), T, aq, pool);
     be.add(x.data(), o.data(), T * D);
   }
-  be.rms_norm(x.data() + (T - 1) * D, model_.output_norm().data(), xn.data(), 1, D, hp.norm_eps);
-  // The LM head is a plain linear layer even in BitNet (its activations are not quantized).
-  be.matmul(model_.output(), xn.data(), logits_.data(), 1, false, pool_);
-  pos_ += T;
-  return logits_;
+  // Each run's last token feeds the LM head, a plain linear layer even in BitNet (activations not quantized).
+  for (size_t i = 0; i < R; ++i)
+    std::copy_n(x.begin() + long((runs[i].first + runs[i].count - 1) * D), D,
+                sc.head_in.begin() + long(i * D));
+  be.rms_norm(sc.head_in.data(), model.output_norm().data(), xn.data(), R, D, hp.norm_eps);
+  if (R == 1) {
+    be.matmul(model.output(), xn.data(), runs[0].session->logits_.data(), 1, false, pool);
+  } else {
+    be.matmul(model.output(), xn.data(), sc.head_out.data(), R, false, pool);
+    for (size_t i = 0; i < R; ++i)
+      std::copy_n(sc.head_out.begin() + long(i * hp.n_vocab), hp.n_vocab, runs[i].session->logits_.begin());
+  }
+  for (const Run& r : runs) r.session->pos_ += r.count;
 }
 
 }  // namespace tern

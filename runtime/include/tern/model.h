@@ -57,21 +57,38 @@ class Model {
 class Session {
  public:
   Session(const Model& model, size_t n_ctx, size_t n_threads);
+  // A session that runs on a pool it shares with others (a server's slots): no threads of its own.
+  Session(const Model& model, size_t n_ctx, ThreadPool& shared_pool);
   // Appends `tokens` at the current position and returns logits for the last of them ([n_vocab]).
   const std::vector<float>& eval(const std::vector<int32_t>& tokens);
+  // Continuous batching: appends tokens[i] to sessions[i] (distinct sessions of one model) in one forward
+  // pass, so every projection reads its weights once for all of them; then sessions[i]->logits() holds
+  // each one's next-token logits. Runs on sessions[0]'s pool.
+  static void decode_batch(const std::vector<Session*>& sessions, const std::vector<int32_t>& tokens);
+  const std::vector<float>& logits() const { return logits_; }
   size_t position() const { return pos_; }
   size_t n_ctx() const { return n_ctx_; }
   void reset() { pos_ = 0; }
 
  private:
+  // The tokens of one session within a forward pass: tokens [first, first + count) of the batch.
+  struct Run {
+    Session* session;
+    size_t first, count;
+  };
+  static void forward(const Model& model, const std::vector<Run>& runs, const int32_t* tokens, size_t T,
+                      ThreadPool& pool);
+  void allocate();
+
   const Model& model_;
   size_t n_ctx_;
   size_t pos_ = 0;
-  ThreadPool pool_;
+  std::unique_ptr<ThreadPool> own_pool_;
+  ThreadPool* pool_;
   std::vector<float> k_cache_, v_cache_;  // [layer][pos][n_head_kv * head_dim]
   std::vector<float> logits_;
   struct Scratch {
-    std::vector<float> x, xn, q, k, v, att, o, g, u;
+    std::vector<float> x, xn, q, k, v, att, o, g, u, head_in, head_out;
     std::vector<int32_t> positions;
   } scratch_;
 };
