@@ -24,6 +24,7 @@ void usage() {
       "  manifest   deployment manifest (architecture, size, sha256, measured tok/s) as JSON\n"
       "  bench      prompt-processing and generation tokens/s per backend and thread count (--json)\n"
       "  synth      write a benchmark GGUF: real architecture dimensions, random ternary weights\n"
+      "  serve      OpenAI-compatible HTTP server (chat / completions, streaming, continuous batching)\n"
       "  template   render a model's chat template (or a Jinja file) for a JSON conversation\n"
       "Run 'tern <command> --help' for the options of a command; 'tern --version' for the version.\n",
       stderr);
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
                                                 {"manifest", tern::cli::cmd_manifest},
                                                 {"bench", tern::cli::cmd_bench},
                                                 {"synth", tern::cli::cmd_synth},
-                                                {"template", tern::cli::cmd_template}};
+                                                {"template", tern::cli::cmd_template},
+                                                {"serve", tern::cli::cmd_serve}};
   if (argc >= 2 && !std::strcmp(argv[1], "--version")) {
     std::printf("tern %s (%s)\n", tern::version(), tern::git_commit());
     return 0;
