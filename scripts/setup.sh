@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Test oracles (PyPI gguf, safetensors, numpy) live in a venv; never used by the runtime or the tools.
+# Test oracles (PyPI gguf, safetensors, numpy, jinja2, openai) live in a venv; never used by the runtime or the tools.
 if [[ ! -x .venv/bin/python ]]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --disable-pip-version-check gguf==0.19.0 numpy safetensors==0.8.0 jinja2==3.1.6 openai==1.59.9
 

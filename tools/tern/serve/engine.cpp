@@ -104,7 +104,7 @@ bool Engine::advance(Slot& slot) {
   }
   const int32_t tok = slot.next;
   slot.sampler->accept(tok);
-  if (tokenizer_.is_end_of_generation(tok)) {
+  if (!slot.job->request_.ignore_eos && tokenizer_.is_end_of_generation(tok)) {
     finish(slot, "stop");
     return false;
   }

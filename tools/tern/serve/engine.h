@@ -26,6 +26,7 @@ struct Request {
   SamplerParams sampler;
   int max_tokens = 0;
   std::vector<std::string> stop;
+  bool ignore_eos = false;  // generate max_tokens whatever comes (benchmarks; llama-server's field)
 };
 
 // What a request produces, in order: text pieces, then one final event.

@@ -148,6 +148,10 @@ ParsedRequest parse_request(const ApiContext& ctx, const std::string& text, bool
   r.sampler.repeat_penalty = float(number(body, "repeat_penalty", 1, 1e-3, 100));
   r.sampler.seed = uint64_t(number(body, "seed", double(std::time(nullptr)), 0, 9007199254740992.0));
   r.stop = stop_strings(body);
+  if (const json* ie = field(body, "ignore_eos")) {
+    if (!ie->is_boolean()) throw ApiError{400, "'ignore_eos' must be a boolean", "ignore_eos"};
+    r.ignore_eos = ie->get<bool>();
+  }
   return p;
 }
 
