@@ -7,7 +7,6 @@ conversations, with and without the generation prompt, by `tern template` and by
 equal, and where jinja2 raises, tern must fail with one line carrying the same message. Unsupported constructs
 must be refused by name when the template is loaded.
 """
-import argparse
 import json
 import os
 import shutil
@@ -209,17 +208,6 @@ class Refused(unittest.TestCase):
         self.refuse("{{ nothing.content }}", "'nothing' is undefined")
 
 
-def main():
-    global ARGS
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tern", required=True)
-    ap.add_argument("--shared", required=True)
-    ap.add_argument("--tmp", required=True)
-    ap.add_argument("--smollm2", required=True)
-    ARGS, rest = ap.parse_known_args()
-    os.makedirs(ARGS.tmp, exist_ok=True)
-    unittest.main(argv=[sys.argv[0], *rest])
-
-
 if __name__ == "__main__":
-    main()
+    import cli_test_main
+    cli_test_main.run(sys.modules[__name__], smollm2=True)

@@ -5,7 +5,6 @@ Each reply must be the greedy continuation `tern run -f` gives for the same conv
 `tern template` (so the KV-cache reuse across turns changes nothing), Ctrl-C must stop a reply and leave the
 session usable, and /exit must end it with exit code 0. Also the prompt-input options of `tern run`.
 """
-import argparse
 import json
 import os
 import pty
@@ -169,17 +168,6 @@ class Sampling(unittest.TestCase):
         self.assertRegex(r.stdout.decode(), r"^tern \d+\.\d+\.\d+ \(")
 
 
-def main():
-    global ARGS
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tern", required=True)
-    ap.add_argument("--shared", required=True)
-    ap.add_argument("--tmp", required=True)
-    ap.add_argument("--smollm2", required=True)
-    ARGS, rest = ap.parse_known_args()
-    os.makedirs(ARGS.tmp, exist_ok=True)
-    unittest.main(argv=[sys.argv[0], *rest])
-
-
 if __name__ == "__main__":
-    main()
+    import cli_test_main
+    cli_test_main.run(sys.modules[__name__], smollm2=True)

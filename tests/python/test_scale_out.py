@@ -2,7 +2,6 @@
 """Two `tern serve` behind nginx (Debian's, on loopback) with the upstream config of docs/serving.md: requests
 spread across both, and after one server is killed the rest are still answered, correctly, by the other.
 Skips (and says so) where nginx is not installed; CI installs it."""
-import argparse
 import http.client
 import json
 import os
@@ -112,16 +111,6 @@ class BehindNginx(unittest.TestCase):
                 p.stdout.close()
 
 
-def main():
-    global ARGS
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tern", required=True)
-    ap.add_argument("--shared", required=True)
-    ap.add_argument("--tmp", required=True)
-    ARGS, rest = ap.parse_known_args()
-    os.makedirs(ARGS.tmp, exist_ok=True)
-    unittest.main(argv=[sys.argv[0], *rest])
-
-
 if __name__ == "__main__":
-    main()
+    import cli_test_main
+    cli_test_main.run(sys.modules[__name__], smollm2=False)

@@ -6,7 +6,6 @@ it), streaming and not, on SmolLM2 and a TinyStories checkpoint. Errors come bac
 with the right status; a client that disconnects frees its slot; a bounded load test (200 requests, 8 at a
 time, mixed streaming) loses nothing and leaves the server's memory flat.
 """
-import argparse
 import concurrent.futures
 import http.client
 import json
@@ -222,17 +221,6 @@ class TinyStoriesLoad(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
 
-def main():
-    global ARGS
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--tern", required=True)
-    ap.add_argument("--shared", required=True)
-    ap.add_argument("--tmp", required=True)
-    ap.add_argument("--smollm2", required=True)
-    ARGS, rest = ap.parse_known_args()
-    os.makedirs(ARGS.tmp, exist_ok=True)
-    unittest.main(argv=[sys.argv[0], *rest])
-
-
 if __name__ == "__main__":
-    main()
+    import cli_test_main
+    cli_test_main.run(sys.modules[__name__], smollm2=True)
