@@ -117,3 +117,12 @@ for v in ("llama-spm", "llama-bpe", "gpt-2"):
     for i, part in enumerate(text.split(b"\n__ggml_vocab_test__\n")):
         if part:
             put("fuzz_tokenize", f"{v}-{i}", part)
+
+# ---- fuzz_chat_template: the test fixtures and Llama 3's template, alone and with a JSON context
+fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "chat_templates")
+for name in sorted(os.listdir(fixtures)):
+    put("fuzz_chat_template", name, open(os.path.join(fixtures, name), "rb").read())
+llama3 = json.load(open(os.path.join(shared, "tokenizers", "llama3", "tokenizer_config.json")))["chat_template"]
+context = {"messages": [{"role": "user", "content": "hi"}], "add_generation_prompt": True,
+           "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}
+put("fuzz_chat_template", "llama3", llama3.encode() + b"\0" + json.dumps(context).encode())

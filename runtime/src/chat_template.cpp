@@ -29,6 +29,8 @@ ChatTemplate::ChatTemplate(const std::string& source, std::string name) : impl_(
     jinja::check_supported(impl_->body);
   } catch (const jinja::TemplateError& e) {
     rethrow(impl_->name, e);
+  } catch (const std::exception& e) {  // a library error the interpreter did not foresee: still one line
+    throw Error(impl_->name + ": chat template: " + e.what());
   }
 }
 
@@ -52,6 +54,10 @@ std::string ChatTemplate::render_json(std::string_view context_json) const {
     return jinja::render(impl_->body, jinja::from_json_text(context_json));
   } catch (const jinja::TemplateError& e) {
     rethrow(impl_->name, e);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(impl_->name + ": chat template: " + e.what());
   }
 }
 

@@ -202,7 +202,10 @@ class Refused(unittest.TestCase):
         self.refuse("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "deeper than 100")
 
     def test_runaway_output(self):
-        self.refuse("{% for i in range(1048576) %}{{ 'x' * 1000 }}{% endfor %}", "exceeds 64 MiB")
+        self.refuse("{% for i in range(65536) %}{{ 'x' * 2000 }}{% endfor %}", "exceeds 64 MiB")
+        self.refuse("{% for i in range(65536) %}{% for j in range(65536) %}{% endfor %}{% endfor %}", "too long")
+        self.refuse("{{ range(100000) | length }}", "longer than 65536")
+        self.refuse("{{ " + "(" * 100 + "1" + ")" * 100 + " }}", "nested deeper than 64")
 
     def test_attribute_of_undefined(self):
         self.refuse("{{ nothing.content }}", "'nothing' is undefined")

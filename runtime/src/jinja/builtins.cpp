@@ -13,7 +13,12 @@ namespace tern::jinja {
 namespace {
 
 constexpr const char* kWhitespace = " \t\n\r\f\v";
-constexpr int64_t kMaxRange = 1 << 20;
+constexpr int64_t kMaxRange = 1 << 16;
+constexpr size_t kMaxString = size_t(64) << 20;
+
+void check_size(const std::string& s) {
+  if (s.size() > kMaxString) fail("a string above 64 MiB");
+}
 
 std::string as_string(const Value& v, const char* what, int line) {
   if (!v.is_string()) fail(std::string(what) + " needs a string, not " + type_name(v), line);
@@ -60,6 +65,7 @@ std::string replace(const std::string& s, const std::string& from, const std::st
     for (size_t i = 0; i <= s.size(); ++i) {
       if (count < 0 || n < count) out += to, ++n;
       if (i < s.size()) out += s[i];
+      check_size(out);
     }
     return out;
   }
@@ -67,6 +73,7 @@ std::string replace(const std::string& s, const std::string& from, const std::st
     const size_t f = s.find(from, pos);
     if (f == std::string::npos || (count >= 0 && n >= count)) break;
     out += s.substr(pos, f - pos) + to;
+    check_size(out);
     pos = f + from.size();
     ++n;
   }
@@ -124,16 +131,18 @@ Value bound(Function f) {
 Value attribute_of(const Value& v, const Value& attr, int line) {
   Value cur = v;
   const std::string path = attr.kind == Value::Kind::Int ? to_str(attr) : as_string(attr, "attribute", line);
-  for (const Value& part : *split(path, Value::string("."), -1, line).a) {
+  // The parts must outlive the loop, and each step copies before replacing `cur`, which owns what it reads.
+  const Value parts = split(path, Value::string("."), -1, line);
+  for (const Value& part : *parts.a) {
+    Value next = Value::undefined(part.s);
     if (cur.is_object()) {
-      const Value* f = cur.o->find(part.s);
-      cur = f ? *f : Value::undefined(part.s);
-    } else if (cur.is_array() && !part.s.empty() && std::all_of(part.s.begin(), part.s.end(), ::isdigit)) {
+      if (const Value* f = cur.o->find(part.s)) next = *f;
+    } else if (cur.is_array() && !part.s.empty() && part.s.size() < 10 &&
+               std::all_of(part.s.begin(), part.s.end(), ::isdigit)) {
       const size_t i = std::stoul(part.s);
-      cur = i < cur.a->size() ? (*cur.a)[i] : Value::undefined();
-    } else {
-      cur = Value::undefined(part.s);
+      next = i < cur.a->size() ? (*cur.a)[i] : Value::undefined();
     }
+    cur = std::move(next);
   }
   return cur;
 }
@@ -178,8 +187,7 @@ const std::map<std::string, FilterFn>& filters() {
        [](const Value& v, Args& a) {
          if (!v.is_object()) fail("dictsort needs a dict", a.line);
          auto items = v.o->items;
-         std::stable_sort(items.begin(), items.end(),
-                          [](auto& x, auto& y) { return lower(x.first) < lower(y.first); });
+         stable_sort_values(items, [](auto& x, auto& y) { return lower(x.first) < lower(y.first); });
          Array out;
          for (auto& [k, x] : items) out.push_back(Value::array({Value::string(k), x}, true));
          return Value::array(std::move(out));
@@ -252,6 +260,7 @@ const std::map<std::string, FilterFn>& filters() {
          bool first = true;
          for (const Value& item : iterate(v, a.line)) {
            out += (first ? "" : sep) + to_str(attr.is_undefined() ? item : attribute_of(item, attr, a.line));
+           check_size(out);
            first = false;
          }
          return Value::string(std::move(out));
@@ -334,7 +343,7 @@ const std::map<std::string, FilterFn>& filters() {
            if (!cs && k.is_string()) k.s = lower(k.s);
            return k;
          };
-         std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
+         stable_sort_values(items, [&](const Value& x, const Value& y) {
            return rev ? compare(key(y), key(x), a.line) < 0 : compare(key(x), key(y), a.line) < 0;
          });
          return Value::array(std::move(items));
@@ -507,6 +516,7 @@ Value method(const Value& obj, const std::string& name, int line) {
         bool first = true;
         for (const Value& x : iterate(a.get(0, "iterable"), a.line)) {
           out += (first ? "" : s) + as_string(x, "join", a.line);
+          check_size(out);
           first = false;
         }
         return Value::string(std::move(out));
@@ -559,7 +569,7 @@ void add_globals(Object& g) {
           if (step == 0) fail("range() step must not be zero", a.line);
           Array out;
           for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-            if (int64_t(out.size()) >= kMaxRange) fail("range() longer than 2^20 items", a.line);
+            if (int64_t(out.size()) >= kMaxRange) fail("range() longer than 65536 items", a.line);
             out.push_back(Value::integer(i));
           }
           return Value::array(std::move(out));

@@ -15,6 +15,10 @@ namespace {
 // Bounds that keep a hostile template from exhausting the machine.
 constexpr size_t kMaxOutputBytes = size_t(64) << 20;
 constexpr int kMaxCallDepth = 100;
+// Statements and loop iterations one render may run (nested range() loops could otherwise run for hours; real
+// chat templates take thousands).
+constexpr uint64_t kMaxSteps = 1'000'000;
+constexpr size_t kMaxItems = size_t(1) << 22;  // a list built by + (doubling in a loop would exhaust memory)
 
 using Scope = std::unordered_map<std::string, Value>;
 
@@ -51,7 +55,12 @@ class Interpreter {
     return Flow::Normal;
   }
 
+  void step(int line) {
+    if (++steps_ > kMaxSteps) fail("the template runs too long (over a million steps)", line);
+  }
+
   Flow exec(const Stmt& st, std::string& out) {
+    step(st.line);
     switch (st.kind) {
       case Stmt::Kind::Text:
         write(out, st.text, st.line);
@@ -138,6 +147,7 @@ class Interpreter {
     if (st.cond) {
       std::vector<Value> kept;
       for (const Value& item : items) {
+        step(st.line);
         scopes_.emplace_back();
         bind(scopes_.back(), st.targets, item, st.line);
         const bool keep = truthy(eval(*st.cond));
@@ -152,6 +162,7 @@ class Interpreter {
     }
     const int64_t n = int64_t(items.size());
     for (int64_t i = 0; i < n; ++i) {
+      step(st.line);
       auto loop = std::make_shared<Object>();
       loop->set("index", Value::integer(i + 1));
       loop->set("index0", Value::integer(i));
@@ -267,7 +278,10 @@ class Interpreter {
       }
       case Expr::Kind::Concat: {
         std::string s;
-        for (const auto& x : e.operands) s += to_str(eval(*x));
+        for (const auto& x : e.operands) {
+          s += to_str(eval(*x));
+          if (s.size() > kMaxOutputBytes) fail("a string above 64 MiB", e.line);
+        }
         return Value::string(std::move(s));
       }
       case Expr::Kind::Cond:
@@ -374,8 +388,12 @@ class Interpreter {
     }
     const Value l = eval(*e.a), r = eval(*e.b);
     const std::string& op = e.name;
-    if (op == "+" && l.is_string() && r.is_string()) return Value::string(l.s + r.s);
+    if (op == "+" && l.is_string() && r.is_string()) {
+      if (l.s.size() + r.s.size() > kMaxOutputBytes) fail("a string above 64 MiB", e.line);
+      return Value::string(l.s + r.s);
+    }
     if (op == "+" && l.is_array() && r.is_array()) {
+      if (l.a->size() + r.a->size() > kMaxItems) fail("a list above 2^22 items", e.line);
       Array items = *l.a;
       items.insert(items.end(), r.a->begin(), r.a->end());
       return Value::array(std::move(items));
@@ -451,6 +469,7 @@ class Interpreter {
   std::vector<Scope> scopes_;
   Value pending_caller_;
   int depth_ = 0;
+  uint64_t steps_ = 0;
 };
 
 void check_expr(const Expr* e) {

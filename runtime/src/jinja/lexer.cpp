@@ -49,7 +49,13 @@ std::string read_string(const std::string& s, size_t& i, int line) {
     i += 2;
     auto hex = [&](size_t n) {
       if (i + n > s.size()) fail("truncated \\x / \\u escape in a string", line);
-      const uint32_t cp = uint32_t(std::stoul(s.substr(i, n), nullptr, 16));
+      uint32_t cp = 0;
+      for (size_t k = i; k < i + n; ++k) {
+        if (!std::isxdigit(static_cast<unsigned char>(s[k]))) fail("bad \\x / \\u escape in a string", line);
+        cp = cp * 16 +
+             uint32_t(std::isdigit(static_cast<unsigned char>(s[k])) ? s[k] - '0' : (s[k] | 0x20) - 'a' + 10);
+      }
+      if (cp > 0x10ffff) fail("escape beyond U+10FFFF in a string", line);
       i += n;
       append_utf8(out, cp);
     };

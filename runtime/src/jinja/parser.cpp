@@ -54,6 +54,14 @@ class ExprParser {
   explicit ExprParser(TokenStream& s) : s_(s) {}
 
   ExprPtr expression() {
+    // Nesting bound: parentheses a thousand deep must be an error, not a stack overflow.
+    struct Depth {
+      int& d;
+      explicit Depth(int& x, int line) : d(x) {
+        if (++d > 64) fail("expression nested deeper than 64", line);
+      }
+      ~Depth() { --d; }
+    } guard(depth_, s_.peek().line);
     ExprPtr e = or_expr();
     while (s_.is_name("if")) {
       const int line = s_.next().line;
@@ -86,6 +94,7 @@ class ExprParser {
   ExprPtr or_expr() { return binary_chain(&ExprParser::and_expr, {"or"}, true); }
   ExprPtr and_expr() { return binary_chain(&ExprParser::not_expr, {"and"}, true); }
   ExprPtr not_expr() {
+    if (s_.is_name("not") && ++nots_ > 256) fail("too many 'not's", s_.peek().line);
     if (s_.is_name("not")) {
       auto n = node(Expr::Kind::Not, s_.next().line);
       n->a = not_expr();
@@ -153,6 +162,7 @@ class ExprParser {
     ExprPtr e;
     if (s_.is_op("-") || s_.is_op("+")) {
       const bool neg = s_.peek().text == "-";
+      if (++unaries_ > 256) fail("too many unary operators", s_.peek().line);
       e = node(neg ? Expr::Kind::Neg : Expr::Kind::Pos, s_.next().line);
       e->a = unary(false);
     } else {
@@ -240,7 +250,9 @@ class ExprParser {
           auto g = node(Expr::Kind::Getitem, line);
           g->a = std::move(e);
           g->b = node(Expr::Kind::Const, line);
-          g->b->value = Value::integer(std::stoll(s_.next().text));
+          const std::string digits = s_.next().text;
+          if (digits.size() > 18) fail("index out of range: " + digits, line);
+          g->b->value = Value::integer(std::stoll(digits));
           e = std::move(g);
           continue;
         }
@@ -334,6 +346,7 @@ class ExprParser {
   }
 
   TokenStream& s_;
+  int depth_ = 0, nots_ = 0, unaries_ = 0;
 };
 
 // Statements, from the segments; nesting is checked against the closing tags.
@@ -396,6 +409,13 @@ class StmtParser {
   const std::string& next_word() const { return segs_[pos_].tokens[0].text; }
 
   std::unique_ptr<Stmt> block(const std::string& word, TokenStream& s, int line) {
+    struct Depth {
+      int& d;
+      explicit Depth(int& x, int line) : d(x) {
+        if (++d > 64) fail("blocks nested deeper than 64", line);
+      }
+      ~Depth() { --d; }
+    } guard(depth_, line);
     ExprParser ep(s);
     if (word == "if") {
       auto st = stmt(Stmt::Kind::If, line);
@@ -508,6 +528,7 @@ class StmtParser {
 
   const std::vector<Segment>& segs_;
   size_t pos_ = 0;
+  int depth_ = 0;
   std::vector<std::vector<Token>> filter_tokens_;
 };
 

@@ -220,8 +220,7 @@ void json_value(const Value& v, int indent, bool sort_keys, int depth, std::stri
       }
       std::vector<const std::pair<std::string, Value>*> items;
       for (const auto& kv : v.o->items) items.push_back(&kv);
-      if (sort_keys)
-        std::stable_sort(items.begin(), items.end(), [](auto* x, auto* y) { return x->first < y->first; });
+      if (sort_keys) stable_sort_values(items, [](auto* x, auto* y) { return x->first < y->first; });
       out += '{';
       for (size_t i = 0; i < items.size(); ++i) {
         if (i) out += item_sep;

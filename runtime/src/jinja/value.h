@@ -1,6 +1,7 @@
 #pragma once
 // Values of tern's Jinja interpreter (chat templates), with Python's semantics where templates can see them:
 // truthiness, str() / repr() printing, json.dumps, equality and ordering, and insertion-ordered dicts.
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -123,5 +124,22 @@ size_t length(const Value& v, int line);
 std::vector<Value> iterate(const Value& v, int line);
 // A JSON document (the render context) as values.
 Value from_json_text(std::string_view text);
+
+// std::stable_sort without its temporary buffer (which libstdc++ 12 marks deprecated under clang): equal
+// elements keep their order, as Python's sort does.
+template <class T, class Less>
+void stable_sort_values(std::vector<T>& v, Less less) {
+  std::vector<size_t> order(v.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (less(v[a], v[b])) return true;
+    if (less(v[b], v[a])) return false;
+    return a < b;
+  });
+  std::vector<T> sorted;
+  sorted.reserve(v.size());
+  for (size_t i : order) sorted.push_back(std::move(v[i]));
+  v.swap(sorted);
+}
 
 }  // namespace tern::jinja
