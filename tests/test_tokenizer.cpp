@@ -17,7 +17,8 @@ std::string slurp(const std::string& p) {
   return ss.str();
 }
 
-// llama.cpp's test-tokenizer-0 format: inputs separated by "\n__ggml_vocab_test__\n", one output line of ids each.
+// llama.cpp's test-tokenizer-0 format: inputs separated by "\n__ggml_vocab_test__\n", one output line of ids
+// each.
 void run_vectors(const Tokenizer& tok, const std::string& base) {
   const std::string inp = slurp(base + ".inp"), out = slurp(base + ".out");
   ASSERT_FALSE(inp.empty()) << base;
@@ -66,7 +67,8 @@ TEST(TokenizerVectors, Llama3TokenizerJson) {
 }
 
 TEST(Tokenizer, SentencePieceModelFileMatchesTinyStoriesPrompt) {
-  auto tok = Tokenizer::from_file(test::shared_dir() + "/models/bitnet-tinystories-3m-packed/tokenizer.model");
+  auto tok =
+      Tokenizer::from_file(test::shared_dir() + "/models/bitnet-tinystories-3m-packed/tokenizer.model");
   EXPECT_EQ(tok->n_vocab(), 512u);
   const auto ids = tok->encode("Once upon a time", true);
   EXPECT_EQ(ids, (std::vector<int32_t>{1, 403, 407, 261, 378}));
@@ -94,4 +96,17 @@ TEST(Tokenizer, ByteLevelMappingIsReversible) {
   std::string all;
   for (int b = 0; b < 256; ++b) all += char(b);
   EXPECT_EQ(unicode_to_bytes(bytes_to_unicode(all)), all);
+}
+
+TEST(Utf8, CompletePrefixHoldsBackAPartialCharacter) {
+  using tern::complete_utf8_prefix;
+  EXPECT_EQ(complete_utf8_prefix(""), 0u);
+  EXPECT_EQ(complete_utf8_prefix("abc"), 3u);
+  EXPECT_EQ(complete_utf8_prefix("a\xc3"), 1u);      // é's first byte
+  EXPECT_EQ(complete_utf8_prefix("a\xc3\xa9"), 3u);  // é whole
+  EXPECT_EQ(complete_utf8_prefix("\xe6\x97"), 0u);   // two of 日's three bytes
+  EXPECT_EQ(complete_utf8_prefix("\xe6\x97\xa5"), 3u);
+  EXPECT_EQ(complete_utf8_prefix("x\xf0\x9f\x98"), 1u);  // three of 😀's four bytes
+  EXPECT_EQ(complete_utf8_prefix("x\xf0\x9f\x98\x80"), 5u);
+  EXPECT_EQ(complete_utf8_prefix("\x80\x80\x80\x80"), 4u);  // stray continuation bytes: nothing to wait for
 }

@@ -14,15 +14,22 @@ size_t utf8_char_len(unsigned char c);
 namespace {
 const std::string kSpmSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
 
-// The byte of a SentencePiece byte token "<0xAB>", or -1 for any other text (a vocabulary may lie about types).
+// The byte of a SentencePiece byte token "<0xAB>", or -1 for any other text (a vocabulary may lie about
+// types).
 int byte_token_value(const std::string& t) {
-  auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                  : -1;
+  };
   if (t.size() != 6 || t.rfind("<0x", 0) != 0 || t[5] != '>' || hex(t[3]) < 0 || hex(t[4]) < 0) return -1;
   return hex(t[3]) * 16 + hex(t[4]);
 }
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
+  for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size())
+    s.replace(p, from.size(), to);
   return s;
 }
 }  // namespace
@@ -32,17 +39,22 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 Vocab Vocab::from_metadata(const ModelFile& f) {
   Vocab v;
   const std::string model = f.get_string("tokenizer.ggml.model", "");
-  if (model.empty() || model == "none" || model == "no_vocab") throw Error(f.path + ": no tokenizer in the model (use --tokenizer FILE)");
-  if (model == "llama") v.kind = Kind::Spm;
-  else if (model == "gpt2") v.kind = Kind::Bpe;
-  else throw Error(f.path + ": unsupported tokenizer.ggml.model '" + model + "' (supported: llama, gpt2)");
+  if (model.empty() || model == "none" || model == "no_vocab")
+    throw Error(f.path + ": no tokenizer in the model (use --tokenizer FILE)");
+  if (model == "llama")
+    v.kind = Kind::Spm;
+  else if (model == "gpt2")
+    v.kind = Kind::Bpe;
+  else
+    throw Error(f.path + ": unsupported tokenizer.ggml.model '" + model + "' (supported: llama, gpt2)");
   const MetaValue* tokens = f.get("tokenizer.ggml.tokens");
   if (!tokens || tokens->type != MetaType::ARRAY || tokens->elem != MetaType::STRING || tokens->arr.empty())
     throw Error(f.path + ": tokenizer.ggml.tokens missing or not a string array");
   for (const auto& t : tokens->arr) v.tokens.push_back(t.s);
   const size_t n = v.tokens.size();
   if (const MetaValue* s = f.get("tokenizer.ggml.scores")) {
-    if (s->type != MetaType::ARRAY || s->arr.size() != n) throw Error(f.path + ": tokenizer.ggml.scores has the wrong length");
+    if (s->type != MetaType::ARRAY || s->arr.size() != n)
+      throw Error(f.path + ": tokenizer.ggml.scores has the wrong length");
     for (const auto& x : s->arr) v.scores.push_back(float(x.as_float()));
   } else {
     v.scores.assign(n, 0.0f);
@@ -56,14 +68,15 @@ Vocab Vocab::from_metadata(const ModelFile& f) {
   }
   if (const MetaValue* m = f.get("tokenizer.ggml.merges"))
     for (const auto& x : m->arr) v.merges.push_back(x.s);
-  if (v.kind == Kind::Bpe && v.merges.empty()) throw Error(f.path + ": BPE tokenizer without tokenizer.ggml.merges");
+  if (v.kind == Kind::Bpe && v.merges.empty())
+    throw Error(f.path + ": BPE tokenizer without tokenizer.ggml.merges");
   v.pre = f.get_string("tokenizer.ggml.pre", "default");
   auto id = [&](const char* key) {
     if (!f.get(key)) return int32_t(-1);
     const int64_t x = f.get_int(key, -1);
     if (x < 0 || x >= int64_t(n))
-      throw Error(f.path + ": " + key + " = " + std::to_string(x) + " is outside the vocabulary of " + std::to_string(n) +
-                  " tokens");
+      throw Error(f.path + ": " + key + " = " + std::to_string(x) + " is outside the vocabulary of " +
+                  std::to_string(n) + " tokens");
     return int32_t(x);
   };
   v.bos = id("tokenizer.ggml.bos_token_id");
@@ -121,7 +134,8 @@ Tokenizer::Tokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
     return la != lb ? la > lb : a < b;
   });
   for (size_t i = 0; i < vocab_.merges.size(); ++i) merge_rank_.emplace(vocab_.merges[i], int32_t(i));
-  for (int32_t id : specials_) special_first_byte_[static_cast<unsigned char>(vocab_.tokens[size_t(id)][0])] = true;
+  for (int32_t id : specials_)
+    special_first_byte_[static_cast<unsigned char>(vocab_.tokens[size_t(id)][0])] = true;
 }
 
 bool Tokenizer::is_end_of_generation(int32_t id) const {
@@ -204,7 +218,9 @@ void Tokenizer::encode_spm(std::string_view text, std::vector<int32_t>& out) con
     float score;
     size_t size;
   };
-  auto cmp = [](const Bigram& a, const Bigram& b) { return a.score < b.score || (a.score == b.score && a.left > b.left); };
+  auto cmp = [](const Bigram& a, const Bigram& b) {
+    return a.score < b.score || (a.score == b.score && a.left > b.left);
+  };
   std::priority_queue<Bigram, std::vector<Bigram>, decltype(cmp)> queue(cmp);
   auto try_add = [&](int l, int r) {
     if (l < 0 || r < 0) return;
@@ -236,8 +252,10 @@ void Tokenizer::encode_spm(std::string_view text, std::vector<int32_t>& out) con
     }
     for (unsigned char c : piece) {
       const int32_t bt = byte_tokens_[c];
-      if (bt >= 0) out.push_back(bt);
-      else if (vocab_.unk >= 0) out.push_back(vocab_.unk);
+      if (bt >= 0)
+        out.push_back(bt);
+      else if (vocab_.unk >= 0)
+        out.push_back(vocab_.unk);
     }
   }
 }
@@ -269,7 +287,8 @@ void Tokenizer::encode_bpe_word(const std::string& word, std::vector<int32_t>& o
     if (left < 0 || sym[size_t(left)].next < 0) return;
     const Symbol &l = sym[size_t(left)], &r = sym[size_t(l.next)];
     key.assign(word, l.start, l.len).append(" ").append(word, r.start, r.len);
-    if (auto it = merge_rank_.find(key); it != merge_rank_.end()) queue.push({it->second, left, l.len, r.len});
+    if (auto it = merge_rank_.find(key); it != merge_rank_.end())
+      queue.push({it->second, left, l.len, r.len});
   };
   for (size_t i = 0; i + 1 < sym.size(); ++i) push(int(i));
   while (!queue.empty()) {
@@ -286,7 +305,8 @@ void Tokenizer::encode_bpe_word(const std::string& word, std::vector<int32_t>& o
     push(c.left);
   }
   std::vector<std::string> parts;
-  for (int i = sym.empty() ? -1 : 0; i >= 0; i = sym[size_t(i)].next) parts.push_back(word.substr(sym[size_t(i)].start, sym[size_t(i)].len));
+  for (int i = sym.empty() ? -1 : 0; i >= 0; i = sym[size_t(i)].next)
+    parts.push_back(word.substr(sym[size_t(i)].start, sym[size_t(i)].len));
   for (const auto& p : parts) {
     auto it = token_to_id_.find(p);
     if (it != token_to_id_.end()) {
@@ -294,8 +314,10 @@ void Tokenizer::encode_bpe_word(const std::string& word, std::vector<int32_t>& o
     } else {  // not in the vocabulary: emit each byte's token if there is one
       for (unsigned char c : unicode_to_bytes(p)) {
         auto bt = token_to_id_.find(bytes_to_unicode(std::string(1, char(c))));
-        if (bt != token_to_id_.end()) out.push_back(bt->second);
-        else if (vocab_.unk >= 0) out.push_back(vocab_.unk);
+        if (bt != token_to_id_.end())
+          out.push_back(bt->second);
+        else if (vocab_.unk >= 0)
+          out.push_back(vocab_.unk);
       }
     }
   }
@@ -319,6 +341,16 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string s;
   for (auto id : ids) s += token_to_piece(id);
   return s;
+}
+
+size_t complete_utf8_prefix(std::string_view s) {
+  for (size_t back = 1; back <= 3 && back <= s.size(); ++back) {
+    const auto c = static_cast<unsigned char>(s[s.size() - back]);
+    if ((c & 0xc0) == 0x80) continue;  // a continuation byte: its lead is further back
+    const size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return need > back ? s.size() - back : s.size();
+  }
+  return s.size();
 }
 
 }  // namespace tern

@@ -186,6 +186,33 @@ class SmolLM2(unittest.TestCase):
         self.assertLess(m["tern_generated_tokens_total"] - before["tern_generated_tokens_total"], 3000)
 
 
+class PartialCharacters(unittest.TestCase):
+    def test_random_tokens_stream_as_whole_characters(self):
+        """Random tokens from Llama 3's byte-level vocabulary (a random-weight model), some of them parts of a
+        character: streamed and whole answers agree, and the server survives (it once died on the first invalid
+        UTF-8 piece; the hold-back itself is unit-tested in Utf8.CompletePrefixHoldsBackAPartialCharacter)."""
+        model = os.path.join(ARGS.tmp, "serve_random_llama3.gguf")
+        if not os.path.exists(model):
+            r = subprocess.run([ARGS.tern, "synth", "--preset", "bitnet-2b4t", "--layers", "1", "--embd-type",
+                                "q4_0", "--tokenizer", os.path.join(ARGS.shared, "tokenizers", "llama3",
+                                                                    "tokenizer.json"), "-o", model],
+                               capture_output=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        server = Server(model, "--parallel", "2", "--ctx", "256")
+        try:
+            c = server.client()
+            for seed in range(3):
+                args = dict(model="m", prompt="Hello", max_tokens=48, temperature=1.0, top_p=1.0, seed=seed,
+                            extra_body={"top_k": 0, "min_p": 0.0, "ignore_eos": True})
+                whole = c.completions.create(**args).choices[0].text
+                streamed = "".join(ch.choices[0].text for ch in c.completions.create(stream=True, **args)
+                                   if ch.choices)
+                self.assertEqual(streamed, whole)
+            self.assertEqual(server.raw("GET", "/health")[0], 200)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
 class TinyStoriesLoad(unittest.TestCase):
     PROMPTS = ["Once upon a time", "The capital of France is", "One day, a little dog", "Lily wanted to",
                "The sun was", "Tom and his mom"]

@@ -67,5 +67,8 @@ class Tokenizer {
 std::vector<std::string> pretokenize(std::string_view pre, std::string_view text);
 std::string bytes_to_unicode(std::string_view bytes);    // GPT-2 byte -> printable code point mapping
 std::string unicode_to_bytes(std::string_view encoded);  // inverse
+// The length of the longest prefix of `text` that does not end inside a UTF-8 sequence: a token's piece may
+// carry part of a character (byte tokens), and streamed text should hold that part back until it is whole.
+size_t complete_utf8_prefix(std::string_view text);
 
 }  // namespace tern

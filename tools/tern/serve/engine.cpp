@@ -65,7 +65,8 @@ EngineStats Engine::stats() const {
 
 void Engine::finish(Slot& slot, const std::string& reason, const std::string& error) {
   Event e;
-  e.text = slot.stops ? slot.stops->flush() : "";
+  e.text = slot.partial_utf8 + (slot.stops ? slot.stops->flush() : "");
+  slot.partial_utf8.clear();
   e.done = true;
   e.finish_reason = reason;
   e.error = error;
@@ -84,6 +85,7 @@ void Engine::admit(Slot& slot, std::shared_ptr<Job> job) {
   slot.sampler = std::make_unique<Sampler>(r.sampler);
   slot.stops = std::make_unique<StopStrings>(r.stop);
   slot.generated = 0;
+  slot.partial_utf8.clear();
   slot.session->reset();
   try {
     const auto& logits = slot.session->eval(r.prompt);
@@ -114,7 +116,10 @@ bool Engine::advance(Slot& slot) {
     ++stats_.generated_tokens;
   }
   Event e;
-  e.text = slot.stops->feed(tokenizer_.token_to_piece(tok));
+  std::string text = slot.partial_utf8 + slot.stops->feed(tokenizer_.token_to_piece(tok));
+  const size_t complete = complete_utf8_prefix(text);  // JSON strings hold whole characters
+  slot.partial_utf8 = text.substr(complete);
+  e.text = text.substr(0, complete);
   if (!e.text.empty()) slot.job->push(std::move(e));
   if (slot.stops->stopped()) {
     finish(slot, "stop");

@@ -78,6 +78,7 @@ class Engine {
     std::unique_ptr<StopStrings> stops;
     int32_t next = -1;  // sampled, not yet evaluated
     int generated = 0;
+    std::string partial_utf8;  // the start of a character whose other bytes come with the next token
   };
   void loop();
   void admit(Slot& slot, std::shared_ptr<Job> job);

@@ -120,7 +120,7 @@ void handle_completion(tcp::socket& sock, const http::request<http::string_body>
       if (!e->done) continue;
       if (!e->error.empty()) return write_error(sock, &req, ApiError{500, e->error, ""}, ec, sh);
       return write_response(sock, &req, 200, "application/json",
-                            completion_response(p, id, sh.api, text, *e).dump(), ec);
+                            dump_json(completion_response(p, id, sh.api, text, *e)), ec);
     }
   }
   http::response<http::empty_body> head{http::status::ok, req.version()};
@@ -141,15 +141,15 @@ void handle_completion(tcp::socket& sock, const http::request<http::string_body>
     auto e = wait_event();
     if (!e) return;
     if (!e->text.empty()) {
-      send(stream_chunk(p, id, sh.api, e->text, std::nullopt, first).dump());
+      send(dump_json(stream_chunk(p, id, sh.api, e->text, std::nullopt, first)));
       first = false;
     }
     if (!e->done) continue;
     if (!e->error.empty()) {
-      send(json{{"error", {{"message", e->error}, {"type", "server_error"}}}}.dump());
+      send(dump_json(json{{"error", {{"message", e->error}, {"type", "server_error"}}}}));
     } else {
-      send(stream_chunk(p, id, sh.api, "", e->finish_reason, first).dump());
-      if (p.include_usage) send(usage_chunk(p, id, sh.api, *e).dump());
+      send(dump_json(stream_chunk(p, id, sh.api, "", e->finish_reason, first)));
+      if (p.include_usage) send(dump_json(usage_chunk(p, id, sh.api, *e)));
     }
     send("[DONE]");
     if (!ec) asio::write(sock, http::make_chunk_last(), ec);
@@ -166,11 +166,10 @@ void route(tcp::socket& sock, const http::request<http::string_body>& req, Share
     if (!get) return write_error(sock, &req, ApiError{405, "use GET", ""}, ec, sh);
     const EngineStats s = sh.engine.stats();
     return write_response(sock, &req, 200, "application/json",
-                          json{{"status", "ok"},
-                               {"slots_idle", s.slots - s.busy_slots},
-                               {"slots_total", s.slots},
-                               {"queue_depth", s.queued}}
-                              .dump(),
+                          dump_json(json{{"status", "ok"},
+                                         {"slots_idle", s.slots - s.busy_slots},
+                                         {"slots_total", s.slots},
+                                         {"queue_depth", s.queued}}),
                           ec);
   }
   if (target == "/metrics") {
@@ -185,7 +184,7 @@ void route(tcp::socket& sock, const http::request<http::string_body>& req, Share
                        ec, sh);
   if (target == "/v1/models") {
     if (!get) return write_error(sock, &req, ApiError{405, "use GET", ""}, ec, sh);
-    return write_response(sock, &req, 200, "application/json", models_response(sh.api).dump(), ec);
+    return write_response(sock, &req, 200, "application/json", dump_json(models_response(sh.api)), ec);
   }
   if (!post) return write_error(sock, &req, ApiError{405, "use POST", ""}, ec, sh);
   handle_completion(sock, req, chat, sh, ec);
@@ -222,7 +221,13 @@ void serve_connection(tcp::socket sock, Shared& sh) {
     }
     ++sh.counters.requests;
     const auto& req = parser.get();
-    route(sock, req, sh, ec);
+    try {
+      route(sock, req, sh, ec);
+    } catch (const std::exception& e) {  // a bug must cost this request, not the server
+      std::fprintf(stderr, "tern serve: internal error: %s\n", e.what());
+      write_error(sock, &req, ApiError{500, std::string("internal error: ") + e.what(), ""}, ec, sh, false);
+      break;
+    }
     if (ec || !req.keep_alive()) break;
   }
   {

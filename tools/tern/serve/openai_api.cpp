@@ -70,12 +70,11 @@ std::string error_body(const ApiError& e) {
   const char* type = e.status == 401   ? "authentication_error"
                      : e.status >= 500 ? "server_error"
                                        : "invalid_request_error";
-  return json{{"error",
-               {{"message", e.message},
-                {"type", type},
-                {"param", e.param.empty() ? json() : json(e.param)},
-                {"code", json()}}}}
-      .dump();
+  return dump_json(json{{"error",
+                         {{"message", e.message},
+                          {"type", type},
+                          {"param", e.param.empty() ? json() : json(e.param)},
+                          {"code", json()}}}});
 }
 
 ParsedRequest parse_request(const ApiContext& ctx, const std::string& text, bool chat) {

@@ -18,6 +18,10 @@ struct ApiError {
   std::string param;  // the offending field, if any
 };
 std::string error_body(const ApiError& e);
+// JSON text for the wire; invalid UTF-8 (a model can produce it) becomes U+FFFD instead of an exception.
+inline std::string dump_json(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 struct ApiContext {
   const Tokenizer& tokenizer;
