@@ -33,12 +33,20 @@ struct TernaryTypeKernels {
 using RowDotFn = float (*)(const uint8_t* row, const float* x, size_t k);
 using Int16RowDotFn = float (*)(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
 using DequantizeRowFn = void (*)(const uint8_t* row, float* out, size_t k);
+// One row against n_tokens (<= kMaxRowDotsTokens) tokens of float activations (token t at x + t * k),
+// decoding the weights in registers once for all of them: out[t * out_stride] = row . x_t.
+inline constexpr size_t kMaxRowDotsTokens = 8;
+using RowDotsFn = void (*)(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
+                           size_t out_stride);
 struct FloatTypeKernels {
   // Decode, one of: a row times int16-quantized activations (see CpuKernels::quantize_blocks_i16), or a row
   // times float activations decoding the weights in registers. Without either, decode dequantizes the row.
   Int16RowDotFn row_dot_i16 = nullptr;
   RowDotFn row_dot = nullptr;
   DequantizeRowFn dequantize_row = nullptr;  // needed for the type to run here at all
+  // Small batches (continuous batching's decode, the LM head of a few streams): each weight read once for
+  // up to kMaxRowDotsTokens tokens, ahead of dequantizing rows or an external GEMM.
+  RowDotsFn row_dots = nullptr;
 };
 
 // Lookup-table ternary types (TL1, TL2): per-token tables built once, then tiles of rows looked up in them.

@@ -166,6 +166,8 @@ void float_rows_matmul(const CpuKernels& kernels, const WeightView& w, const Act
     // Decode (e.g. the LM head): each weight is used once, so decode it in registers instead of through
     // memory.
     for (size_t n = n0; n < n1; ++n) y[n] = f.row_dot(w.data + n * row_bytes, a.x, K);
+  } else if (T <= kMaxRowDotsTokens && f.row_dots) {
+    for (size_t n = n0; n < n1; ++n) f.row_dots(w.data + n * row_bytes, a.x, K, T, y + n, N);
   } else {
     const auto dot = kernels.dot_f32 ? kernels.dot_f32 : dot_f32_scalar;
     std::vector<float> tmp(K);
@@ -260,7 +262,8 @@ void matmul_multi(const CpuKernels& kernels, const WeightView* const* ws, float*
   }
   const Activations a = prepare(kernels, type, x, T, K, quantize_act);
   const ExternalGemm& ext = kernels.external_gemm;
-  if (ext.prefers && ext.prefers(type, T)) {
+  const bool small_batch_row_dots = T <= kMaxRowDotsTokens && kernels.floats_for(type).row_dots;
+  if (ext.prefers && ext.prefers(type, T) && !small_batch_row_dots) {
     for (size_t i = 0; i < count; ++i) {
       if (type == DType::I2_S)
         ext.i2s(*ws[i], a.xq, a.xs, a.qsum, ys[i], T, par);

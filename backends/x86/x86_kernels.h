@@ -86,6 +86,10 @@ float dot_f32_avx2(const float* a, const float* b, size_t n);
 // Dot product of a row of F16 or BF16 weights with f32 activations, converting in registers.
 template <DType kType>
 float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k);
+// The same for up to cpu::kMaxRowDotsTokens tokens at once (cpu::RowDotsFn): each weight converted once.
+template <DType kType>
+void dots_half_f32_avx2(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
+                        size_t out_stride);
 // Decode against Q8_0 / Q4_0 / Q4_1 weights runs on int16 activations: the integer weights times int16 in
 // vpmaddwd, then one conversion and one FMA per 32-weight block, instead of a conversion and an FMA per eight
 // weights (their float dot is compute-bound on Zen 3, where both share two pipes). quantize_blocks_i16_avx2
@@ -139,8 +143,10 @@ constexpr cpu::CpuKernels make_avx2_kernels() {
                                  tq_block_scales_avx2<54>};
   k.lut_for(DType::TL2) = {tl2_lut_bytes, tl2_lut_units, tl2_build_lut_avx2, tl2_tile_dot_avx2};
   k.floats_for(DType::F32) = {nullptr, nullptr, dequantize_row_as_avx2<DType::F32>};
-  k.floats_for(DType::F16) = {nullptr, dot_half_f32_avx2<DType::F16>, dequantize_row_as_avx2<DType::F16>};
-  k.floats_for(DType::BF16) = {nullptr, dot_half_f32_avx2<DType::BF16>, dequantize_row_as_avx2<DType::BF16>};
+  k.floats_for(DType::F16) = {nullptr, dot_half_f32_avx2<DType::F16>, dequantize_row_as_avx2<DType::F16>,
+                              dots_half_f32_avx2<DType::F16>};
+  k.floats_for(DType::BF16) = {nullptr, dot_half_f32_avx2<DType::BF16>, dequantize_row_as_avx2<DType::BF16>,
+                               dots_half_f32_avx2<DType::BF16>};
   k.floats_for(DType::Q8_0) = {dot_q8_0_i16_avx2, nullptr, dequantize_row_as_avx2<DType::Q8_0>};
   k.floats_for(DType::Q4_0) = {dot_q4_i16_avx2<DType::Q4_0>, nullptr, dequantize_row_as_avx2<DType::Q4_0>};
   k.floats_for(DType::Q4_1) = {dot_q4_i16_avx2<DType::Q4_1>, nullptr, dequantize_row_as_avx2<DType::Q4_1>};

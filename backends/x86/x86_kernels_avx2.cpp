@@ -464,6 +464,59 @@ template float dot_half_f32_avx2<DType::BF16>(const uint8_t*, const float*, size
 
 namespace {
 
+// NT tokens' dots with one row, 16 weights per step: two conversions, then 2 NT FMAs.
+template <DType kType, int NT>
+void dots_half_tokens(const uint8_t* row, const float* x, size_t k, float* out, size_t out_stride) {
+  __m256 acc[NT][2];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    _mm_prefetch(reinterpret_cast<const char*>(row + 2 * i + kPrefetchBytesHalf), _MM_HINT_T0);
+    const __m256 w0 = load8_half<kType>(row + 2 * i), w1 = load8_half<kType>(row + 2 * i + 16);
+    for (int t = 0; t < NT; ++t) {
+      acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + t * k + i), acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + t * k + i + 8), acc[t][1]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    float s = hsum_ps(_mm256_add_ps(acc[t][0], acc[t][1]));
+    for (size_t j = i; j < k; ++j) {
+      uint16_t h;
+      std::memcpy(&h, row + 2 * j, 2);
+      s += (kType == DType::F16 ? _cvtsh_ss(h) : bf16_to_fp32(h)) * x[t * k + j];
+    }
+    out[t * out_stride] = s;
+  }
+}
+
+}  // namespace
+
+template <DType kType>
+void dots_half_f32_avx2(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
+                        size_t out_stride) {
+  // Four tokens at a time keep 8 accumulators and the two weight vectors in registers.
+  size_t t = 0;
+  for (; t + 4 <= n_tokens; t += 4)
+    dots_half_tokens<kType, 4>(row, x + t * k, k, out + t * out_stride, out_stride);
+  switch (n_tokens - t) {
+    case 3:
+      dots_half_tokens<kType, 3>(row, x + t * k, k, out + t * out_stride, out_stride);
+      break;
+    case 2:
+      dots_half_tokens<kType, 2>(row, x + t * k, k, out + t * out_stride, out_stride);
+      break;
+    case 1:
+      dots_half_tokens<kType, 1>(row, x + t * k, k, out + t * out_stride, out_stride);
+      break;
+    default:
+      break;
+  }
+}
+template void dots_half_f32_avx2<DType::F16>(const uint8_t*, const float*, size_t, size_t, float*, size_t);
+template void dots_half_f32_avx2<DType::BF16>(const uint8_t*, const float*, size_t, size_t, float*, size_t);
+
+namespace {
+
 // The 32 integer weights q of a Q8_0 block (int8, after its f16 d) or a Q4_0 / Q4_1 block's nibbles (0..15,
 // at qs) as four vectors of eight floats, in weight order.
 inline void q8_0_block_values(const uint8_t* blk, __m256 (&q)[4]) {

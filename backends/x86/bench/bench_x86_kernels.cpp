@@ -42,7 +42,8 @@ Case make_case(tern::DType type, size_t K, size_t N, size_t T) {
 void run_matmul(benchmark::State& state, tern::DType type, const tern::cpu::CpuKernels* kernels,
                 tern::x86::OneDnnUse onednn = tern::x86::OneDnnUse::Never) {
   Case c = make_case(type, size_t(state.range(0)), size_t(state.range(1)), size_t(state.range(2)));
-  const tern::cpu::CpuKernels table = tern::x86::with_onednn(kernels ? *kernels : tern::cpu::CpuKernels{}, onednn);
+  const tern::cpu::CpuKernels table =
+      tern::x86::with_onednn(kernels ? *kernels : tern::cpu::CpuKernels{}, onednn);
   tern::ThreadPool pool(1);
   for (auto _ : state) {
     if (kernels)
@@ -84,7 +85,10 @@ void BM_MatmulOneDnn(benchmark::State& state, tern::DType type) {
 
 #define TERN_BENCH_PAIR(T)                                                                               \
   BENCHMARK_CAPTURE(BM_MatmulReference, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16}); \
-  BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16});
+  BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)                                                    \
+      ->Args({2560, 512, 1})                                                                             \
+      ->Args({2560, 512, 4})                                                                             \
+      ->Args({2560, 512, 16});
 #define TERN_BENCH_TERNARY(T) \
   TERN_BENCH_PAIR(T)          \
   BENCHMARK_CAPTURE(BM_MatmulAvx512Vnni, T, tern::DType::T)->Args({2560, 512, 1})->Args({2560, 512, 16});
@@ -96,6 +100,9 @@ TERN_BENCH_PAIR(Q4_1)
 TERN_BENCH_PAIR(Q8_0)
 TERN_BENCH_PAIR(F16)
 TERN_BENCH_PAIR(BF16)
+// Four streams' LM head / projections in one batched decode: row_dots against oneDNN (what 4 tokens took
+// before) on the same shape.
+BENCHMARK_CAPTURE(BM_MatmulOneDnn, F16, tern::DType::F16)->Args({2560, 512, 4});
 // Decode as it runs in a model: one token against weights streamed from DRAM. Copies of one 2560 x 6912
 // matrix (2B4T's FFN shape) fill 512 MB, far past the caches, and each iteration takes the next copy.
 // weight_GB/s against BM_ReadBandwidth (a plain streaming read, the generation bound's yardstick) in the same
