@@ -50,6 +50,10 @@ class Server:
         _, data = self.raw("GET", "/metrics")
         return {k: float(v) for k, v in re.findall(r"^(\w+) (\S+)$", data.decode(), re.M)}
 
+    def sanitized(self):
+        with open(f"/proc/{self.proc.pid}/maps") as f:
+            return "libasan" in f.read()
+
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -240,7 +244,10 @@ class TinyStoriesLoad(unittest.TestCase):
                 for p, text in pool.map(one, range(50, 200)):
                     self.assertEqual(text, want[p], p)
             rss_end = server.rss_kib()
-            self.assertLess(rss_end, rss_warm * 1.1 + 8192, (rss_warm, rss_end))
+            if server.sanitized():
+                print("note: AddressSanitizer build: its quarantine holds freed memory, RSS not checked")
+            else:
+                self.assertLess(rss_end, rss_warm * 1.1 + 8192, (rss_warm, rss_end))
             m = server.metrics()
             self.assertGreaterEqual(m["tern_completions_total"], 200)
             self.assertEqual(m["tern_queue_depth"], 0)
