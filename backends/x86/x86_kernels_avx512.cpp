@@ -287,6 +287,89 @@ void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_str
 }
 
 namespace {
+
+template <DType kType>
+inline __m256 load8_half_ps(const uint8_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  if constexpr (kType == DType::F16) return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+template <DType kType>
+inline __m512 load16_half(const uint8_t* p) {
+#if defined(TERN_X86_AVX512_SIMDE)  // SIMDe has no 512-bit vcvtph2ps / vpmovzxwd: two 256-bit halves
+  return _mm512_insertf32x8(_mm512_castps256_ps512(load8_half_ps<kType>(p)), load8_half_ps<kType>(p + 16), 1);
+#else
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  if constexpr (kType == DType::F16) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+#endif
+}
+
+// NT tokens' dots with one row, 16 weights per step: one conversion, then NT FMAs.
+template <DType kType, int NT>
+void dots_half_tokens_avx512(const uint8_t* row, const float* x, size_t k, float* out, size_t out_stride) {
+  __m512 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    _mm_prefetch(reinterpret_cast<const char*>(row + 2 * i + kPrefetchBytesHalf), _MM_HINT_T0);
+    const __m512 w = load16_half<kType>(row + 2 * i);
+    for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(w, _mm512_loadu_ps(x + t * k + i), acc[t]);
+  }
+  for (int t = 0; t < NT; ++t) {
+    // The two 256-bit halves, then eight lanes (SIMDe has no _mm512_reduce_add_ps).
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc[t]),
+                                   _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[t]), 1)));
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    float s = _mm_cvtss_f32(_mm_add_ss(q, _mm_movehdup_ps(q)));
+    for (size_t j = i; j < k; ++j) {
+      uint16_t h;
+      __builtin_memcpy(&h, row + 2 * j, 2);
+      s += (kType == DType::F16 ? fp16_to_fp32(h) : bf16_to_fp32(h)) * x[t * k + j];
+    }
+    out[t * out_stride] = s;
+  }
+}
+
+template <DType kType>
+void dots_half_f32_avx512(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
+                          size_t out_stride) {
+  // Up to 8 tokens per pass (8 accumulators): the conversion of each weight is shared by all of them.
+  for (size_t t = 0; t < n_tokens; t += 8) {
+    const size_t nt = std::min<size_t>(8, n_tokens - t);
+    const float* xt = x + t * k;
+    float* o = out + t * out_stride;
+    switch (nt) {
+      case 8:
+        dots_half_tokens_avx512<kType, 8>(row, xt, k, o, out_stride);
+        break;
+      case 7:
+        dots_half_tokens_avx512<kType, 7>(row, xt, k, o, out_stride);
+        break;
+      case 6:
+        dots_half_tokens_avx512<kType, 6>(row, xt, k, o, out_stride);
+        break;
+      case 5:
+        dots_half_tokens_avx512<kType, 5>(row, xt, k, o, out_stride);
+        break;
+      case 4:
+        dots_half_tokens_avx512<kType, 4>(row, xt, k, o, out_stride);
+        break;
+      case 3:
+        dots_half_tokens_avx512<kType, 3>(row, xt, k, o, out_stride);
+        break;
+      case 2:
+        dots_half_tokens_avx512<kType, 2>(row, xt, k, o, out_stride);
+        break;
+      default:
+        dots_half_tokens_avx512<kType, 1>(row, xt, k, o, out_stride);
+        break;
+    }
+  }
+}
+
 // The AVX2 table with the AVX-512 kernels swapped in; TQ1_0 keeps AVX2's. Built at compile time, as AVX2's.
 constexpr cpu::CpuKernels make_avx512vnni_kernels() {
   cpu::CpuKernels k = make_avx2_kernels();
@@ -294,6 +377,8 @@ constexpr cpu::CpuKernels make_avx512vnni_kernels() {
   k.ternary_for(DType::TQ2_0) = {cpu::gemv_by_rows<66, tq2_row_dots_avx512vnni>, tq2_gemm_dots_avx512vnni,
                                  tq_block_scales_avx2<66>};
   k.lut_for(DType::TL2).tile_dot = tl2_tile_dot_avx512;
+  k.floats_for(DType::F16).row_dots = dots_half_f32_avx512<DType::F16>;
+  k.floats_for(DType::BF16).row_dots = dots_half_f32_avx512<DType::BF16>;
   return k;
 }
 }  // namespace

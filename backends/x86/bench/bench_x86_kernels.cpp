@@ -103,6 +103,7 @@ TERN_BENCH_PAIR(BF16)
 // Four streams' LM head / projections in one batched decode: row_dots against oneDNN (what 4 tokens took
 // before) on the same shape.
 BENCHMARK_CAPTURE(BM_MatmulOneDnn, F16, tern::DType::F16)->Args({2560, 512, 4});
+BENCHMARK_CAPTURE(BM_MatmulAvx512Vnni, F16, tern::DType::F16)->Args({2560, 512, 1})->Args({2560, 512, 4});
 // Decode as it runs in a model: one token against weights streamed from DRAM. Copies of one 2560 x 6912
 // matrix (2B4T's FFN shape) fill 512 MB, far past the caches, and each iteration takes the next copy.
 // weight_GB/s against BM_ReadBandwidth (a plain streaming read, the generation bound's yardstick) in the same
