@@ -14,7 +14,7 @@ struct ChatSetup {
   std::string chat_template;  // the model's tokenizer.chat_template
   std::string system_prompt;  // -sys; none when empty
   SamplerParams sampler;
-  int n_predict = 0;  // per reply
+  int n_predict = 0;              // per reply
   std::vector<std::string> stop;  // --stop strings
 };
 
