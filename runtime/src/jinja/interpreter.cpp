@@ -139,7 +139,23 @@ class Interpreter {
     if (!ns.is_object() || !ns.o->is_namespace)
       fail("cannot assign attribute '" + st.attr + "' of " + type_name(ns) + " (only namespace() objects)",
            st.line);
+    // Namespaces are the only mutable values: one stored inside itself would be a cycle (endless printing,
+    // leaked memory).
+    if (reaches(v, ns.o.get(), 0)) fail("a namespace cannot contain itself", st.line);
     ns.o->set(st.attr, v);
+  }
+
+  static bool reaches(const Value& v, const Object* target, int depth) {
+    if (depth > 64) return true;  // deeper than any template builds: refused as if cyclic
+    if (v.is_object()) {
+      if (v.o.get() == target) return true;
+      for (const auto& kv : v.o->items)
+        if (reaches(kv.second, target, depth + 1)) return true;
+    } else if (v.is_array()) {
+      for (const Value& x : *v.a)
+        if (reaches(x, target, depth + 1)) return true;
+    }
+    return false;
   }
 
   void exec_for(const Stmt& st, std::string& out) {
