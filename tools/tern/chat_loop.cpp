@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "interrupt.h"
+#include "tool_util.h"
 #include "tern/chat_template.h"
 #include "tern/error.h"
 #include "tern/sampler.h"
@@ -33,9 +34,8 @@ bool read_line(std::string& line) {
 }  // namespace
 
 int run_conversation(const ChatSetup& setup, Session& session, const Tokenizer& tokenizer) {
-  const auto& tokens = tokenizer.vocab().tokens;
-  auto piece = [&](int32_t id) { return id >= 0 && size_t(id) < tokens.size() ? tokens[size_t(id)] : ""; };
-  const std::string bos = piece(tokenizer.bos()), eos = piece(tokenizer.eos());
+  const std::string bos = token_text(tokenizer, tokenizer.bos()),
+                    eos = token_text(tokenizer, tokenizer.eos());
   const ChatTemplate tmpl(setup.chat_template, setup.model_path);
   std::vector<ChatMessage> messages;
   if (!setup.system_prompt.empty()) messages.push_back({"system", setup.system_prompt});
@@ -60,8 +60,7 @@ int run_conversation(const ChatSetup& setup, Session& session, const Tokenizer& 
       feed = tokenizer.encode(std::string_view(rendered).substr(in_cache.size()), false);
     } else {
       session.reset();
-      const bool add_bos = tokenizer.vocab().add_bos && (bos.empty() || rendered.rfind(bos, 0) != 0);
-      feed = tokenizer.encode(rendered, add_bos);
+      feed = tokenizer.encode(rendered, chat_prompt_needs_bos(tokenizer, rendered));
     }
     if (session.position() + feed.size() + 1 > session.n_ctx()) {
       std::fprintf(stderr,

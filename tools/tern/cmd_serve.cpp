@@ -70,11 +70,13 @@ int cmd_serve(const std::vector<std::string>& raw_args) {
   else
     std::fprintf(stderr, "tern serve: %s has no chat template: only /v1/completions will answer\n",
                  model_path.c_str());
-  const auto& tokens = tokenizer->vocab().tokens;
-  auto piece = [&](int32_t id) { return id >= 0 && size_t(id) < tokens.size() ? tokens[size_t(id)] : ""; };
   if (alias.empty()) alias = std::filesystem::path(model_path).filename().string();
-  serve::ApiContext api{*tokenizer, tmpl ? &*tmpl : nullptr, alias,
-                        n_ctx,      piece(tokenizer->bos()), piece(tokenizer->eos())};
+  serve::ApiContext api{*tokenizer,
+                        tmpl ? &*tmpl : nullptr,
+                        alias,
+                        n_ctx,
+                        token_text(*tokenizer, tokenizer->bos()),
+                        token_text(*tokenizer, tokenizer->eos())};
   serve::Engine engine(model, *tokenizer, n_slots, n_ctx, threads);
   std::fprintf(stderr, "tern serve: %s, %zu slots of %zu tokens, %zu threads\n", alias.c_str(), n_slots,
                n_ctx, threads);

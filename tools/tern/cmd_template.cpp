@@ -39,10 +39,8 @@ int cmd_template(const std::vector<std::string>& args) {
   if (!model_path.empty()) {
     auto file = load_model_file(model_path);
     const auto tokenizer = Tokenizer::from_model_file(*file);
-    const auto& tokens = tokenizer->vocab().tokens;
-    auto piece = [&](int32_t id) { return id >= 0 && size_t(id) < tokens.size() ? tokens[size_t(id)] : ""; };
-    if (!vm.count("bos")) bos = piece(tokenizer->bos());
-    if (!vm.count("eos")) eos = piece(tokenizer->eos());
+    if (!vm.count("bos")) bos = token_text(*tokenizer, tokenizer->bos());
+    if (!vm.count("eos")) eos = token_text(*tokenizer, tokenizer->eos());
     source = file->get_string("tokenizer.chat_template");
     name = model_path;
     if (source.empty() && template_path.empty())

@@ -166,4 +166,14 @@ std::string write_provenance(const std::filesystem::path& gguf, nlohmann::ordere
   return fp;
 }
 
+std::string token_text(const Tokenizer& tokenizer, int32_t id) {
+  const auto& tokens = tokenizer.vocab().tokens;
+  return id >= 0 && size_t(id) < tokens.size() ? tokens[size_t(id)] : "";
+}
+
+bool chat_prompt_needs_bos(const Tokenizer& tokenizer, const std::string& rendered) {
+  const std::string bos = token_text(tokenizer, tokenizer.bos());
+  return tokenizer.vocab().add_bos && (bos.empty() || rendered.rfind(bos, 0) != 0);
+}
+
 }  // namespace tern::cli

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tern/model_file.h"
+#include "tern/tokenizer.h"
 
 namespace tern::cli {
 
@@ -59,6 +60,12 @@ void check_runnable(const ModelFile& f, const std::string& source);
 
 // "sha256-<hex>" of a file.
 std::string fingerprint(const std::filesystem::path& path);
+
+// A token's text as the vocabulary spells it ("" for an id out of range): a chat template's bos_token /
+// eos_token.
+std::string token_text(const Tokenizer& tokenizer, int32_t id);
+// Whether a rendered chat prompt still needs the vocabulary's BOS token: not when the template wrote it.
+bool chat_prompt_needs_bos(const Tokenizer& tokenizer, const std::string& rendered);
 
 // Writes <gguf stem>.fingerprint and <gguf stem>.meta.json next to `gguf`; returns the fingerprint.
 std::string write_provenance(const std::filesystem::path& gguf, nlohmann::ordered_json meta);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "../tool_util.h"
 #include "tern/error.h"
 
 namespace tern::serve {
@@ -96,7 +97,7 @@ ParsedRequest parse_request(const ApiContext& ctx, const std::string& text, bool
   if (number(body, "n", 1, 1, 1) != 1) throw ApiError{400, "only n = 1 is supported", "n"};
 
   std::string prompt;
-  bool add_bos = ctx.tokenizer.vocab().add_bos;
+  bool add_bos = ctx.tokenizer.vocab().add_bos;  // completions; chat: unless the template wrote it
   if (chat) {
     if (!ctx.chat_template)
       throw ApiError{400, "the model has no chat template: use /v1/completions", "messages"};
@@ -119,7 +120,7 @@ ParsedRequest parse_request(const ApiContext& ctx, const std::string& text, bool
     } catch (const Error& e) {
       throw ApiError{400, e.what(), "messages"};
     }
-    if (!ctx.bos.empty() && prompt.rfind(ctx.bos, 0) == 0) add_bos = false;  // the template wrote it
+    add_bos = cli::chat_prompt_needs_bos(ctx.tokenizer, prompt);
   } else {
     const json* pr = field(body, "prompt");
     if (pr && pr->is_array() && pr->size() == 1 && (*pr)[0].is_string()) pr = &(*pr)[0];
