@@ -2,6 +2,8 @@
 // written before it followed them.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "tern/arch.h"
 #include "tern/synthetic.h"
 
@@ -40,6 +42,30 @@ TEST(Arch, HuggingFaceNames) {
   for (const char* odd : {"model.layers.x.self_attn.q_proj.weight", "model.layers..self_attn.q_proj.weight",
                           "model.layers.99999999999999999999.self_attn.q_proj.weight", "model.layers.1"})
     EXPECT_EQ(hf_to_gguf_tensor_name(odd), "") << odd;
+}
+
+// Every role's name in every scheme parses back to the same role and layer, and the schemes never collide.
+TEST(Arch, TensorNamesRoundTripInEveryScheme) {
+  for (NameScheme scheme : {NameScheme::Gguf, NameScheme::HuggingFace, NameScheme::Onnx}) {
+    std::set<std::string> seen;
+    for (const auto& n : tensor_namings())
+      for (int layer : n.per_layer ? std::vector<int>{0, 7, 31, 123456} : std::vector<int>{-1}) {
+        const std::string name = tensor_name({n.role, layer}, scheme);
+        EXPECT_TRUE(seen.insert(name).second) << name;
+        const auto id = parse_tensor_name(name, scheme);
+        ASSERT_TRUE(id) << name;
+        EXPECT_EQ(*id, (TensorId{n.role, layer})) << name;
+      }
+  }
+  EXPECT_TRUE(is_projection_tensor("blk.3.ffn_down.weight"));
+  EXPECT_FALSE(is_projection_tensor("blk.3.ffn_norm.weight"));
+  EXPECT_TRUE(is_norm_tensor("output_norm.weight"));
+  EXPECT_TRUE(is_norm_tensor("blk.0.attn_sub_norm.weight"));
+  EXPECT_FALSE(is_norm_tensor("token_embd.weight"));
+  // Not layer 1, not a layer at all, or a name from another scheme.
+  for (const char* odd : {"blk.01.attn_q.weight", "blk.-1.attn_q.weight", "blk.1234567.attn_q.weight", "blk..attn_q.weight",
+                          "model.layers.0.self_attn.q_proj.weight", "xblk.0.attn_q.weight"})
+    EXPECT_FALSE(parse_tensor_name(odd)) << odd;
 }
 
 TEST(Arch, RowOrderOfNewAndOlderFiles) {

@@ -130,14 +130,6 @@ std::vector<float> to_f32(const RawTensor& t) {
   return v;
 }
 
-bool is_projection(const std::string& gguf_name) {
-  for (const char* p : {"attn_q.", "attn_k.", "attn_v.", "attn_output.", "ffn_gate.", "ffn_up.", "ffn_down."})
-    if (gguf_name.find(p) != std::string::npos) return true;
-  return false;
-}
-
-bool is_norm(const std::string& gguf_name) { return gguf_name.find("norm") != std::string::npos; }
-
 // A shard named by the index must be a file inside the checkpoint directory: an index that names
 // "../other/model.safetensors" or "/etc/passwd" must not make the reader open it.
 fs::path shard_path(const fs::path& dir, const std::string& name) {
@@ -289,7 +281,7 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
     TensorInfo ti;
     ti.name = name;
     for (auto it = t.shape.rbegin(); it != t.shape.rend(); ++it) ti.ne.push_back(*it);
-    if (bitnet && is_projection(name)) {
+    if (bitnet && is_projection_tensor(name)) {
       // Ternary projection -> I2_S, whatever the checkpoint's layout.
       std::vector<float> values;
       float scale = 1.0f;
@@ -335,7 +327,7 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
         for (size_t i = 0; i < K * N; ++i) dst[i] = std::clamp(std::nearbyint(values[i] / scale), -1.0f, 1.0f) * scale;
         ti.data = reinterpret_cast<uint8_t*>(dst);
       }
-    } else if (is_norm(name) || t.dtype == "F64") {
+    } else if (is_norm_tensor(name) || t.dtype == "F64") {
       const auto v = to_f32(t);
       ti.type = DType::F32;
       ti.nbytes = v.size() * 4;

@@ -42,28 +42,96 @@ const ArchDescriptor* arch_from_hf(const std::string& hf_class, const std::strin
   return nullptr;
 }
 
-std::string hf_to_gguf_tensor_name(const std::string& hf) {
-  static const std::pair<const char*, const char*> kLayer[] = {
-      {"self_attn.q_proj.weight", "attn_q.weight"},      {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},      {"self_attn.o_proj.weight", "attn_output.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},       {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"},       {"input_layernorm.weight", "attn_norm.weight"},
-      {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"self_attn.attn_sub_norm.weight", "attn_sub_norm.weight"}, {"mlp.ffn_sub_norm.weight", "ffn_sub_norm.weight"},
+const std::vector<TensorNaming>& tensor_namings() {
+  using R = TensorRole;
+  // role, per_layer, projection, norm, bitlinear_only, gguf, hf, onnx
+  static const std::vector<TensorNaming> kNames = {
+      {R::TokenEmbd, false, false, false, false, "token_embd.weight", "model.embed_tokens.weight", "model.embed_tokens.weight"},
+      {R::Output, false, false, false, false, "output.weight", "lm_head.weight", "lm_head.weight"},
+      {R::OutputNorm, false, false, true, false, "output_norm.weight", "model.norm.weight", "model.norm.weight"},
+      {R::AttnNorm, true, false, true, false, "blk.{}.attn_norm.weight", "model.layers.{}.input_layernorm.weight",
+       "model.layers.{}.input_layernorm.weight"},
+      {R::AttnQ, true, true, false, false, "blk.{}.attn_q.weight", "model.layers.{}.self_attn.q_proj.weight",
+       "model.layers.{}.attn.q_proj.weight"},
+      {R::AttnK, true, true, false, false, "blk.{}.attn_k.weight", "model.layers.{}.self_attn.k_proj.weight",
+       "model.layers.{}.attn.k_proj.weight"},
+      {R::AttnV, true, true, false, false, "blk.{}.attn_v.weight", "model.layers.{}.self_attn.v_proj.weight",
+       "model.layers.{}.attn.v_proj.weight"},
+      {R::AttnOutput, true, true, false, false, "blk.{}.attn_output.weight", "model.layers.{}.self_attn.o_proj.weight",
+       "model.layers.{}.attn.o_proj.weight"},
+      {R::AttnSubNorm, true, false, true, true, "blk.{}.attn_sub_norm.weight",
+       "model.layers.{}.self_attn.attn_sub_norm.weight", "model.layers.{}.attn.sub_norm.weight"},
+      {R::FfnNorm, true, false, true, false, "blk.{}.ffn_norm.weight", "model.layers.{}.post_attention_layernorm.weight",
+       "model.layers.{}.post_attention_layernorm.weight"},
+      {R::FfnGate, true, true, false, false, "blk.{}.ffn_gate.weight", "model.layers.{}.mlp.gate_proj.weight",
+       "model.layers.{}.mlp.gate_proj.weight"},
+      {R::FfnUp, true, true, false, false, "blk.{}.ffn_up.weight", "model.layers.{}.mlp.up_proj.weight",
+       "model.layers.{}.mlp.up_proj.weight"},
+      {R::FfnDown, true, true, false, false, "blk.{}.ffn_down.weight", "model.layers.{}.mlp.down_proj.weight",
+       "model.layers.{}.mlp.down_proj.weight"},
+      {R::FfnSubNorm, true, false, true, true, "blk.{}.ffn_sub_norm.weight", "model.layers.{}.mlp.ffn_sub_norm.weight",
+       "model.layers.{}.mlp.sub_norm.weight"},
   };
-  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
-  if (hf == "model.norm.weight") return "output_norm.weight";
-  if (hf == "lm_head.weight") return "output.weight";
-  const std::string pre = "model.layers.";
-  if (hf.rfind(pre, 0) != 0) return "";
-  const size_t dot = hf.find('.', pre.size());
-  if (dot == std::string::npos || dot == pre.size()) return "";
-  const std::string idx = hf.substr(pre.size(), dot - pre.size());
-  if (idx.find_first_not_of("0123456789") != std::string::npos || idx.size() > 6) return "";  // so stoul cannot throw
-  const std::string rest = hf.substr(dot + 1);
-  for (const auto& [from, to] : kLayer)
-    if (rest == from) return "blk." + std::to_string(std::stoul(idx)) + "." + to;
-  return "";
+  return kNames;
+}
+
+const TensorNaming& tensor_naming(TensorRole role) {
+  for (const auto& n : tensor_namings())
+    if (n.role == role) return n;
+  throw Error("tensor_naming: unknown role");
+}
+
+namespace {
+
+const char* pattern(const TensorNaming& n, NameScheme scheme) {
+  return scheme == NameScheme::Gguf ? n.gguf : scheme == NameScheme::HuggingFace ? n.hf : n.onnx;
+}
+
+}  // namespace
+
+std::string tensor_name(TensorId id, NameScheme scheme) {
+  const TensorNaming& n = tensor_naming(id.role);
+  std::string p = pattern(n, scheme);
+  if (n.per_layer) p.replace(p.find("{}"), 2, std::to_string(id.layer));
+  return p;
+}
+
+std::string tensor_name(TensorRole role, size_t layer, NameScheme scheme) {
+  return tensor_name(TensorId{role, int(layer)}, scheme);
+}
+
+std::optional<TensorId> parse_tensor_name(std::string_view name, NameScheme scheme) {
+  for (const auto& n : tensor_namings()) {
+    const std::string_view p = pattern(n, scheme);
+    if (!n.per_layer) {
+      if (name == p) return TensorId{n.role, -1};
+      continue;
+    }
+    const size_t hole = p.find("{}");
+    const std::string_view pre = p.substr(0, hole), post = p.substr(hole + 2);
+    if (name.size() <= pre.size() + post.size() || !name.starts_with(pre) || !name.ends_with(post)) continue;
+    const std::string_view idx = name.substr(pre.size(), name.size() - pre.size() - post.size());
+    // Digits only, no leading zero, at most 6 of them: "blk.01." is not layer 1, and no index can overflow.
+    if (idx.size() > 6 || idx.find_first_not_of("0123456789") != std::string_view::npos || (idx.size() > 1 && idx[0] == '0'))
+      continue;
+    return TensorId{n.role, std::stoi(std::string(idx))};
+  }
+  return std::nullopt;
+}
+
+bool is_projection_tensor(std::string_view gguf_name) {
+  const auto id = parse_tensor_name(gguf_name);
+  return id && tensor_naming(id->role).projection;
+}
+
+bool is_norm_tensor(std::string_view gguf_name) {
+  const auto id = parse_tensor_name(gguf_name);
+  return id && tensor_naming(id->role).norm;
+}
+
+std::string hf_to_gguf_tensor_name(const std::string& hf) {
+  const auto id = parse_tensor_name(hf, NameScheme::HuggingFace);
+  return id ? tensor_name(*id, NameScheme::Gguf) : "";
 }
 
 Activation file_ffn_activation(const ModelFile& f, const ArchDescriptor& arch) {

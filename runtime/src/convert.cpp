@@ -20,7 +20,7 @@ std::vector<float> dequantize_tensor(const TensorInfo& t) {
 size_t layer_heads(const ModelFile& f, const std::string& name) {
   const std::string arch = f.get_string("general.architecture");
   const int64_t n_head = f.get_int(arch + ".attention.head_count", 0);
-  if (name.ends_with("attn_k.weight")) return size_t(f.get_int(arch + ".attention.head_count_kv", n_head));
+  if (const auto id = parse_tensor_name(name); id && id->role == TensorRole::AttnK) return size_t(f.get_int(arch + ".attention.head_count_kv", n_head));
   return size_t(n_head);
 }
 
@@ -43,15 +43,6 @@ std::pair<float, bool> ternarize(float* w, size_t n, float recorded) {
 }
 
 }  // namespace
-
-bool is_projection_tensor(const std::string& name) {
-  for (const char* p : {"attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight", "ffn_gate.weight",
-                        "ffn_up.weight", "ffn_down.weight"})
-    if (name.starts_with("blk.") && name.ends_with(std::string(".") + p)) return true;
-  return false;
-}
-
-bool is_norm_tensor(const std::string& name) { return name.ends_with("norm.weight"); }
 
 void permute_qk_rows(float* rows, size_t k, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to) {
   if (from == to) return;
@@ -94,9 +85,10 @@ ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {
     // BitNet's embeddings stay F32, as bitnet.cpp's converter keeps them: its trained models are sensitive
     // enough that F16 embeddings flip greedy tokens.
     const bool to_f32 = is_norm_tensor(t.name) || t.ne.size() < 2 ||
-                        (target.bitlinear && t.name == "token_embd.weight" && t.type == DType::F32);
+                        (target.bitlinear && t.name == tensor_name({TensorRole::TokenEmbd}) && t.type == DType::F32);
     const DType want = to_f32 ? DType::F32 : DType::F16;
-    const bool qk = from != target.gguf_rope && (t.name.ends_with("attn_q.weight") || t.name.ends_with("attn_k.weight"));
+    const auto id = parse_tensor_name(t.name);
+    const bool qk = from != target.gguf_rope && id && (id->role == TensorRole::AttnQ || id->role == TensorRole::AttnK);
     if (dtype_tensor_scaled(t.type) && want == DType::F16)  // F16 rounds the scale; keep it exact for quantize
       out.meta[kTernaryScaleKeyPrefix + t.name] = MetaValue::f32(tensor_scale(t.type, t.data, t.ne[0], t.n_rows()));
     if (t.type != want || qk) {

@@ -85,7 +85,7 @@ std::vector<NormCheck> check_norms(const ModelFile& f, double lo, double hi, boo
     c.name = t.name.substr(0, t.name.size() - 7);
     c.rms = s.rms * correction;
     c.finite = s.nan == 0 && s.inf == 0;
-    c.range_checked = enforce_range && c.name != "output_norm";
+    c.range_checked = enforce_range && t.name != tensor_name({TensorRole::OutputNorm});
     c.healthy = c.finite && c.rms > 1e-6 && (!c.range_checked || (c.rms >= lo && c.rms <= hi));
     out.push_back(std::move(c));
   }

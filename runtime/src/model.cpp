@@ -52,7 +52,7 @@ HParams HParams::from_metadata(const ModelFile& f) {
   if (hp.n_embd % hp.n_head != 0) throw Error(f.path + ": embedding_length is not a multiple of head_count");
   hp.head_dim = count("attention.key_length", hp.n_embd / hp.n_head);
   if (hp.head_dim % 2 != 0) throw Error(f.path + ": head dimension must be even for RoPE");
-  const auto* embd = f.find("token_embd.weight");
+  const auto* embd = f.find(tensor_name({TensorRole::TokenEmbd}));
   hp.n_vocab = count("vocab_size", embd && embd->ne.size() == 2 ? size_t(embd->ne[1]) : 0);
   hp.bitlinear = arch->bitlinear;
   hp.ffn_act = file_ffn_activation(f, *arch);
@@ -128,25 +128,27 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend)
                  "tern: warning: TERN_FIX_LN_SCALE=%g multiplies every norm weight of %s (a runtime "
                  "correction; re-export the model instead)\n",
                  double(fix), f.path.c_str());
-  token_embd_ = weight(f, *backend_, "token_embd.weight", D, hp_.n_vocab);
-  output_ = f.find("output.weight") ? weight(f, *backend_, "output.weight", D, hp_.n_vocab) : token_embd_;
-  output_norm_ = norm_weight(f, "output_norm.weight", D, fix);
+  using R = TensorRole;
+  const std::string embd_name = tensor_name({R::TokenEmbd}), output_name = tensor_name({R::Output});
+  token_embd_ = weight(f, *backend_, embd_name, D, hp_.n_vocab);
+  output_ = f.find(output_name) ? weight(f, *backend_, output_name, D, hp_.n_vocab) : token_embd_;
+  output_norm_ = norm_weight(f, tensor_name({R::OutputNorm}), D, fix);
   for (size_t l = 0; l < hp_.n_layer; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
+    auto name = [l](R role) { return tensor_name(role, l); };
     Layer L;
-    L.attn_norm = norm_weight(f, p + "attn_norm.weight", D, fix);
-    L.ffn_norm = norm_weight(f, p + "ffn_norm.weight", D, fix);
+    L.attn_norm = norm_weight(f, name(R::AttnNorm), D, fix);
+    L.ffn_norm = norm_weight(f, name(R::FfnNorm), D, fix);
     if (hp_.bitlinear) {
-      L.attn_sub_norm = norm_weight(f, p + "attn_sub_norm.weight", q_dim, fix);
-      L.ffn_sub_norm = norm_weight(f, p + "ffn_sub_norm.weight", F, fix);
+      L.attn_sub_norm = norm_weight(f, name(R::AttnSubNorm), q_dim, fix);
+      L.ffn_sub_norm = norm_weight(f, name(R::FfnSubNorm), F, fix);
     }
-    L.wq = weight(f, *backend_, p + "attn_q.weight", D, q_dim);
-    L.wk = weight(f, *backend_, p + "attn_k.weight", D, kv_dim);
-    L.wv = weight(f, *backend_, p + "attn_v.weight", D, kv_dim);
-    L.wo = weight(f, *backend_, p + "attn_output.weight", q_dim, D);
-    L.w_gate = weight(f, *backend_, p + "ffn_gate.weight", D, F);
-    L.w_up = weight(f, *backend_, p + "ffn_up.weight", D, F);
-    L.w_down = weight(f, *backend_, p + "ffn_down.weight", F, D);
+    L.wq = weight(f, *backend_, name(R::AttnQ), D, q_dim);
+    L.wk = weight(f, *backend_, name(R::AttnK), D, kv_dim);
+    L.wv = weight(f, *backend_, name(R::AttnV), D, kv_dim);
+    L.wo = weight(f, *backend_, name(R::AttnOutput), q_dim, D);
+    L.w_gate = weight(f, *backend_, name(R::FfnGate), D, F);
+    L.w_up = weight(f, *backend_, name(R::FfnUp), D, F);
+    L.w_down = weight(f, *backend_, name(R::FfnDown), F, D);
     layers_.push_back(std::move(L));
   }
 }

@@ -104,29 +104,30 @@ ModelFile make_synthetic_model(const SyntheticSpec& s, DType weight_type, DType 
   std::vector<float> ones(std::max(D, F), 1.0f);
   std::vector<float> embd(D * s.n_vocab);
   for (auto& x : embd) x = (rng.uniform() - 0.5f) * 0.1f;
-  add_tensor(f, "token_embd.weight", embd_type, embd, D, s.n_vocab);
+  using R = TensorRole;
+  add_tensor(f, tensor_name({R::TokenEmbd}), embd_type, embd, D, s.n_vocab);
   embd = {};
   if (!s.tied_embeddings) {
     std::vector<float> out(D * s.n_vocab);
     for (auto& x : out) x = (rng.uniform() - 0.5f) * 0.1f;
-    add_tensor(f, "output.weight", embd_type, out, D, s.n_vocab);
+    add_tensor(f, tensor_name({R::Output}), embd_type, out, D, s.n_vocab);
   }
-  add_tensor(f, "output_norm.weight", DType::F32, ones, D, 1);
+  add_tensor(f, tensor_name({R::OutputNorm}), DType::F32, ones, D, 1);
   for (size_t l = 0; l < s.n_layer; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    add_tensor(f, p + "attn_norm.weight", DType::F32, ones, D, 1);
-    add_tensor(f, p + "ffn_norm.weight", DType::F32, ones, D, 1);
+    auto name = [l](R role) { return tensor_name(role, l); };
+    add_tensor(f, name(R::AttnNorm), DType::F32, ones, D, 1);
+    add_tensor(f, name(R::FfnNorm), DType::F32, ones, D, 1);
     if (arch->bitlinear) {
-      add_tensor(f, p + "attn_sub_norm.weight", DType::F32, ones, D, 1);
-      add_tensor(f, p + "ffn_sub_norm.weight", DType::F32, ones, F, 1);
+      add_tensor(f, name(R::AttnSubNorm), DType::F32, ones, D, 1);
+      add_tensor(f, name(R::FfnSubNorm), DType::F32, ones, F, 1);
     }
-    ternary(p + "attn_q.weight", D, D);
-    ternary(p + "attn_k.weight", D, kv);
-    ternary(p + "attn_v.weight", D, kv);
-    ternary(p + "attn_output.weight", D, D);
-    ternary(p + "ffn_gate.weight", D, F);
-    ternary(p + "ffn_up.weight", D, F);
-    ternary(p + "ffn_down.weight", F, D);
+    ternary(name(R::AttnQ), D, D);
+    ternary(name(R::AttnK), D, kv);
+    ternary(name(R::AttnV), D, kv);
+    ternary(name(R::AttnOutput), D, D);
+    ternary(name(R::FfnGate), D, F);
+    ternary(name(R::FfnUp), D, F);
+    ternary(name(R::FfnDown), F, D);
   }
   return f;
 }

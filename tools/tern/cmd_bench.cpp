@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/memory_bandwidth.h"
 #include "tern/model.h"
@@ -31,11 +32,12 @@ double seconds_since(Clock::time_point t0) {
 // Bytes of weights one generated token reads: every projection and norm, the whole LM head (the token
 // embedding when tied) and one embedding row.
 uint64_t weight_bytes_per_token(const ModelFile& f) {
+  const std::string embd_name = tensor_name({TensorRole::TokenEmbd}), output_name = tensor_name({TensorRole::Output});
   uint64_t bytes = 0;
   for (const auto& t : f.tensors)
-    if (t.name != "token_embd.weight") bytes += t.nbytes;
-  if (const auto* embd = f.find("token_embd.weight"))
-    bytes += f.find("output.weight") ? embd->nbytes / std::max<uint64_t>(1, embd->n_rows()) : embd->nbytes;
+    if (t.name != embd_name) bytes += t.nbytes;
+  if (const auto* embd = f.find(embd_name))
+    bytes += f.find(output_name) ? embd->nbytes / std::max<uint64_t>(1, embd->n_rows()) : embd->nbytes;
   return bytes;
 }
 
@@ -44,7 +46,7 @@ uint64_t weight_bytes_per_token(const ModelFile& f) {
 uint64_t matmul_macs_per_prompt_token(const ModelFile& f) {
   uint64_t macs = 0;
   for (const auto& t : f.tensors)
-    if (t.ne.size() == 2 && t.name != "token_embd.weight" && t.name != "output.weight")
+    if (t.ne.size() == 2 && t.name != tensor_name({TensorRole::TokenEmbd}) && t.name != tensor_name({TensorRole::Output}))
       macs += t.n_elements();
   return macs;
 }

@@ -81,8 +81,9 @@ int cmd_export(const std::vector<std::string>& args) {
   }
   std::map<std::string, std::string> dtypes;
   for (const auto& t : clean.tensors) {
+    const auto id = parse_tensor_name(t.name);
     const std::string cls = is_norm_tensor(t.name) ? "norms" : is_projection_tensor(t.name) ? "projections"
-                          : t.name.starts_with("token_embd") ? "token_embd" : t.name.starts_with("output") ? "output" : "other";
+                          : id && id->role == TensorRole::TokenEmbd ? "token_embd" : id && id->role == TensorRole::Output ? "output" : "other";
     dtypes[cls] = dtype_name(t.type);
   }
   ordered_json meta = {

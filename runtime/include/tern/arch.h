@@ -29,6 +29,44 @@ std::string supported_arch_names();  // "llama, bitnet, ..."
 // needs: llama, bitnet (SiLU, the 1bitLLM graph) or bitnet-b1.58 (relu², the 2B4T graph).
 const ArchDescriptor& arch_for_graph(bool bitlinear, Activation act);
 
+// ---- tensors: the one table of tensor names ----
+// Every tensor a decoder model has, by role. The GGUF, Hugging Face and ONNX names below are the only place
+// the project spells tensor names; everything else builds and parses them through these functions.
+enum class TensorRole : uint8_t {
+  TokenEmbd, Output, OutputNorm,                                  // model-level
+  AttnNorm, AttnQ, AttnK, AttnV, AttnOutput, AttnSubNorm,         // per layer
+  FfnNorm, FfnGate, FfnUp, FfnDown, FfnSubNorm,
+};
+enum class NameScheme : uint8_t { Gguf, HuggingFace, Onnx };
+
+struct TensorNaming {
+  TensorRole role;
+  bool per_layer;
+  bool projection;      // a linear layer BitNet keeps ternary
+  bool norm;            // an RMSNorm gain
+  bool bitlinear_only;  // present only in BitLinear models (the sub-norms)
+  const char* gguf;     // "{}" stands for the layer index
+  const char* hf;
+  const char* onnx;     // the initializer name in the ONNX graphs tern writes
+};
+const std::vector<TensorNaming>& tensor_namings();
+const TensorNaming& tensor_naming(TensorRole role);
+
+struct TensorId {
+  TensorRole role;
+  int layer = -1;  // -1 for model-level tensors
+  bool operator==(const TensorId&) const = default;
+};
+std::string tensor_name(TensorId id, NameScheme scheme = NameScheme::Gguf);
+std::string tensor_name(TensorRole role, size_t layer, NameScheme scheme = NameScheme::Gguf);
+// The role and layer a name stands for in `scheme`; nullopt for names that are not model tensors.
+std::optional<TensorId> parse_tensor_name(std::string_view name, NameScheme scheme = NameScheme::Gguf);
+
+// GGUF names of attn_q/k/v/output and ffn_gate/up/down weights: the layers ternary models keep in {-1,0,1}.
+bool is_projection_tensor(std::string_view gguf_name);
+// Any RMSNorm gain (attn_norm, ffn_norm, the BitNet sub-norms, output_norm), by GGUF name.
+bool is_norm_tensor(std::string_view gguf_name);
+
 // Hugging Face config.json -> descriptor, or nullptr when the architecture is not one tern runs.
 const ArchDescriptor* arch_from_hf(const std::string& hf_class, const std::string& model_type, Activation act);
 // Hugging Face parameter name -> GGUF tensor name ("" when not a tensor the runtime uses).

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tern/arch.h"
 #include "tern/model_file.h"
 #include "tern/plugin/backend_api.h"
 
@@ -14,10 +15,6 @@ namespace tern {
 // Called after each tensor with (done, total, tensor name); may be empty.
 using ProgressFn = std::function<void(size_t, size_t, const std::string&)>;
 
-// attn_q/k/v/output and ffn_gate/up/down weights: the layers ternary models keep in {-1,0,1}.
-bool is_projection_tensor(const std::string& name);
-// Any RMSNorm weight (attn_norm, ffn_norm, the BitNet sub-norms, output_norm).
-bool is_norm_tensor(const std::string& name);
 
 // Reorders the rows of a [n_head * head_dim, k] q/k weight between Hugging Face's rotate-half RoPE order
 // (dimension i pairs with i + head_dim/2) and GGUF llama's interleaved order (pairs 2i, 2i+1), as llama.cpp's
