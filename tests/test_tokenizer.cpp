@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -110,3 +112,44 @@ TEST(Utf8, CompletePrefixHoldsBackAPartialCharacter) {
   EXPECT_EQ(complete_utf8_prefix("x\xf0\x9f\x98\x80"), 5u);
   EXPECT_EQ(complete_utf8_prefix("\x80\x80\x80\x80"), 4u);  // stray continuation bytes: nothing to wait for
 }
+
+// Vocabularies written as Hugging Face tokenizer files read back as the same vocabulary and tokenize the test
+// vectors the same. The files stay in test_tmp/tokenizer_files/<name>/ for the PyPI readers in
+// test_safetensors_export.py.
+class TokenizerFilesRoundTrip : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(TokenizerFilesRoundTrip, WrittenFilesReadBackTheSame) {
+  const auto [name, source] = GetParam();
+  auto tok = Tokenizer::from_file(test::shared_dir() + source);
+  const std::filesystem::path dir = test::tmp_dir() + "/tokenizer_files/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto files = write_tokenizer_files(tok->vocab(), dir, "{{ messages }}");
+  ASSERT_EQ(files.size(), 2u);
+  auto again = Tokenizer::from_file(dir / files[0]);
+  const Vocab &a = tok->vocab(), &b = again->vocab();
+  EXPECT_EQ(b.tokens, a.tokens);
+  EXPECT_EQ(b.types, a.types);
+  EXPECT_EQ(b.merges, a.merges);
+  EXPECT_EQ(b.pre, a.pre);
+  EXPECT_EQ(b.bos, a.bos);
+  EXPECT_EQ(b.eos, a.eos);
+  EXPECT_EQ(b.add_bos, a.add_bos);
+  if (a.kind == Vocab::Kind::Spm) {
+    EXPECT_EQ(b.scores, a.scores);
+    EXPECT_EQ(b.unk, a.unk);
+    EXPECT_EQ(b.add_space_prefix, a.add_space_prefix);
+  }
+  const std::string vectors = name == "llama3" ? "ggml-vocab-llama-bpe.gguf" : source.substr(26);
+  run_vectors(*again, kVocab + vectors);
+}
+
+INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerFilesRoundTrip,
+                         ::testing::Values(std::make_pair(std::string("llama-spm"), std::string("/tokenizers/llamacpp-vocab/ggml-vocab-llama-spm.gguf")),
+                                           std::make_pair(std::string("gpt-2"), std::string("/tokenizers/llamacpp-vocab/ggml-vocab-gpt-2.gguf")),
+                                           std::make_pair(std::string("llama3"), std::string("/tokenizers/llama3/tokenizer.json"))),
+                         [](const auto& info) {
+                           std::string n = info.param.first;
+                           for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return n;
+                         });

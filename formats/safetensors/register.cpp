@@ -10,6 +10,10 @@ class SafetensorsFormat final : public tern::FormatPlugin {
   std::unique_ptr<tern::ModelFile> load(const std::filesystem::path& path) const override {
     return tern::safetensors::read(path);
   }
+  bool can_write() const override { return true; }
+  void write(const tern::ModelFile& m, const std::filesystem::path& path, const tern::WriteOptions& options) const override {
+    tern::safetensors::write(m, path, options);
+  }
 };
 
 }  // namespace

@@ -242,13 +242,11 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
                   (packed ? "packed (offline)" : "latent floats (online)"));
   }
   auto num = [&](const char* key) -> int64_t {
-    if (!cfg.contains(key) || !cfg[key].is_number_integer() || cfg[key].get<int64_t>() <= 0 ||
-        cfg[key].get<int64_t>() > (int64_t(1) << 24))
-      throw Error(config_path.string() + ": missing or invalid " + key);
+    if (!cfg[key].is_number_integer() || cfg[key].get<int64_t>() <= 0 || cfg[key].get<int64_t>() > (int64_t(1) << 24))
+      throw Error(config_path.string() + ": invalid " + key + " " + cfg[key].dump() + " (a positive integer up to 2^24)");
     return cfg[key].get<int64_t>();
   };
-  auto real = [&](const char* key, double fallback) -> float {
-    if (!cfg.contains(key)) return float(fallback);
+  auto real = [&](const char* key) -> float {
     if (!cfg[key].is_number()) throw Error(config_path.string() + ": " + key + " must be a number");
     const double v = cfg[key].get<double>();
     if (!std::isfinite(v) || v < 0 || v > 1e30) throw Error(config_path.string() + ": " + key + " = " + cfg[key].dump() + " is out of range");
@@ -257,19 +255,20 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
   const std::string a = arch + ".";
   auto& m = mf->meta;
   m["general.architecture"] = MetaValue::str(arch);
-  m["general.name"] = MetaValue::str(dir.filename().string());
-  m[a + "embedding_length"] = MetaValue::u32(uint32_t(num("hidden_size")));
-  m[a + "block_count"] = MetaValue::u32(uint32_t(num("num_hidden_layers")));
-  m[a + "feed_forward_length"] = MetaValue::u32(uint32_t(num("intermediate_size")));
-  m[a + "attention.head_count"] = MetaValue::u32(uint32_t(num("num_attention_heads")));
-  m[a + "attention.head_count_kv"] =
-      MetaValue::u32(uint32_t(cfg.contains("num_key_value_heads") ? num("num_key_value_heads") : num("num_attention_heads")));
-  m[a + "vocab_size"] = MetaValue::u32(uint32_t(num("vocab_size")));
-  m[a + "context_length"] = MetaValue::u32(uint32_t(cfg.contains("max_position_embeddings") ? num("max_position_embeddings") : 2048));
-  m[a + "rope.freq_base"] = MetaValue::f32(real("rope_theta", 10000.0));
-  m[a + "attention.layer_norm_rms_epsilon"] = MetaValue::f32(real("rms_norm_eps", 1e-5));
-  if (cfg.contains("head_dim") && cfg["head_dim"].is_number_integer())
-    m[a + "attention.key_length"] = MetaValue::u32(uint32_t(num("head_dim")));
+  // transformers records the name the model was loaded from; tern's writer puts general.name there.
+  const bool named = cfg.contains("_name_or_path") && cfg["_name_or_path"].is_string() && !cfg["_name_or_path"].get<std::string>().empty();
+  m["general.name"] = MetaValue::str(named ? cfg["_name_or_path"].get<std::string>() : dir.filename().string());
+  for (const auto& h : hparam_namings()) {
+    const std::string key = a + h.gguf;
+    if (cfg.contains(h.hf) && !cfg[h.hf].is_null())
+      m[key] = h.real ? MetaValue::f32(real(h.hf)) : MetaValue::u32(uint32_t(num(h.hf)));
+    else if (h.required)
+      throw Error(config_path.string() + ": missing " + h.hf);
+    else if (h.default_from)
+      m[key] = m.at(a + h.default_from);
+    else if (h.fallback != 0)
+      m[key] = h.real ? MetaValue::f32(float(h.fallback)) : MetaValue::u32(uint32_t(h.fallback));
+  }
   // Hugging Face checkpoints keep q/k rows in rotate-half order; we run them as-is instead of permuting.
   m["tern.rope_layout"] = MetaValue::str(rope_style_name(RopeStyle::RotateHalf));
 

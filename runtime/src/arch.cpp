@@ -9,12 +9,32 @@ const std::vector<ArchDescriptor>& architectures() {
   // for every BitNet name both llama.cpp and bitnet.cpp keep Hugging Face's row order and run NEOX RoPE.
   // bitnet-25 is what bitnet.cpp's converter for Microsoft's checkpoints writes; same graph as bitnet-b1.58.
   static const std::vector<ArchDescriptor> kArchs = {
-      {"llama", false, Activation::Silu, RopeStyle::Interleaved, "Llama-family decoder"},
-      {"bitnet", true, Activation::Silu, RopeStyle::RotateHalf, "BitNet b1.58 with SiLU (1bitLLM graph)"},
-      {"bitnet-b1.58", true, Activation::Relu2, RopeStyle::RotateHalf, "BitNet b1.58 with relu² (2B4T graph)"},
-      {"bitnet-25", true, Activation::Relu2, RopeStyle::RotateHalf, "BitNet b1.58 with relu² (2B4T graph)"},
+      {"llama", false, Activation::Silu, RopeStyle::Interleaved, "Llama-family decoder", "LlamaForCausalLM", "llama"},
+      {"bitnet", true, Activation::Silu, RopeStyle::RotateHalf, "BitNet b1.58 with SiLU (1bitLLM graph)",
+       "BitNetForCausalLM", "bitnet"},
+      {"bitnet-b1.58", true, Activation::Relu2, RopeStyle::RotateHalf, "BitNet b1.58 with relu² (2B4T graph)",
+       "BitNetForCausalLM", "bitnet"},
+      {"bitnet-25", true, Activation::Relu2, RopeStyle::RotateHalf, "BitNet b1.58 with relu² (2B4T graph)",
+       "BitNetForCausalLM", "bitnet"},
   };
   return kArchs;
+}
+
+const std::vector<HparamNaming>& hparam_namings() {
+  // gguf, hf, real, required, fallback, default_from
+  static const std::vector<HparamNaming> kHparams = {
+      {"embedding_length", "hidden_size", false, true, 0},
+      {"block_count", "num_hidden_layers", false, true, 0},
+      {"feed_forward_length", "intermediate_size", false, true, 0},
+      {"attention.head_count", "num_attention_heads", false, true, 0},
+      {"attention.head_count_kv", "num_key_value_heads", false, false, 0, "attention.head_count"},
+      {"vocab_size", "vocab_size", false, true, 0},
+      {"context_length", "max_position_embeddings", false, false, 2048},
+      {"rope.freq_base", "rope_theta", true, false, 10000.0},
+      {"attention.layer_norm_rms_epsilon", "rms_norm_eps", true, false, 1e-5},
+      {"attention.key_length", "head_dim", false, false, 0},
+  };
+  return kHparams;
 }
 
 const ArchDescriptor* find_arch(std::string_view name) {

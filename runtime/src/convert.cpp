@@ -44,21 +44,25 @@ std::pair<float, bool> ternarize(float* w, size_t n, float recorded) {
 
 }  // namespace
 
-void permute_qk_rows(float* rows, size_t k, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to) {
+void permute_qk_row_bytes(uint8_t* rows, size_t row_bytes, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to) {
   if (from == to) return;
-  std::vector<float> head(head_dim * k);
+  std::vector<uint8_t> head(head_dim * row_bytes);
   const size_t half = head_dim / 2;
   for (size_t h = 0; h < n_head; ++h) {
-    float* base = rows + h * head_dim * k;
-    std::memcpy(head.data(), base, head.size() * sizeof(float));
+    uint8_t* base = rows + h * head_dim * row_bytes;
+    std::memcpy(head.data(), base, head.size());
     for (size_t i = 0; i < half; ++i)
       for (size_t j = 0; j < 2; ++j) {
         const size_t interleaved = 2 * i + j, rotate_half = j * half + i;
         const size_t dst = to == RopeStyle::Interleaved ? interleaved : rotate_half;
         const size_t src = to == RopeStyle::Interleaved ? rotate_half : interleaved;
-        std::memcpy(base + dst * k, head.data() + src * k, k * sizeof(float));
+        std::memcpy(base + dst * row_bytes, head.data() + src * row_bytes, row_bytes);
       }
   }
+}
+
+void permute_qk_rows(float* rows, size_t k, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to) {
+  permute_qk_row_bytes(reinterpret_cast<uint8_t*>(rows), k * sizeof(float), n_head, head_dim, from, to);
 }
 
 ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {

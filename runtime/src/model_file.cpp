@@ -126,7 +126,7 @@ uint8_t* ModelFile::alloc(size_t nbytes) {
   return static_cast<uint8_t*>(p);
 }
 
-void FormatPlugin::write(const ModelFile&, const std::filesystem::path& path) const {
+void FormatPlugin::write(const ModelFile&, const std::filesystem::path& path, const WriteOptions&) const {
   throw Error(path.string() + ": the " + name() + " format plugin cannot write files");
 }
 

@@ -189,7 +189,7 @@ Vocab read_tokenizer_json(const fs::path& p) {
     return -1;
   };
   // BOS/EOS from tokenizer_config.json next to it, else by well-known names.
-  std::string bos_s, eos_s;
+  std::string bos_s, eos_s, unk_s, pad_s;
   const fs::path cfg = p.parent_path() / "tokenizer_config.json";
   std::error_code ec;
   if (fs::exists(cfg, ec)) {
@@ -198,6 +198,8 @@ Vocab read_tokenizer_json(const fs::path& p) {
       auto tok = [](const json& x) { return x.is_string() ? x.get<std::string>() : x.is_object() ? x.value("content", "") : ""; };
       if (c.contains("bos_token")) bos_s = tok(c["bos_token"]);
       if (c.contains("eos_token")) eos_s = tok(c["eos_token"]);
+      if (c.contains("unk_token")) unk_s = tok(c["unk_token"]);
+      if (c.contains("pad_token")) pad_s = tok(c["pad_token"]);
       if (c.contains("add_bos_token") && c["add_bos_token"].is_boolean()) v.add_bos = c["add_bos_token"].get<bool>();
     } catch (const json::exception& e) {
       throw Error(cfg.string() + ": invalid JSON: " + e.what());
@@ -209,6 +211,8 @@ Vocab read_tokenizer_json(const fs::path& p) {
     if (eos_s.empty() && find(s) >= 0) eos_s = s;
   v.bos = bos_s.empty() ? -1 : find(bos_s);
   v.eos = eos_s.empty() ? -1 : find(eos_s);
+  v.unk = unk_s.empty() ? -1 : find(unk_s);
+  v.pad = pad_s.empty() ? -1 : find(pad_s);
   return v;
 }
 

@@ -18,19 +18,61 @@ using nlohmann::ordered_json;
 
 namespace tern::cli {
 
+namespace {
+
+std::vector<std::string> parse_formats(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    const std::string f = list.substr(start, comma - start);
+    if (f != "gguf" && f != "safetensors")
+      throw Error("tern export: unknown --format '" + f + "' (gguf, safetensors, or a comma-separated list)");
+    if (std::find(out.begin(), out.end(), f) != out.end()) throw Error("tern export: --format names " + f + " twice");
+    out.push_back(f);
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 int cmd_export(const std::vector<std::string>& args) {
-  std::string source, tokenizer_path, out_dir;
-  po::options_description opts("tern export CHECKPOINT_DIR [--tokenizer tokenizer.json] -o OUT_DIR");
+  std::string source, tokenizer_path, out_dir, format_list = "gguf", bitnet_layout = "offline";
+  uint64_t max_shard_mib = 0;
+  po::options_description opts("tern export MODEL [--format gguf,safetensors] [--tokenizer tokenizer.json] -o OUT_DIR");
   opts.add_options()("help,h", "show this help")
-      ("checkpoint", po::value(&source), "Hugging Face checkpoint directory (or any model file tern reads)")
+      ("checkpoint", po::value(&source), "Hugging Face checkpoint directory, GGUF, or any model file tern reads")
+      ("format", po::value(&format_list), "what to write, comma-separated: gguf (OUT_DIR/clean-f16.gguf with "
+                                          ".fingerprint and .meta.json), safetensors (OUT_DIR/hf/, a Hugging Face checkpoint)")
       ("tokenizer", po::value(&tokenizer_path), "tokenizer.json / tokenizer.model to embed instead of the checkpoint's")
-      ("out,o", po::value(&out_dir), "output directory for clean-f16.gguf, .fingerprint and .meta.json");
+      ("bitnet-layout", po::value(&bitnet_layout), "safetensors: BitNet projections packed 2-bit (offline) or as "
+                                                   "latent bf16 weights (online)")
+      ("max-shard-size", po::value(&max_shard_mib), "safetensors: split model.safetensors into shards of at most "
+                                                   "this many MiB (default: transformers' 5 GB)")
+      ("out,o", po::value(&out_dir), "output directory");
   po::positional_options_description pos;
   pos.add("checkpoint", 1);
   po::variables_map vm;
   if (!parse_command_line(args, opts, pos, vm)) return 0;
   if (source.empty() || out_dir.empty()) throw Error("tern export: give CHECKPOINT_DIR and -o OUT_DIR");
   if (vm.count("tokenizer") && tokenizer_path.empty()) throw Error("tern export: --tokenizer is empty");
+  const std::vector<std::string> formats = parse_formats(format_list);
+  const bool want_gguf = std::count(formats.begin(), formats.end(), "gguf") > 0;
+  const bool want_hf = std::count(formats.begin(), formats.end(), "safetensors") > 0;
+  WriteOptions hf_options;
+  if (vm.count("bitnet-layout")) {
+    if (bitnet_layout != "offline" && bitnet_layout != "online")
+      throw Error("tern export: --bitnet-layout '" + bitnet_layout + "' is not offline or online");
+    if (!want_hf) throw Error("tern export: --bitnet-layout applies to --format safetensors");
+    hf_options["bitnet_layout"] = bitnet_layout;
+  }
+  if (vm.count("max-shard-size")) {
+    if (max_shard_mib < 1 || max_shard_mib > (uint64_t(1) << 30))
+      throw Error("tern export: --max-shard-size " + std::to_string(max_shard_mib) + " is out of range (1 to 2^30 MiB)");
+    if (!want_hf) throw Error("tern export: --max-shard-size applies to --format safetensors");
+    hf_options["max_shard_size"] = std::to_string(max_shard_mib << 20);
+  }
 
   auto src = load_model_file(source);
   ordered_json tok_meta = nullptr;
@@ -46,6 +88,20 @@ int cmd_export(const std::vector<std::string>& args) {
   const ArchDescriptor* src_arch = find_arch(src->get_string("general.architecture"));
   const RopeStyle src_rope = src_arch ? file_rope_style(*src, *src_arch) : RopeStyle::Interleaved;
 
+  OutputSet output(out_dir);
+  if (want_hf) {
+    // The source as it is (I2_S stays packed 2-bit, F16 stays F16), not the clean F16 copy.
+    const fs::path hf = output.staged("hf");
+    {
+      Progress progress("export safetensors");
+      Registry::instance().format("safetensors").write(*src, hf, hf_options);
+    }
+    if (!want_gguf) {
+      output.commit();
+      std::printf("wrote %s (%zu tensors, Hugging Face checkpoint)\n", output.final_path("hf").c_str(), src->tensors.size());
+      return 0;
+    }
+  }
   ModelFile clean = [&] {
     Progress progress("export");
     return to_clean_f16(*src, std::ref(progress));
@@ -54,7 +110,6 @@ int cmd_export(const std::vector<std::string>& args) {
   check_runnable(clean, source);
   const RopeStyle out_rope = file_rope_style(clean, *find_arch(clean.get_string("general.architecture")));
 
-  OutputSet output(out_dir);
   const fs::path gguf = output.staged("clean-f16.gguf");
   output.staged("clean-f16.fingerprint");
   output.staged("clean-f16.meta.json");
@@ -104,6 +159,7 @@ int cmd_export(const std::vector<std::string>& args) {
   output.commit();
   std::printf("wrote %s (%zu tensors, %.2f MiB)\n%s\n", output.final_path("clean-f16.gguf").c_str(), clean.tensors.size(),
               mib, fp.c_str());
+  if (want_hf) std::printf("wrote %s (Hugging Face checkpoint)\n", output.final_path("hf").c_str());
   return 0;
 }
 

@@ -16,6 +16,7 @@ int cmd_manifest(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_synth(const std::vector<std::string>& args);
 int cmd_template(const std::vector<std::string>& args);
+int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_serve(const std::vector<std::string>& args);
 
 // models/<default> next to the working directory or the source tree the binary was built in.

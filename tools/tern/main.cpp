@@ -18,7 +18,7 @@ void usage() {
       "  backends   list kernel and format plugins, which can run here, and which is chosen\n"
       "  inspect    metadata, tensor table, tensor statistics (--tensor) and norm health (--ln)\n"
       "  validate   norm weights, projection weights and greedy probes; exit codes 0, 10-15\n"
-      "  export     Hugging Face checkpoint -> OUT_DIR/clean-f16.gguf with fingerprint and provenance\n"
+      "  export     a model -> OUT_DIR/clean-f16.gguf (with fingerprint and provenance) and/or OUT_DIR/hf/ (Hugging Face)\n"
       "  quantize   clean GGUF -> ternary projections (i2_s, tl1, tl2, tq1_0, tq2_0), norms and embeddings untouched\n"
       "  baseline   write (-o) or re-check (--verify) a reproducible baseline document\n"
       "  manifest   deployment manifest (architecture, size, sha256, measured tok/s) as JSON\n"
@@ -26,6 +26,7 @@ void usage() {
       "  synth      write a benchmark GGUF: real architecture dimensions, random ternary weights\n"
       "  serve      OpenAI-compatible HTTP server (chat / completions, streaming, continuous batching)\n"
       "  template   render a model's chat template (or a Jinja file) for a JSON conversation\n"
+      "  tokenize   the token ids (and pieces) a model's tokenizer gives a text, like llama-tokenize\n"
       "Run 'tern <command> --help' for the options of a command; 'tern --version' for the version.\n",
       stderr);
 }
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
                                                 {"bench", tern::cli::cmd_bench},
                                                 {"synth", tern::cli::cmd_synth},
                                                 {"template", tern::cli::cmd_template},
+                                                {"tokenize", tern::cli::cmd_tokenize},
                                                 {"serve", tern::cli::cmd_serve}};
   if (argc >= 2 && !std::strcmp(argv[1], "--version")) {
     std::printf("tern %s (%s)\n", tern::version(), tern::git_commit());

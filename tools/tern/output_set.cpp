@@ -79,12 +79,23 @@ fs::path OutputSet::staged(const std::string& name) {
 
 void OutputSet::commit() {
   std::lock_guard<std::mutex> lock(mu_);
+  // A staged directory (a Hugging Face checkpoint) cannot be renamed onto an existing one: the old one moves
+  // into the staging directory first, and back if anything fails.
+  std::vector<std::string> moved_aside;
+  auto aside = [&](const std::string& name) { return staging_ / (".old-" + name); };
   for (size_t i = names_.size(); i-- > 0;) {
     std::error_code ec;
-    fs::rename(staging_ / names_[i], out_dir_ / names_[i], ec);
+    const fs::path target = out_dir_ / names_[i];
+    if (fs::is_directory(staging_ / names_[i], ec) && fs::exists(target, ec)) {
+      fs::rename(target, aside(names_[i]), ec);
+      if (!ec) moved_aside.push_back(names_[i]);
+    }
+    if (!ec) fs::rename(staging_ / names_[i], target, ec);
     if (ec) {
-      for (size_t j = i + 1; j < names_.size(); ++j) fs::remove(out_dir_ / names_[j], ec);  // none or all
-      throw Error((out_dir_ / names_[i]).string() + ": cannot move into place: " + ec.message());
+      const std::string why = ec.message();
+      for (size_t j = i + 1; j < names_.size(); ++j) fs::remove_all(out_dir_ / names_[j], ec);  // none or all
+      for (const auto& name : moved_aside) fs::rename(aside(name), out_dir_ / name, ec);
+      throw Error(target.string() + ": cannot move into place: " + why);
     }
   }
   committed_ = true;

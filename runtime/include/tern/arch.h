@@ -18,7 +18,20 @@ struct ArchDescriptor {
   Activation ffn_act;        // the gated FFN's activation in the peers' graph for this name
   RopeStyle gguf_rope;       // how GGUF files of this name order q/k rows (and how the peers rotate them)
   const char* described_as;  // which model family the peers' graph for this name is
+  const char* hf_class;      // config.json "architectures" entry tern writes
+  const char* hf_model_type; // config.json "model_type"
 };
+
+// One hyper-parameter: its GGUF key (after "<arch>.") and its Hugging Face config.json key.
+struct HparamNaming {
+  const char* gguf;
+  const char* hf;
+  bool real;            // a float (rope base, epsilon), else a positive integer
+  bool required;        // config.json must have it
+  double fallback;      // when not required and absent (0: leave the GGUF key out)
+  const char* default_from = nullptr;  // absent: take this GGUF key's value instead (head_count_kv)
+};
+const std::vector<HparamNaming>& hparam_namings();
 
 // Every architecture tern reads, in the order `supported_arch_names` lists them.
 const std::vector<ArchDescriptor>& architectures();

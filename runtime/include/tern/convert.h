@@ -20,6 +20,8 @@ using ProgressFn = std::function<void(size_t, size_t, const std::string&)>;
 // (dimension i pairs with i + head_dim/2) and GGUF llama's interleaved order (pairs 2i, 2i+1), as llama.cpp's
 // converter does for llama. `rows` holds n_head * head_dim rows of `k` floats.
 void permute_qk_rows(float* rows, size_t k, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to);
+// The same on rows of `row_bytes` bytes of any row-blocked type (F16, BF16, Q8_0, ...): rows move whole.
+void permute_qk_row_bytes(uint8_t* rows, size_t row_bytes, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to);
 
 // Metadata key prefix (followed by the tensor name) under which to_clean_f16 records the exact F32 scale of a
 // ternary tensor whose F16 values carry it rounded; quantize_ternary restores it, so ternary -> F16 -> ternary

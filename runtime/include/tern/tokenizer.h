@@ -32,6 +32,13 @@ struct Vocab {
   void to_metadata(std::map<std::string, MetaValue>& meta) const;
 };
 
+// Writes `vocab` as the Hugging Face tokenizer files a checkpoint directory carries, into `dir` (which must
+// exist): tokenizer.model (SentencePiece protobuf) for SPM vocabularies, tokenizer.json for BPE ones, and
+// tokenizer_config.json (BOS / EOS, add_bos_token, `chat_template` when not empty). Both load back into the
+// same Vocab, and the PyPI sentencepiece / tokenizers packages read them. Returns the file names written.
+std::vector<std::string> write_tokenizer_files(const Vocab& vocab, const std::filesystem::path& dir,
+                                               const std::string& chat_template = "");
+
 class Tokenizer {
  public:
   explicit Tokenizer(Vocab vocab);

@@ -72,11 +72,13 @@ void Engine::finish(Slot& slot, const std::string& reason, const std::string& er
   e.error = error;
   e.prompt_tokens = int(slot.job->request_.prompt.size());
   e.completion_tokens = slot.generated;
-  const bool cancelled = slot.job->cancelled();
+  {
+    // Counted before the client can see its answer, so /metrics read after a response includes it.
+    std::lock_guard<std::mutex> lock(mu_);
+    ++(slot.job->cancelled() ? stats_.cancelled : stats_.completed);
+  }
   slot.job->push(std::move(e));
   slot.job.reset();
-  std::lock_guard<std::mutex> lock(mu_);
-  ++(cancelled ? stats_.cancelled : stats_.completed);
 }
 
 void Engine::admit(Slot& slot, std::shared_ptr<Job> job) {

@@ -1,0 +1,206 @@
+// Vocabularies back to the files Hugging Face checkpoints carry: the inverse of tokenizer_files.cpp.
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tern/error.h"
+#include "tern/mapped_file.h"
+#include "tern/tokenizer.h"
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+namespace tern {
+namespace {
+
+// Protobuf wire format, the few field kinds sentencepiece_model.proto needs.
+class ProtoWriter {
+ public:
+  void varint(uint32_t field, uint64_t v) {
+    key(field, 0);
+    raw_varint(v);
+  }
+  void int32(uint32_t field, int32_t v) { varint(field, uint64_t(int64_t(v))); }  // negatives take 10 bytes
+  void fixed32(uint32_t field, float f) {
+    key(field, 5);
+    char b[4];
+    std::memcpy(b, &f, 4);
+    out_.append(b, 4);
+  }
+  void bytes(uint32_t field, std::string_view s) {
+    key(field, 2);
+    raw_varint(s.size());
+    out_.append(s);
+  }
+  const std::string& str() const { return out_; }
+
+ private:
+  void key(uint32_t field, uint32_t wire) { raw_varint(uint64_t(field) << 3 | wire); }
+  void raw_varint(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(char(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(char(v));
+  }
+  std::string out_;
+};
+
+void write_text(const fs::path& path, const std::string& text) {
+  write_atomically(path.string(), [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(text.data(), std::streamsize(text.size()));
+    if (!out.flush()) throw Error(path.string() + ": write failed");
+  });
+}
+
+bool has_byte_tokens(const Vocab& v) {
+  for (auto t : v.types)
+    if (t == TokenType::Byte) return true;
+  return false;
+}
+
+// SentencePiece ModelProto: pieces (1), trainer_spec (2), normalizer_spec (3). tern's and llama.cpp's SPM
+// tokenizers merge by score, which is SentencePiece's BPE model type.
+std::string sentencepiece_model(const Vocab& v) {
+  ProtoWriter top;
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    ProtoWriter piece;
+    piece.bytes(1, v.tokens[i]);
+    piece.fixed32(2, i < v.scores.size() ? v.scores[i] : 0.0f);
+    const auto type = i < v.types.size() ? v.types[i] : TokenType::Normal;
+    if (type != TokenType::Normal) piece.varint(3, uint64_t(type));
+    top.bytes(1, piece.str());
+  }
+  ProtoWriter trainer;
+  trainer.varint(3, 2);  // model_type BPE
+  trainer.int32(4, int32_t(v.tokens.size()));
+  if (has_byte_tokens(v)) trainer.varint(35, 1);  // byte_fallback
+  trainer.int32(40, v.unk);
+  trainer.int32(41, v.bos);
+  trainer.int32(42, v.eos);
+  trainer.int32(43, v.pad);
+  top.bytes(2, trainer.str());
+  ProtoWriter normalizer;
+  normalizer.bytes(1, "identity");
+  normalizer.varint(3, v.add_space_prefix ? 1 : 0);  // add_dummy_prefix
+  normalizer.varint(4, 0);                           // remove_extra_whitespaces
+  normalizer.varint(5, 1);                           // escape_whitespaces
+  top.bytes(3, normalizer.str());
+  return top.str();
+}
+
+// Llama 3's split regex, as its tokenizer.json spells it.
+constexpr const char* kLlama3Split =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+ordered_json byte_level(bool use_regex) {
+  return {
+      {"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", use_regex}};
+}
+
+ordered_json pre_tokenizer(const Vocab& v) {
+  if (v.pre == "llama-bpe") {
+    ordered_json split = {{"type", "Split"},
+                          {"pattern", {{"Regex", kLlama3Split}}},
+                          {"behavior", "Isolated"},
+                          {"invert", false}};
+    return {{"type", "Sequence"}, {"pretokenizers", {split, byte_level(false)}}};
+  }
+  if (v.pre == "smollm") {
+    ordered_json digits = {{"type", "Digits"}, {"individual_digits", true}};
+    return {{"type", "Sequence"}, {"pretokenizers", {digits, byte_level(true)}}};
+  }
+  return byte_level(true);
+}
+
+std::string tokenizer_json(const Vocab& v) {
+  ordered_json added = ordered_json::array(), vocab = ordered_json::object(), merges = ordered_json::array();
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    const auto type = i < v.types.size() ? v.types[i] : TokenType::Normal;
+    if (type == TokenType::Control || type == TokenType::UserDefined)
+      added.push_back({{"id", i},
+                       {"content", v.tokens[i]},
+                       {"single_word", false},
+                       {"lstrip", false},
+                       {"rstrip", false},
+                       {"normalized", false},
+                       {"special", type == TokenType::Control}});
+    vocab[v.tokens[i]] = i;
+  }
+  for (const auto& m : v.merges) {
+    const size_t sp = m.find(' ');
+    if (sp == std::string::npos)
+      throw Error("tokenizer: merge '" + m + "' is not two tokens separated by a space");
+    merges.push_back({m.substr(0, sp), m.substr(sp + 1)});
+  }
+  ordered_json post = {
+      {"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}, {"use_regex", true}};
+  if (v.add_bos && v.bos >= 0) {
+    const std::string bos = v.tokens.at(size_t(v.bos));
+    auto special = [&] { return ordered_json{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}; };
+    auto seq = [](const char* id, int type_id) {
+      return ordered_json{{"Sequence", {{"id", id}, {"type_id", type_id}}}};
+    };
+    post = {{"type", "TemplateProcessing"},
+            {"single", {special(), seq("A", 0)}},
+            {"pair", {special(), seq("A", 0), special(), seq("B", 1)}},
+            {"special_tokens", {{bos, {{"id", bos}, {"ids", {v.bos}}, {"tokens", {bos}}}}}}};
+  }
+  ordered_json j = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", added},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", pre_tokenizer(v)},
+      {"post_processor", post},
+      {"decoder",
+       {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"model",
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", nullptr},
+        {"continuing_subword_prefix", nullptr},
+        {"end_of_word_suffix", nullptr},
+        {"fuse_unk", false},
+        {"byte_fallback", false},
+        // Llama 3 maps a pre-token found whole in the vocabulary straight to its id.
+        {"ignore_merges", v.pre == "llama-bpe"},
+        {"vocab", vocab},
+        {"merges", merges}}},
+  };
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::strict);
+}
+
+}  // namespace
+
+std::vector<std::string> write_tokenizer_files(const Vocab& v, const fs::path& dir,
+                                               const std::string& chat_template) {
+  std::vector<std::string> written;
+  if (v.kind == Vocab::Kind::Spm) {
+    write_text(dir / "tokenizer.model", sentencepiece_model(v));
+    written.push_back("tokenizer.model");
+  } else {
+    write_text(dir / "tokenizer.json", tokenizer_json(v));
+    written.push_back("tokenizer.json");
+  }
+  auto token = [&](int32_t id) -> ordered_json {
+    return id >= 0 && size_t(id) < v.tokens.size() ? ordered_json(v.tokens[size_t(id)])
+                                                   : ordered_json(nullptr);
+  };
+  ordered_json cfg = {{"add_bos_token", v.add_bos},
+                      {"add_eos_token", false},
+                      {"bos_token", token(v.bos)},
+                      {"eos_token", token(v.eos)}};
+  if (v.unk >= 0) cfg["unk_token"] = token(v.unk);
+  if (v.pad >= 0) cfg["pad_token"] = token(v.pad);
+  cfg["tokenizer_class"] = v.kind == Vocab::Kind::Spm ? "LlamaTokenizer" : "PreTrainedTokenizerFast";
+  if (!chat_template.empty()) cfg["chat_template"] = chat_template;
+  write_text(dir / "tokenizer_config.json", cfg.dump(2) + "\n");
+  written.push_back("tokenizer_config.json");
+  return written;
+}
+
+}  // namespace tern
