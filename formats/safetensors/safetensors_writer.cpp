@@ -53,12 +53,6 @@ struct OutTensor {
   size_t element_size() const { return dtype == "F32" ? 4 : dtype == "U8" ? 1 : 2; }
 };
 
-std::vector<float> values_of(const TensorInfo& t) {
-  std::vector<float> v(t.n_elements());
-  dequantize_rows(t.type, t.data, t.ne[0], t.n_rows(), 0, t.n_rows(), v.data());
-  return v;
-}
-
 template <class T>
 std::vector<uint8_t> bytes_of(const T* p, size_t n) {
   std::vector<uint8_t> b(n * sizeof(T));
@@ -80,30 +74,6 @@ float reciprocal_preimage(float s) {
   return guess;
 }
 
-// A BitNet projection as codes in {-1, 0, 1} and one scale, or an error saying why it is not one.
-std::pair<std::vector<int8_t>, float> ternary_codes(const ModelFile& f, const TensorInfo& t) {
-  const std::vector<float> w = values_of(t);
-  float scale = 0;
-  if (dtype_tensor_scaled(t.type))
-    scale = tensor_scale(t.type, t.data, t.ne[0], t.n_rows());
-  else if (const auto* m = f.get(kTernaryScaleKeyPrefix + t.name))
-    scale = float(m->as_float());
-  else
-    for (float x : w) scale = std::max(scale, std::fabs(x));
-  std::vector<int8_t> codes(w.size());
-  // The values may hold the scale rounded (F16 storage, TQ block scales): a relative 1e-3 covers that.
-  const float tolerance = scale * 1e-3f;
-  for (size_t i = 0; i < w.size(); ++i) {
-    const float c = scale > 0 ? std::nearbyint(w[i] / scale) : 0.0f;
-    if (!(std::fabs(c) <= 1 && std::fabs(w[i] - c * scale) <= tolerance))
-      throw Error(f.path + ": tensor " + t.name + " is not ternary with one scale (value " +
-                  std::to_string(w[i]) + " at " + std::to_string(i) + ", scale " + std::to_string(scale) +
-                  "); export it with bitnet_layout=online");
-    codes[i] = int8_t(c);
-  }
-  return {std::move(codes), scale};
-}
-
 void permute_if_qk(const ModelFile& f, const ArchDescriptor& arch, TensorId id, uint8_t* rows,
                    size_t row_bytes, size_t n_rows) {
   if (id.role != TensorRole::AttnQ && id.role != TensorRole::AttnK) return;
@@ -123,7 +93,7 @@ void permute_if_qk(const ModelFile& f, const ArchDescriptor& arch, TensorId id, 
 // byte (r, c) hold code + 1 of row r + j N / 4, plus weight_scale = 1 / scale.
 void add_packed(const ModelFile& f, const ArchDescriptor& arch, TensorId id, const TensorInfo& t,
                 std::vector<OutTensor>& out) {
-  auto [codes, scale] = ternary_codes(f, t);
+  auto [codes, scale] = ternary_codes(f, t, "export it with bitnet_layout=online");
   const size_t K = t.ne[0], N = t.n_rows();
   if (N % 4)
     throw Error(f.path + ": tensor " + t.name + " has " + std::to_string(N) +
@@ -146,7 +116,7 @@ void add_packed(const ModelFile& f, const ArchDescriptor& arch, TensorId id, con
 // mean |w|: codes * scale / (share of non-zero codes) gives back these codes and this scale.
 void add_latent(const ModelFile& f, const ArchDescriptor& arch, TensorId id, const TensorInfo& t,
                 std::vector<OutTensor>& out) {
-  auto [codes, scale] = ternary_codes(f, t);
+  auto [codes, scale] = ternary_codes(f, t, "export it with bitnet_layout=online");
   const size_t K = t.ne[0], N = t.n_rows();
   permute_if_qk(f, arch, id, reinterpret_cast<uint8_t*>(codes.data()), K, N);
   size_t nonzero = 0;
@@ -166,7 +136,7 @@ void add_plain(const ModelFile& f, const ArchDescriptor& arch, TensorId id, cons
     o.dtype = t.type == DType::F32 ? "F32" : t.type == DType::F16 ? "F16" : "BF16";
     o.bytes.assign(t.data, t.data + t.nbytes);
   } else {
-    const auto v = values_of(t);
+    const auto v = dequantize_tensor(t);
     o.bytes = bytes_of(v.data(), v.size());
   }
   const size_t rows = t.ne.size() >= 2 ? size_t(t.n_rows()) : 1;

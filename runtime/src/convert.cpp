@@ -8,14 +8,15 @@
 #include "tern/error.h"
 
 namespace tern {
-namespace {
 
 std::vector<float> dequantize_tensor(const TensorInfo& t) {
   const size_t k = t.ne.empty() ? 0 : t.ne[0], rows = t.n_rows();
   std::vector<float> out(k * rows);
-  dequantize_matrix(t.type, t.data, out.data(), k, rows);
+  dequantize_rows(t.type, t.data, k, rows, 0, rows, out.data());
   return out;
 }
+
+namespace {
 
 size_t layer_heads(const ModelFile& f, const std::string& name) {
   const std::string arch = f.get_string("general.architecture");
@@ -63,6 +64,26 @@ void permute_qk_row_bytes(uint8_t* rows, size_t row_bytes, size_t n_head, size_t
 
 void permute_qk_rows(float* rows, size_t k, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to) {
   permute_qk_row_bytes(reinterpret_cast<uint8_t*>(rows), k * sizeof(float), n_head, head_dim, from, to);
+}
+
+std::pair<std::vector<int8_t>, float> ternary_codes(const ModelFile& f, const TensorInfo& t, const std::string& hint) {
+  std::vector<float> w = dequantize_tensor(t);
+  float scale = 0;
+  if (dtype_tensor_scaled(t.type)) scale = tensor_scale(t.type, t.data, t.ne[0], t.n_rows());
+  else if (const auto* m = f.get(kTernaryScaleKeyPrefix + t.name)) scale = float(m->as_float());
+  else
+    for (float x : w) scale = std::max(scale, std::fabs(x));
+  std::vector<int8_t> codes(w.size());
+  // The values may hold the scale rounded (F16 storage, TQ block scales): a relative 1e-3 covers that.
+  const float tolerance = scale * 1e-3f;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const float c = scale > 0 ? std::nearbyint(w[i] / scale) : 0.0f;
+    if (!(std::fabs(c) <= 1 && std::fabs(w[i] - c * scale) <= tolerance))
+      throw Error(f.path + ": tensor " + t.name + " is not ternary with one scale (value " + std::to_string(w[i]) +
+                  " at " + std::to_string(i) + ", scale " + std::to_string(scale) + ")" + (hint.empty() ? "" : "; " + hint));
+    codes[i] = int8_t(c);
+  }
+  return {std::move(codes), scale};
 }
 
 ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {

@@ -5,6 +5,7 @@
 
 #include "tern/error.h"
 #include "tern/mapped_file.h"
+#include "tern/protobuf.h"
 #include "tern/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -12,39 +13,6 @@ using nlohmann::ordered_json;
 
 namespace tern {
 namespace {
-
-// Protobuf wire format, the few field kinds sentencepiece_model.proto needs.
-class ProtoWriter {
- public:
-  void varint(uint32_t field, uint64_t v) {
-    key(field, 0);
-    raw_varint(v);
-  }
-  void int32(uint32_t field, int32_t v) { varint(field, uint64_t(int64_t(v))); }  // negatives take 10 bytes
-  void fixed32(uint32_t field, float f) {
-    key(field, 5);
-    char b[4];
-    std::memcpy(b, &f, 4);
-    out_.append(b, 4);
-  }
-  void bytes(uint32_t field, std::string_view s) {
-    key(field, 2);
-    raw_varint(s.size());
-    out_.append(s);
-  }
-  const std::string& str() const { return out_; }
-
- private:
-  void key(uint32_t field, uint32_t wire) { raw_varint(uint64_t(field) << 3 | wire); }
-  void raw_varint(uint64_t v) {
-    while (v >= 0x80) {
-      out_.push_back(char(v | 0x80));
-      v >>= 7;
-    }
-    out_.push_back(char(v));
-  }
-  std::string out_;
-};
 
 void write_text(const fs::path& path, const std::string& text) {
   write_atomically(path.string(), [&](const std::string& tmp) {

@@ -33,6 +33,14 @@ inline constexpr const char* kTernaryScaleKeyPrefix = "tern.ternary_scale.";
 // row order. Zero-copy where the source already has the target type. general.file_type is llama.cpp's MOSTLY_F16.
 ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress = {});
 
+// Every element of a tensor of any type as f32, row-major.
+std::vector<float> dequantize_tensor(const TensorInfo& t);
+
+// A BitNet projection as codes in {-1, 0, 1} (row-major, ne[0] per row) and its one scale: the trailer scale
+// of I2_S / TL*, the exact scale to_clean_f16 recorded, or the largest magnitude. Throws tern::Error naming
+// the tensor (and adding `hint`) when the values are not ternary times one scale.
+std::pair<std::vector<int8_t>, float> ternary_codes(const ModelFile& f, const TensorInfo& t, const std::string& hint = "");
+
 struct TensorQuantReport {
   std::string name;
   bool exact = false;       // the source was already ternary times one scale: codes and scale kept exactly
