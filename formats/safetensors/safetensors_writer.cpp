@@ -1,6 +1,5 @@
 // A ModelFile (GGUF names and conventions) back to a Hugging Face checkpoint directory: the inverse of
 // safetensors.cpp's reader, so GGUF -> Hugging Face -> GGUF keeps every tensor bit for bit.
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -13,6 +12,7 @@
 #include "tern/arch.h"
 #include "tern/convert.h"
 #include "tern/error.h"
+#include "tern/mapped_file.h"
 #include "tern/tokenizer.h"
 
 namespace fs = std::filesystem;
@@ -165,47 +165,6 @@ void write_safetensors(const fs::path& path, const std::vector<const OutTensor*>
   if (!out.flush()) throw Error(path.string() + ": write failed");
 }
 
-// A float as config.json should show it: the shortest text that reads back as the same float.
-ordered_json shortest(double v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, float(v));
-  std::string text(buf, r.ptr);
-  if (text.find_first_of(".e") == std::string::npos) text += ".0";  // 10000.0, as transformers writes a float
-  return ordered_json::parse(text);
-}
-
-ordered_json config_json(const ModelFile& f, const ArchDescriptor& arch, bool online,
-                         const std::string& torch_dtype) {
-  const std::string a = std::string(arch.name) + ".";
-  ordered_json c = {{"architectures", {arch.hf_class}}, {"model_type", arch.hf_model_type}};
-  if (const auto* name = f.get("general.name"); name && name->type == MetaType::STRING)
-    c["_name_or_path"] = name->s;
-  for (const auto& h : hparam_namings()) {
-    const auto* m = f.get(a + h.gguf);
-    if (!m) {
-      if (h.required) throw Error(f.path + ": missing " + a + h.gguf);
-      continue;
-    }
-    if (h.real)
-      c[h.hf] = shortest(m->as_float());
-    else
-      c[h.hf] = m->as_int();
-  }
-  c["hidden_act"] = file_ffn_activation(f, arch) == Activation::Relu2 ? "relu2" : "silu";
-  c["tie_word_embeddings"] = f.find(tensor_name({TensorRole::Output})) == nullptr;
-  c["attention_bias"] = false;
-  for (const char* key : {"bos_token_id", "eos_token_id"}) {
-    const std::string g = std::string("tokenizer.ggml.") + key;
-    if (f.get(g)) c[key] = f.get_int(g, 0);
-  }
-  c["torch_dtype"] = torch_dtype;
-  if (arch.bitlinear)
-    c["quantization_config"] = {{"quant_method", "bitnet"},
-                                {"linear_class", "autobitlinear"},
-                                {"quantization_mode", online ? "online" : "offline"}};
-  return c;
-}
-
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
   out << text;
@@ -228,7 +187,7 @@ void write_into(const ModelFile& f, const fs::path& dir, const Settings& s) {
       add_plain(f, *arch, *id, t, n.norm, tensors);
   }
   // Widest elements first keeps every tensor aligned to its element size in the mapped file.
-  std::stable_sort(tensors.begin(), tensors.end(), [](const OutTensor& x, const OutTensor& y) {
+  std::sort(tensors.begin(), tensors.end(), [](const OutTensor& x, const OutTensor& y) {  // names are unique: a total order
     return x.element_size() != y.element_size() ? x.element_size() > y.element_size() : x.name < y.name;
   });
   std::vector<std::vector<const OutTensor*>> shards(1);
@@ -259,7 +218,7 @@ void write_into(const ModelFile& f, const fs::path& dir, const Settings& s) {
   for (const auto& t : tensors)
     if (t.dtype == "BF16" || t.dtype == "F16") torch_dtype = t.dtype == "BF16" ? "bfloat16" : "float16";
   if (arch->bitlinear) torch_dtype = "bfloat16";
-  const ordered_json cfg = config_json(f, *arch, s.bitnet_online, torch_dtype);
+  const ordered_json cfg = ordered_json::parse(hf_config_json(f, s.bitnet_online ? "online" : "offline", torch_dtype));
   write_text(dir / "config.json", cfg.dump(2) + "\n");
   ordered_json gen = {{"_from_model_config", true}};
   for (const char* key : {"bos_token_id", "eos_token_id"})
@@ -273,23 +232,8 @@ void write_into(const ModelFile& f, const fs::path& dir, const Settings& s) {
 
 void write(const ModelFile& f, const fs::path& dir, const WriteOptions& options) {
   const Settings s = parse_settings(options, dir);
-  std::error_code ec;
-  if (fs::exists(dir, ec))
-    throw Error(dir.string() + ": already exists; the safetensors writer makes a new directory");
-  // Everything goes into a sibling directory that is renamed into place at the end: a failed or interrupted
-  // export leaves no half-written checkpoint.
-  const fs::path tmp =
-      dir.parent_path() / ("." + dir.filename().string() + ".partial-" + std::to_string(::getpid()));
-  fs::remove_all(tmp, ec);
-  if (!fs::create_directories(tmp, ec) || ec)
-    throw Error(tmp.string() + ": cannot create directory: " + ec.message());
-  try {
-    write_into(f, tmp, s);
-    fs::rename(tmp, dir);
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+  // A failed or interrupted export leaves no half-written checkpoint.
+  write_directory_atomically(dir, [&](const fs::path& tmp) { write_into(f, tmp, s); });
 }
 
 }  // namespace tern::safetensors

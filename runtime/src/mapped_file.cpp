@@ -67,4 +67,27 @@ void write_atomically(const std::string& path, const std::function<void(const st
   }
 }
 
+void write_directory_atomically(const std::filesystem::path& dir,
+                                const std::function<void(const std::filesystem::path&)>& write) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec)) throw Error(dir.string() + ": already exists; the writer makes a new directory");
+  std::random_device rd;
+  std::string name(1, '.');  // hidden; built by appending (GCC 12 warns falsely on "." + std::string)
+  name.append(dir.filename().string()).append(".partial-").append(std::to_string(rd() % 1000000));
+  const fs::path tmp = dir.parent_path() / name;
+  if (!fs::create_directories(tmp, ec) || ec)
+    throw Error(tmp.string() + ": cannot create directory: " + (ec ? ec.message() : "it already exists"));
+  try {
+    write(tmp);
+    fs::rename(tmp, dir);
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(tmp, ec);
+    throw Error(dir.string() + ": cannot write: " + e.code().message());
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
 }  // namespace tern

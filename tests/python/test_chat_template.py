@@ -207,6 +207,12 @@ class Refused(unittest.TestCase):
         self.refuse("{{ range(100000) | length }}", "longer than 65536")
         self.refuse("{{ " + "(" * 100 + "1" + ")" * 100 + " }}", "nested deeper than 64")
 
+    def test_integer_overflow(self):
+        # Python's integers are unbounded; tern's are 64-bit and refuse to wrap (the fuzzer found 2 ** 102).
+        self.refuse("{{ 2 ** 102 }}", "integer overflow in **")
+        self.refuse("{{ 9223372036854775807 + 1 }}", "integer overflow in +")
+        self.refuse("{{ 4294967296 * 4294967296 }}", "integer overflow in *")
+
     def test_attribute_of_undefined(self):
         self.refuse("{{ nothing.content }}", "'nothing' is undefined")
 

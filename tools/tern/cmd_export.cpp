@@ -26,8 +26,8 @@ std::vector<std::string> parse_formats(const std::string& list) {
   while (start <= list.size()) {
     const size_t comma = std::min(list.find(',', start), list.size());
     const std::string f = list.substr(start, comma - start);
-    if (f != "gguf" && f != "safetensors")
-      throw Error("tern export: unknown --format '" + f + "' (gguf, safetensors, or a comma-separated list)");
+    if (f != "gguf" && f != "safetensors" && f != "onnx")
+      throw Error("tern export: unknown --format '" + f + "' (gguf, safetensors, onnx, or a comma-separated list)");
     if (std::find(out.begin(), out.end(), f) != out.end()) throw Error("tern export: --format names " + f + " twice");
     out.push_back(f);
     start = comma + 1;
@@ -44,7 +44,8 @@ int cmd_export(const std::vector<std::string>& args) {
   opts.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&source), "Hugging Face checkpoint directory, GGUF, or any model file tern reads")
       ("format", po::value(&format_list), "what to write, comma-separated: gguf (OUT_DIR/clean-f16.gguf with "
-                                          ".fingerprint and .meta.json), safetensors (OUT_DIR/hf/, a Hugging Face checkpoint)")
+                                          ".fingerprint and .meta.json), safetensors (OUT_DIR/hf/, a Hugging Face checkpoint), "
+                                          "onnx (OUT_DIR/onnx/, model.onnx with external data and genai_config.json)")
       ("tokenizer", po::value(&tokenizer_path), "tokenizer.json / tokenizer.model to embed instead of the checkpoint's")
       ("bitnet-layout", po::value(&bitnet_layout), "safetensors: BitNet projections packed 2-bit (offline) or as "
                                                    "latent bf16 weights (online)")
@@ -60,6 +61,7 @@ int cmd_export(const std::vector<std::string>& args) {
   const std::vector<std::string> formats = parse_formats(format_list);
   const bool want_gguf = std::count(formats.begin(), formats.end(), "gguf") > 0;
   const bool want_hf = std::count(formats.begin(), formats.end(), "safetensors") > 0;
+  const bool want_onnx = std::count(formats.begin(), formats.end(), "onnx") > 0;
   WriteOptions hf_options;
   if (vm.count("bitnet-layout")) {
     if (bitnet_layout != "offline" && bitnet_layout != "online")
@@ -96,11 +98,17 @@ int cmd_export(const std::vector<std::string>& args) {
       Progress progress("export safetensors");
       Registry::instance().format("safetensors").write(*src, hf, hf_options);
     }
-    if (!want_gguf) {
-      output.commit();
-      std::printf("wrote %s (%zu tensors, Hugging Face checkpoint)\n", output.final_path("hf").c_str(), src->tensors.size());
-      return 0;
-    }
+  }
+  if (want_onnx) {
+    const fs::path onnx = output.staged("onnx");
+    Progress progress("export onnx");
+    Registry::instance().format("onnx").write(*src, onnx, {});
+  }
+  if (!want_gguf) {
+    output.commit();
+    if (want_hf) std::printf("wrote %s (Hugging Face checkpoint)\n", output.final_path("hf").c_str());
+    if (want_onnx) std::printf("wrote %s (ONNX model)\n", output.final_path("onnx").c_str());
+    return 0;
   }
   ModelFile clean = [&] {
     Progress progress("export");
@@ -160,6 +168,7 @@ int cmd_export(const std::vector<std::string>& args) {
   std::printf("wrote %s (%zu tensors, %.2f MiB)\n%s\n", output.final_path("clean-f16.gguf").c_str(), clean.tensors.size(),
               mib, fp.c_str());
   if (want_hf) std::printf("wrote %s (Hugging Face checkpoint)\n", output.final_path("hf").c_str());
+  if (want_onnx) std::printf("wrote %s (ONNX model)\n", output.final_path("onnx").c_str());
   return 0;
 }
 

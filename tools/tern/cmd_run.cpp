@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -57,7 +59,7 @@ std::vector<std::string> llama_style_options(std::vector<std::string> args) {
 
 int cmd_run(const std::vector<std::string>& raw_args) {
   const std::vector<std::string> args = llama_style_options(raw_args);
-  std::string model_path, prompt, backend_name, tokenizer_path, prompt_file, system_prompt;
+  std::string model_path, prompt, backend_name, tokenizer_path, prompt_file, system_prompt, logits_out;
   bool conversation = false;
   int64_t n_predict = 128, threads_opt = int64_t(default_threads()), n_ctx_opt = 0, top_k = 40, repeat_last_n = 64;
   std::vector<std::string> stop;
@@ -85,6 +87,7 @@ int cmd_run(const std::vector<std::string>& raw_args) {
       ("backend", po::value(&backend_name), "kernel backend to use (default: best for this CPU)")
       ("tokenizer", po::value(&tokenizer_path), "tokenizer file overriding the model's own")
       ("ctx,c", po::value(&n_ctx_opt), "context length (default: min(model's, 2048))")
+      ("logits-out", po::value(&logits_out), "write the prompt's token ids, every step's logits and the generated ids to this JSON file")
       ("check-tensors", po::bool_switch(&check_tensors), "refuse a model with NaN / Inf weights (reads every tensor)")
       ("verbose,v", po::bool_switch(&verbose), "print model and backend details");
   po::variables_map vm;
@@ -176,13 +179,16 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   const double prompt_s = std::chrono::duration<double>(clock::now() - t0).count();
   const auto t1 = clock::now();
   int generated = 0;
+  nlohmann::json record = {{"prompt_tokens", tokens}, {"logits", nlohmann::json::array()}, {"tokens", nlohmann::json::array()}};
   for (; generated < n_predict && !interrupted(); ++generated) {
     // NaN logits make every sample meaningless (greedy would silently print nothing): a broken model.
     if (!finite())
       throw Error(model_path + ": the model produced NaN / Inf logits at token " + std::to_string(generated) +
                   " (run with --check-tensors to find a broken weight)");
+    if (!logits_out.empty()) record["logits"].push_back(*logits);
     const int32_t next = sampler.sample(*logits);
     sampler.accept(next);
+    if (!logits_out.empty()) record["tokens"].push_back(next);
     if (tokenizer->is_end_of_generation(next)) break;
     std::fputs(stops.feed(tokenizer->token_to_piece(next)).c_str(), stdout);
     std::fflush(stdout);
@@ -198,6 +204,11 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   // A full disk or closed pipe must not look like success.
   if (std::fflush(stdout) != 0 || std::ferror(stdout))
     throw Error(std::string("writing the generated text to stdout failed: ") + std::strerror(errno));
+  if (!logits_out.empty()) {
+    std::ofstream out(logits_out);
+    out << record.dump();
+    if (!out.flush()) throw Error(logits_out + ": cannot write");
+  }
   std::fprintf(stderr, "load %.2f s | prompt %zu tokens, %.1f tok/s | generation %d tokens, %.1f tok/s\n", load_s,
                tokens.size(), double(tokens.size()) / std::max(prompt_s, 1e-9), generated,
                double(generated) / std::max(gen_s, 1e-9));

@@ -80,6 +80,11 @@ bool is_projection_tensor(std::string_view gguf_name);
 // Any RMSNorm gain (attn_norm, ffn_norm, the BitNet sub-norms, output_norm), by GGUF name.
 bool is_norm_tensor(std::string_view gguf_name);
 
+// A Hugging Face config.json for `f` (its architecture, hyper-parameters, tied embeddings, BOS / EOS):
+// `bitnet_mode` is the quantization_mode of BitLinear models (offline / online), `torch_dtype` as transformers
+// names it (bfloat16, float16, float32).
+std::string hf_config_json(const ModelFile& f, const std::string& bitnet_mode, const std::string& torch_dtype);
+
 // Hugging Face config.json -> descriptor, or nullptr when the architecture is not one tern runs.
 const ArchDescriptor* arch_from_hf(const std::string& hf_class, const std::string& model_type, Activation act);
 // Hugging Face parameter name -> GGUF tensor name ("" when not a tensor the runtime uses).

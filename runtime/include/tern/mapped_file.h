@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -36,5 +37,9 @@ void check_disjoint(std::vector<ByteRange> ranges, const std::string& where);
 // Writes via a temporary file in the same directory and renames it into place, so readers never see a
 // half-written file. The callback receives the temporary path; on exception the temporary is removed.
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
+// The same for a directory of files: `write` fills a hidden sibling directory, renamed to `dir` (which must
+// not exist yet) when it returns; on exception the sibling is removed.
+void write_directory_atomically(const std::filesystem::path& dir,
+                                const std::function<void(const std::filesystem::path& tmp_dir)>& write);
 
 }  // namespace tern

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <unordered_map>
 
@@ -277,7 +278,10 @@ class Interpreter {
                    type_name(v),
                e.line);
         if (e.kind == Expr::Kind::Pos) return v;
-        return v.kind == Value::Kind::Float ? Value::number(-v.f) : Value::integer(-int64_t(v.as_double()));
+        if (v.kind == Value::Kind::Float) return Value::number(-v.f);
+        const int64_t n = v.kind == Value::Kind::Bool ? int64_t(v.b) : v.i;
+        if (n == INT64_MIN) fail("integer overflow in unary - (beyond 64 bits)", e.line);
+        return Value::integer(-n);
       }
       case Expr::Kind::Not:
         return Value::boolean(!truthy(eval(*e.a)));
@@ -427,7 +431,14 @@ class Interpreter {
       fail("unsupported operand types for " + op + ": " + type_name(l) + " and " + type_name(r), e.line);
     const bool ints = l.kind != Value::Kind::Float && r.kind != Value::Kind::Float;
     const double x = l.as_double(), y = r.as_double();
-    const int64_t a = int64_t(x), b = int64_t(y);
+    auto whole = [](const Value& v) { return v.kind == Value::Kind::Bool ? int64_t(v.b) : v.i; };
+    const int64_t a = ints ? whole(l) : 0, b = ints ? whole(r) : 0;
+    // Python's integers never overflow; ours are 64-bit and say so instead of wrapping.
+    int64_t v = 0;  // the result of the overflow builtins, read by `checked` after they ran
+    auto checked = [&](bool overflowed) {
+      if (overflowed) fail("integer overflow in " + op + " (beyond 64 bits)", e.line);
+      return Value::integer(v);
+    };
     if (op == "/") {
       if (y == 0) fail("division by zero", e.line);
       return Value::number(x / y);
@@ -435,6 +446,7 @@ class Interpreter {
     if (op == "//" || op == "%") {
       if (y == 0) fail("division by zero", e.line);
       if (ints) {
+        if (a == INT64_MIN && b == -1) fail("integer overflow in " + op + " (beyond 64 bits)", e.line);
         int64_t q = a / b, m = a % b;
         if (m != 0 && ((m < 0) != (b < 0))) --q, m += b;  // Python floors
         return Value::integer(op == "//" ? q : m);
@@ -442,14 +454,19 @@ class Interpreter {
       const double q = std::floor(x / y);
       return Value::number(op == "//" ? q : x - q * y);
     }
-    if (op == "+") return ints ? Value::integer(a + b) : Value::number(x + y);
-    if (op == "-") return ints ? Value::integer(a - b) : Value::number(x - y);
-    if (op == "*") return ints ? Value::integer(a * b) : Value::number(x * y);
+    if (op == "+") return ints ? checked(__builtin_add_overflow(a, b, &v)) : Value::number(x + y);
+    if (op == "-") return ints ? checked(__builtin_sub_overflow(a, b, &v)) : Value::number(x - y);
+    if (op == "*") return ints ? checked(__builtin_mul_overflow(a, b, &v)) : Value::number(x * y);
     if (op == "**") {
       if (ints && b >= 0) {
         int64_t p = 1;
-        for (int64_t i = 0; i < b && i < 64; ++i) p *= a;
-        return Value::integer(p);
+        bool overflowed = false;
+        // |a| <= 1 never grows: b can be huge without a long loop.
+        for (int64_t i = 0; i < b && !overflowed && (a < -1 || a > 1 || i < 2); ++i) overflowed = __builtin_mul_overflow(p, a, &p);
+        if (a == -1) p = b % 2 ? -1 : 1;
+        if (a == 0) p = b == 0 ? 1 : 0;
+        v = p;
+        return checked(overflowed);
       }
       return Value::number(std::pow(x, y));
     }

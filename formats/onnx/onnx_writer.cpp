@@ -1,0 +1,334 @@
+// A ModelFile as an ONNX decoder with a KV cache, in the input / output names ONNX Runtime GenAI uses
+// (input_ids, attention_mask, past_key_values.N.key -> logits, present.N.key). BitLinear projections keep
+// BitNet's arithmetic: per-token absmax int8 activations times int8 ternary codes (MatMulInteger), scaled by
+// the weight scale over the activation scale, as tern's reference computes them.
+#include "onnx_writer.h"
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <nlohmann/json.hpp>
+
+#include "onnx_builder.h"
+#include "tern/arch.h"
+#include "tern/convert.h"
+#include "tern/error.h"
+#include "tern/mapped_file.h"
+#include "tern/tokenizer.h"
+#include "tern/version.h"
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+namespace tern::onnx {
+namespace {
+
+// Opset 21: ONNX 1.16 (2024), run by every ONNX Runtime release since 1.18.
+constexpr int64_t kOpset = 21;
+
+struct Shape {
+  int64_t D, F, H, KVH, hd, V, L, ctx;
+  float eps, theta;
+  bool bitlinear;
+  Activation act;
+};
+
+class DecoderWriter {
+ public:
+  DecoderWriter(const ModelFile& f, const ArchDescriptor& arch) : f_(f), arch_(arch) {
+    const std::string a = std::string(arch.name) + ".";
+    auto num = [&](const std::string& k) {
+      const int64_t v = f.get_int(a + k, 0);
+      if (v <= 0) throw Error(f.path + ": missing " + a + k);
+      return v;
+    };
+    s_.D = num("embedding_length");
+    s_.F = num("feed_forward_length");
+    s_.H = num("attention.head_count");
+    s_.KVH = f.get_int(a + "attention.head_count_kv", s_.H);
+    s_.hd = f.get_int(a + "attention.key_length", s_.D / s_.H);
+    s_.V = num("vocab_size");
+    s_.L = num("block_count");
+    s_.ctx = f.get_int(a + "context_length", 2048);
+    s_.eps = float(f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5));
+    s_.theta = float(f.get_float(a + "rope.freq_base", 10000.0));
+    s_.bitlinear = arch.bitlinear;
+    s_.act = file_ffn_activation(f, arch);
+    if (s_.KVH <= 0 || s_.H % s_.KVH || s_.hd % 2 || s_.ctx > (int64_t(1) << 20))
+      throw Error(f.path + ": head counts / head size / context the ONNX graph cannot express");
+  }
+
+  void build() {
+    constants();
+    std::string x = g_.node("Gather", {weight_f32(TensorRole::TokenEmbd, -1, false), "input_ids"}, {Attr::i("axis", 0)});
+    for (int64_t l = 0; l < s_.L; ++l) x = layer(x, l);
+    const std::string xn = rms_norm(x, TensorRole::OutputNorm, -1);
+    const bool tied = !f_.find(tensor_name({TensorRole::Output}));
+    const std::string head = weight_f32(tied ? TensorRole::TokenEmbd : TensorRole::Output, -1, false);
+    const std::string head_t = g_.node("Transpose", {head}, {Attr::ints("perm", {1, 0})});
+    g_.node("MatMul", {xn, head_t}, {}, "logits");
+
+    g_.input("input_ids", ElemType::Int64, {"batch_size", "sequence_length"});
+    g_.input("attention_mask", ElemType::Int64, {"batch_size", "total_sequence_length"});
+    for (int64_t l = 0; l < s_.L; ++l)
+      for (const char* kv : {"key", "value"})
+        g_.input("past_key_values." + std::to_string(l) + "." + kv, ElemType::Float,
+                 {"batch_size", s_.KVH, "past_sequence_length", s_.hd});
+    g_.output("logits", ElemType::Float, {"batch_size", "sequence_length", s_.V});
+    for (int64_t l = 0; l < s_.L; ++l)
+      for (const char* kv : {"key", "value"})
+        g_.output("present." + std::to_string(l) + "." + kv, ElemType::Float,
+                  {"batch_size", s_.KVH, "total_sequence_length", s_.hd});
+  }
+
+  void write(const fs::path& dir, const std::string& version) const { g_.write(dir, "model.onnx", "tern", kOpset, version); }
+  const Shape& shape() const { return s_; }
+
+ private:
+  // Positions past_len .. past_len + S, the RoPE tables gathered at them, and the attention bias (causal and
+  // the attention mask's padding), shared by every layer.
+  void constants() {
+    one_ = g_.scalar_i64("/const/one", 1);
+    zero_ = g_.scalar_i64("/const/zero", 0);
+    const std::string seq = g_.node("Gather", {g_.node("Shape", {"input_ids"}), one_}, {Attr::i("axis", 0)});
+    const std::string past =
+        g_.node("Gather", {g_.node("Shape", {"past_key_values.0.key"}), g_.scalar_i64("/const/two", 2)}, {Attr::i("axis", 0)});
+    const std::string total = g_.node("Add", {past, seq});
+    const std::string pos = g_.node("Range", {past, total, one_});
+    // cos / sin of position x frequency, computed as tern's reference computes them.
+    const int64_t half = s_.hd / 2;
+    std::vector<float> cos_t(size_t(s_.ctx * half)), sin_t(cos_t.size());
+    for (int64_t p = 0; p < s_.ctx; ++p)
+      for (int64_t i = 0; i < half; ++i) {
+        const float freq = std::pow(s_.theta, -float(2 * i) / float(s_.hd));
+        const float ang = float(p) * freq;
+        cos_t[size_t(p * half + i)] = std::cos(ang);
+        sin_t[size_t(p * half + i)] = std::sin(ang);
+      }
+    cos_ = g_.node("Gather", {g_.f32("/rope/cos_cache", {s_.ctx, half}, cos_t), pos}, {Attr::i("axis", 0)});
+    sin_ = g_.node("Gather", {g_.f32("/rope/sin_cache", {s_.ctx, half}, sin_t), pos}, {Attr::i("axis", 0)});
+    const std::string keys = g_.node("Range", {zero_, total, one_});
+    const std::string causal = g_.node("LessOrEqual", {g_.node("Unsqueeze", {keys, g_.i64("/const/axes0", {0})}),
+                                                       g_.node("Unsqueeze", {pos, g_.i64("/const/axes1", {1})})});
+    const std::string kept = g_.node("Unsqueeze", {g_.node("Cast", {"attention_mask"}, {Attr::i("to", int64_t(ElemType::Bool))}),
+                                                   g_.i64("/const/axes12", {1, 2})});
+    // -1e30, not -inf: a row with every key masked (padding) stays finite instead of turning into NaN.
+    bias_ = g_.node("Where", {g_.node("And", {causal, kept}), g_.scalar_f32("/const/f0", 0.0f),
+                              g_.scalar_f32("/const/masked", -1e30f)});
+    axes_last_ = g_.i64("/const/axes_last", {-1});
+  }
+
+  std::string layer(const std::string& x_in, int64_t l) {
+    using R = TensorRole;
+    const std::string xn = rms_norm(x_in, R::AttnNorm, l);
+    const std::string q = heads(linear(xn, R::AttnQ, l), s_.H);
+    const std::string k = heads(linear(xn, R::AttnK, l), s_.KVH);
+    const std::string v = heads(linear(xn, R::AttnV, l), s_.KVH);
+    const std::string ln = std::to_string(l);
+    const std::string present_k = g_.node("Concat", {"past_key_values." + ln + ".key", rope(k)}, {Attr::i("axis", 2)},
+                                          "present." + ln + ".key");
+    const std::string present_v =
+        g_.node("Concat", {"past_key_values." + ln + ".value", v}, {Attr::i("axis", 2)}, "present." + ln + ".value");
+    std::string att = attention(rope(q), repeat_kv(present_k), repeat_kv(present_v));
+    if (s_.bitlinear) att = rms_norm(att, R::AttnSubNorm, l);
+    const std::string x = g_.node("Add", {x_in, linear(att, R::AttnOutput, l)});
+
+    const std::string xn2 = rms_norm(x, R::FfnNorm, l);
+    const std::string gate = linear(xn2, R::FfnGate, l), up = linear(xn2, R::FfnUp, l);
+    std::string a;
+    if (s_.act == Activation::Silu) {
+      a = g_.node("Mul", {g_.node("Div", {gate, g_.node("Add", {g_.scalar_f32("/const/f1", 1.0f), g_.node("Exp", {g_.node("Neg", {gate})})})}), up});
+    } else {
+      const std::string r = g_.node("Relu", {gate});
+      a = g_.node("Mul", {g_.node("Mul", {r, r}), up});
+    }
+    if (s_.bitlinear) a = rms_norm(a, R::FfnSubNorm, l);
+    return g_.node("Add", {x, linear(a, R::FfnDown, l)});
+  }
+
+  // x * (1 / sqrt(mean(x^2) + eps)) * gain, in that order (tern's reference).
+  std::string rms_norm(const std::string& x, TensorRole role, int64_t l) {
+    const std::string ms = g_.node("ReduceMean", {g_.node("Mul", {x, x}), axes_last_}, {Attr::i("keepdims", 1)});
+    const std::string eps = eps_.empty() ? (eps_ = g_.scalar_f32("/const/eps", s_.eps)) : eps_;
+    const std::string r = g_.node("Reciprocal", {g_.node("Sqrt", {g_.node("Add", {ms, eps})})});
+    return g_.node("Mul", {g_.node("Mul", {x, r}), weight_f32(role, l, false)});
+  }
+
+  // [B, S, n * hd] -> [B, n, S, hd]
+  std::string heads(const std::string& x, int64_t n) {
+    const std::string shaped = g_.node("Reshape", {x, g_.i64("/const/heads_" + std::to_string(n), {0, 0, n, s_.hd})});
+    return g_.node("Transpose", {shaped}, {Attr::ints("perm", {0, 2, 1, 3})});
+  }
+
+  // Rotate-half RoPE: the exported q / k rows are in Hugging Face's order whatever the source file's.
+  std::string rope(const std::string& x) {
+    const int64_t half = s_.hd / 2;
+    const std::string lo = g_.node("Slice", {x, g_.i64("/const/s0", {0}), g_.i64("/const/sh", {half}), axes_last_});
+    const std::string hi = g_.node("Slice", {x, g_.i64("/const/sh", {half}), g_.i64("/const/shd", {s_.hd}), axes_last_});
+    const std::string a = g_.node("Sub", {g_.node("Mul", {lo, cos_}), g_.node("Mul", {hi, sin_})});
+    const std::string b = g_.node("Add", {g_.node("Mul", {lo, sin_}), g_.node("Mul", {hi, cos_})});
+    return g_.node("Concat", {a, b}, {Attr::i("axis", -1)});
+  }
+
+  // [B, KVH, T, hd] -> [B, H, T, hd], each kv head serving H / KVH query heads.
+  std::string repeat_kv(const std::string& kv) {
+    const int64_t rep = s_.H / s_.KVH;
+    if (rep == 1) return kv;
+    const std::string u = g_.node("Unsqueeze", {kv, g_.i64("/const/axes2", {2})});
+    const std::string e = g_.node("Expand", {u, g_.i64("/const/rep", {1, 1, rep, 1, 1})});
+    return g_.node("Reshape", {e, g_.i64("/const/rep_shape", {0, s_.H, -1, s_.hd})});
+  }
+
+  std::string attention(const std::string& q, const std::string& k, const std::string& v) {
+    // ONNX Runtime's MatMul fusions (a Transpose into MatMul, a scale into FusedMatMul) sum in another
+    // order, and a BitNet model's int8 activations are sensitive enough to show it. The Reshape after the
+    // Transpose and the scale after the bias (dot + 0 or dot - 1e30, then * scale) keep them apart, so ORT
+    // computes the scores as tern does.
+    const std::string kt = g_.node("Reshape", {g_.node("Transpose", {k}, {Attr::ints("perm", {0, 1, 3, 2})}),
+                                               g_.i64("/const/kt_shape", {0, 0, s_.hd, -1})});
+    const std::string scale = scale_.empty() ? (scale_ = g_.scalar_f32("/const/att_scale", 1.0f / std::sqrt(float(s_.hd)))) : scale_;
+    const std::string scores = g_.node("Mul", {g_.node("Add", {g_.node("MatMul", {q, kt}), bias_}), scale});
+    const std::string out = g_.node("MatMul", {g_.node("Softmax", {scores}, {Attr::i("axis", -1)}), v});
+    const std::string t = g_.node("Transpose", {out}, {Attr::ints("perm", {0, 2, 1, 3})});
+    return g_.node("Reshape", {t, g_.i64("/const/merge_heads", {0, 0, -1})});
+  }
+
+  std::string linear(const std::string& x, TensorRole role, int64_t l) {
+    if (!s_.bitlinear) return g_.node("MatMul", {x, weight_f32(role, l, true)});
+    const TensorInfo& t = tensor(role, l);
+    auto [codes, scale] = ternary_codes(f_, t);
+    const int64_t K = int64_t(t.ne[0]), N = int64_t(t.n_rows());
+    permute_qk(role, codes.data(), size_t(K), size_t(N));
+    std::vector<int8_t> transposed(codes.size());  // [K, N], MatMulInteger's B
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) transposed[size_t(k * N + n)] = codes[size_t(n * K + k)];
+    const std::string base = tensor_name(TensorId{role, int(l)}, NameScheme::Onnx);
+    const std::string w = g_.initializer(base + ".codes", ElemType::Int8, {K, N}, transposed.data(), transposed.size());
+    const std::string ws = g_.scalar_f32(base + ".scale", scale);
+    const auto& [xq, xs] = quantized(x);
+    const std::string dot = g_.node("Cast", {g_.node("MatMulInteger", {xq, w})}, {Attr::i("to", int64_t(ElemType::Float))});
+    return g_.node("Mul", {dot, g_.node("Div", {ws, xs})});
+  }
+
+  // std::round: halves away from zero. ONNX's Round ties to even, so the tie is made explicit: |x| - floor|x|
+  // is exact in float, and a BitNet model is sensitive enough that one flipped half shows in the logits.
+  std::string round_half_away(const std::string& x) {
+    const std::string a = g_.node("Abs", {x});
+    const std::string fl = g_.node("Floor", {a});
+    const std::string up = g_.node("Cast", {g_.node("GreaterOrEqual", {g_.node("Sub", {a, fl}), g_.scalar_f32("/const/f0.5", 0.5f)})},
+                                   {Attr::i("to", int64_t(ElemType::Float))});
+    return g_.node("Mul", {g_.node("Sign", {x}), g_.node("Add", {fl, up})});
+  }
+
+  // Per-token absmax int8 activations (tern's quantize_activations_i8), one per input shared by q/k/v and
+  // gate/up.
+  const std::pair<std::string, std::string>& quantized(const std::string& x) {
+    auto it = quantized_.find(x);
+    if (it != quantized_.end()) return it->second;
+    const std::string amax = g_.node("ReduceMax", {g_.node("Abs", {x}), axes_last_}, {Attr::i("keepdims", 1)});
+    const std::string xs =
+        g_.node("Div", {g_.scalar_f32("/const/f127", 127.0f), g_.node("Max", {amax, g_.scalar_f32("/const/f1e-5", 1e-5f)})});
+    const std::string clipped = g_.node("Clip", {round_half_away(g_.node("Mul", {x, xs})),
+                                                 g_.scalar_f32("/const/fm128", -128.0f), g_.scalar_f32("/const/f127", 127.0f)});
+    const std::string xq = g_.node("Cast", {clipped}, {Attr::i("to", int64_t(ElemType::Int8))});
+    return quantized_.emplace(x, std::make_pair(xq, xs)).first->second;
+  }
+
+  const TensorInfo& tensor(TensorRole role, int64_t l) const {
+    const std::string name = tensor_name(TensorId{role, int(l)});
+    const TensorInfo* t = f_.find(name);
+    if (!t) throw Error(f_.path + ": missing tensor " + name);
+    return *t;
+  }
+
+  void permute_qk(TensorRole role, int8_t* rows, size_t k, size_t n) const {
+    if (role != TensorRole::AttnQ && role != TensorRole::AttnK) return;
+    const size_t heads = size_t(role == TensorRole::AttnQ ? s_.H : s_.KVH);
+    permute_qk_row_bytes(reinterpret_cast<uint8_t*>(rows), k, heads, n / heads, file_rope_style(f_, arch_),
+                         RopeStyle::RotateHalf);
+  }
+
+  // A float weight as an F32 initializer: [N, K] as stored, or transposed to [K, N] for MatMul.
+  std::string weight_f32(TensorRole role, int64_t l, bool transpose) {
+    const std::string name = tensor_name(TensorId{role, int(l)}, NameScheme::Onnx);
+    if (done_.count(name)) return name;
+    done_.insert(name);
+    const TensorInfo& t = tensor(role, l);
+    std::vector<float> v = dequantize_tensor(t);
+    const int64_t K = int64_t(t.ne[0]), N = t.ne.size() > 1 ? int64_t(t.n_rows()) : 0;
+    if (N == 0) return g_.f32(name, {K}, v);
+    if (role == TensorRole::AttnQ || role == TensorRole::AttnK) {
+      const size_t heads = size_t(role == TensorRole::AttnQ ? s_.H : s_.KVH);
+      permute_qk_rows(v.data(), size_t(K), heads, size_t(N) / heads, file_rope_style(f_, arch_), RopeStyle::RotateHalf);
+    }
+    if (!transpose) return g_.f32(name, {N, K}, v);
+    std::vector<float> tr(v.size());
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) tr[size_t(k * N + n)] = v[size_t(n * K + k)];
+    return g_.f32(name, {K, N}, tr);
+  }
+
+  const ModelFile& f_;
+  const ArchDescriptor& arch_;
+  Shape s_{};
+  GraphBuilder g_;
+  std::string one_, zero_, cos_, sin_, bias_, axes_last_, eps_, scale_;
+  std::map<std::string, std::pair<std::string, std::string>> quantized_;
+  std::set<std::string> done_;
+};
+
+void write_text(const fs::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+  if (!out.flush()) throw Error(p.string() + ": write failed");
+}
+
+// ONNX Runtime GenAI's genai_config.json for this graph.
+std::string genai_config(const ModelFile& f, const Shape& s) {
+  auto id = [&](const char* key) { return f.get_int(std::string("tokenizer.ggml.") + key, -1); };
+  ordered_json decoder = {
+      {"session_options", {{"log_id", "onnxruntime-genai"}, {"provider_options", ordered_json::array()}}},
+      {"filename", "model.onnx"},
+      {"head_size", s.hd},
+      {"hidden_size", s.D},
+      {"inputs",
+       {{"input_ids", "input_ids"},
+        {"attention_mask", "attention_mask"},
+        {"past_key_names", "past_key_values.%d.key"},
+        {"past_value_names", "past_key_values.%d.value"}}},
+      {"outputs",
+       {{"logits", "logits"}, {"present_key_names", "present.%d.key"}, {"present_value_names", "present.%d.value"}}},
+      {"num_attention_heads", s.H},
+      {"num_hidden_layers", s.L},
+      {"num_key_value_heads", s.KVH},
+  };
+  ordered_json model = {{"bos_token_id", id("bos_token_id")}, {"context_length", s.ctx}, {"decoder", decoder},
+                        {"eos_token_id", id("eos_token_id")}, {"pad_token_id", id("padding_token_id") >= 0 ? id("padding_token_id") : id("eos_token_id")},
+                        {"type", "llama"}, {"vocab_size", s.V}};
+  ordered_json search = {{"diversity_penalty", 0.0}, {"do_sample", false}, {"early_stopping", true},
+                         {"length_penalty", 1.0}, {"max_length", s.ctx}, {"min_length", 0},
+                         {"no_repeat_ngram_size", 0}, {"num_beams", 1}, {"num_return_sequences", 1},
+                         {"past_present_share_buffer", false}, {"repetition_penalty", 1.0}, {"temperature", 1.0},
+                         {"top_k", 1}, {"top_p", 1.0}};
+  return ordered_json{{"model", model}, {"search", search}}.dump(4) + "\n";
+}
+
+}  // namespace
+
+void write(const ModelFile& f, const fs::path& dir, const WriteOptions& options) {
+  if (!options.empty()) throw Error(dir.string() + ": the onnx writer has no option '" + options.begin()->first + "'");
+  const ArchDescriptor* arch = find_arch(f.get_string("general.architecture"));
+  if (!arch) throw Error(f.path + ": architecture '" + f.get_string("general.architecture") + "' cannot be written as ONNX");
+  write_directory_atomically(dir, [&](const fs::path& tmp) {
+    DecoderWriter w(f, *arch);
+    w.build();
+    w.write(tmp, version());
+    write_text(tmp / "genai_config.json", genai_config(f, w.shape()));
+    write_text(tmp / "config.json", hf_config_json(f, "offline", "float32"));
+    if (f.get("tokenizer.ggml.tokens"))
+      write_tokenizer_files(Vocab::from_metadata(f), tmp, f.get_string("tokenizer.chat_template", ""));
+  });
+}
+
+}  // namespace tern::onnx
