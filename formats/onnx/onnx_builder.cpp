@@ -17,8 +17,8 @@ constexpr uint32_t kOpsetDomain = 1, kOpsetVersion = 2;
 constexpr uint32_t kGraphNode = 1, kGraphName = 2, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12;
 constexpr uint32_t kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5;
 constexpr uint32_t kAttrName = 1, kAttrF = 2, kAttrI = 3, kAttrT = 5, kAttrInts = 8, kAttrType = 20;
-constexpr uint32_t kTensorDims = 1, kTensorDataType = 2, kTensorName = 8, kTensorRawData = 9, kTensorExternal = 13,
-                   kTensorLocation = 14;
+constexpr uint32_t kTensorDims = 1, kTensorDataType = 2, kTensorName = 8, kTensorRawData = 9,
+                   kTensorExternal = 13, kTensorLocation = 14;
 constexpr uint32_t kEntryKey = 1, kEntryValue = 2;
 constexpr uint32_t kValueName = 1, kValueType = 2, kTypeTensor = 1, kTensorElemType = 1, kTensorShape = 2,
                    kShapeDim = 1, kDimValue = 1, kDimParam = 2;
@@ -33,8 +33,10 @@ ProtoWriter value_info(const std::string& name, ElemType type, const std::vector
   ProtoWriter shape;
   for (const auto& d : dims) {
     ProtoWriter dim;
-    if (d.param.empty()) dim.int64(f::kDimValue, d.value);
-    else dim.bytes(f::kDimParam, d.param);
+    if (d.param.empty())
+      dim.int64(f::kDimValue, d.value);
+    else
+      dim.bytes(f::kDimParam, d.param);
     shape.message(f::kShapeDim, dim);
   }
   ProtoWriter tensor;
@@ -107,8 +109,8 @@ void GraphBuilder::node_multi(const std::string& op, const std::vector<std::stri
   nodes_.push_back(std::move(n));
 }
 
-std::string GraphBuilder::initializer(const std::string& name, ElemType type, const std::vector<int64_t>& dims,
-                                      const void* bytes, size_t nbytes) {
+std::string GraphBuilder::initializer(const std::string& name, ElemType type,
+                                      const std::vector<int64_t>& dims, const void* bytes, size_t nbytes) {
   const auto* p = static_cast<const uint8_t*>(bytes);
   std::vector<uint8_t> data(p, p + nbytes);
   // Constants are asked for by name wherever they are needed; the first one defines them.
@@ -122,7 +124,8 @@ std::string GraphBuilder::initializer(const std::string& name, ElemType type, co
   return name;
 }
 
-std::string GraphBuilder::f32(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& v) {
+std::string GraphBuilder::f32(const std::string& name, const std::vector<int64_t>& dims,
+                              const std::vector<float>& v) {
   return initializer(name, ElemType::Float, dims, v.data(), v.size() * 4);
 }
 
@@ -160,7 +163,8 @@ void GraphBuilder::write(const fs::path& dir, const std::string& model_file, con
     t.int32(f::kTensorDataType, int32_t(init.type));
     t.bytes(f::kTensorName, init.name);
     if (init.bytes.size() < kExternalThreshold) {
-      t.bytes(f::kTensorRawData, std::string_view(reinterpret_cast<const char*>(init.bytes.data()), init.bytes.size()));
+      t.bytes(f::kTensorRawData,
+              std::string_view(reinterpret_cast<const char*>(init.bytes.data()), init.bytes.size()));
     } else {
       // 64-byte aligned offsets let a reader map the tensors in place.
       const uint64_t aligned = (offset + 63) / 64 * 64;
@@ -189,7 +193,8 @@ void GraphBuilder::write(const fs::path& dir, const std::string& model_file, con
   model.message(f::kModelGraph, graph);
   model.message(f::kModelOpset, opset_id);
   // Protobuf caps a message at 2 GiB; the weights are outside, so only a pathological graph gets there.
-  if (model.size() >= (size_t(1) << 31)) throw Error((dir / model_file).string() + ": graph exceeds protobuf's 2 GiB");
+  if (model.size() >= (size_t(1) << 31))
+    throw Error((dir / model_file).string() + ": graph exceeds protobuf's 2 GiB");
   std::ofstream out(dir / model_file, std::ios::binary);
   out.write(model.str().data(), std::streamsize(model.size()));
   if (!out.flush()) throw Error((dir / model_file).string() + ": write failed");

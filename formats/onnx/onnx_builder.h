@@ -11,7 +11,15 @@
 namespace tern::onnx {
 
 // onnx.proto TensorProto.DataType
-enum class ElemType : int32_t { Float = 1, Uint8 = 2, Int8 = 3, Int32 = 6, Int64 = 7, Bool = 9, Float16 = 10 };
+enum class ElemType : int32_t {
+  Float = 1,
+  Uint8 = 2,
+  Int8 = 3,
+  Int32 = 6,
+  Int64 = 7,
+  Bool = 9,
+  Float16 = 10
+};
 
 // A dimension of a graph input or output: a fixed size or a named symbolic one ("batch_size").
 struct Dim {
@@ -39,8 +47,8 @@ class GraphBuilder {
   static constexpr size_t kExternalThreshold = 1024;
 
   // Adds a node; returns its first output's name (made unique from `op` unless `output` is given).
-  std::string node(const std::string& op, const std::vector<std::string>& inputs, const std::vector<Attr>& attrs = {},
-                   const std::string& output = "");
+  std::string node(const std::string& op, const std::vector<std::string>& inputs,
+                   const std::vector<Attr>& attrs = {}, const std::string& output = "");
   // A node with several outputs, all named by the caller.
   void node_multi(const std::string& op, const std::vector<std::string>& inputs,
                   const std::vector<std::string>& outputs, const std::vector<Attr>& attrs = {});

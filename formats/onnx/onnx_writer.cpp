@@ -7,8 +7,8 @@
 #include <cmath>
 #include <fstream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "onnx_builder.h"
 #include "tern/arch.h"
@@ -61,7 +61,8 @@ class DecoderWriter {
 
   void build() {
     constants();
-    std::string x = g_.node("Gather", {weight_f32(TensorRole::TokenEmbd, -1, false), "input_ids"}, {Attr::i("axis", 0)});
+    std::string x =
+        g_.node("Gather", {weight_f32(TensorRole::TokenEmbd, -1, false), "input_ids"}, {Attr::i("axis", 0)});
     for (int64_t l = 0; l < s_.L; ++l) x = layer(x, l);
     const std::string xn = rms_norm(x, TensorRole::OutputNorm, -1);
     const bool tied = !f_.find(tensor_name({TensorRole::Output}));
@@ -82,7 +83,9 @@ class DecoderWriter {
                   {"batch_size", s_.KVH, "total_sequence_length", s_.hd});
   }
 
-  void write(const fs::path& dir, const std::string& version) const { g_.write(dir, "model.onnx", "tern", kOpset, version); }
+  void write(const fs::path& dir, const std::string& version) const {
+    g_.write(dir, "model.onnx", "tern", kOpset, version);
+  }
   const Shape& shape() const { return s_; }
 
  private:
@@ -93,7 +96,8 @@ class DecoderWriter {
     zero_ = g_.scalar_i64("/const/zero", 0);
     const std::string seq = g_.node("Gather", {g_.node("Shape", {"input_ids"}), one_}, {Attr::i("axis", 0)});
     const std::string past =
-        g_.node("Gather", {g_.node("Shape", {"past_key_values.0.key"}), g_.scalar_i64("/const/two", 2)}, {Attr::i("axis", 0)});
+        g_.node("Gather", {g_.node("Shape", {"past_key_values.0.key"}), g_.scalar_i64("/const/two", 2)},
+                {Attr::i("axis", 0)});
     const std::string total = g_.node("Add", {past, seq});
     const std::string pos = g_.node("Range", {past, total, one_});
     // cos / sin of position x frequency, computed as tern's reference computes them.
@@ -109,10 +113,12 @@ class DecoderWriter {
     cos_ = g_.node("Gather", {g_.f32("/rope/cos_cache", {s_.ctx, half}, cos_t), pos}, {Attr::i("axis", 0)});
     sin_ = g_.node("Gather", {g_.f32("/rope/sin_cache", {s_.ctx, half}, sin_t), pos}, {Attr::i("axis", 0)});
     const std::string keys = g_.node("Range", {zero_, total, one_});
-    const std::string causal = g_.node("LessOrEqual", {g_.node("Unsqueeze", {keys, g_.i64("/const/axes0", {0})}),
-                                                       g_.node("Unsqueeze", {pos, g_.i64("/const/axes1", {1})})});
-    const std::string kept = g_.node("Unsqueeze", {g_.node("Cast", {"attention_mask"}, {Attr::i("to", int64_t(ElemType::Bool))}),
-                                                   g_.i64("/const/axes12", {1, 2})});
+    const std::string causal =
+        g_.node("LessOrEqual", {g_.node("Unsqueeze", {keys, g_.i64("/const/axes0", {0})}),
+                                g_.node("Unsqueeze", {pos, g_.i64("/const/axes1", {1})})});
+    const std::string kept =
+        g_.node("Unsqueeze", {g_.node("Cast", {"attention_mask"}, {Attr::i("to", int64_t(ElemType::Bool))}),
+                              g_.i64("/const/axes12", {1, 2})});
     // -1e30, not -inf: a row with every key masked (padding) stays finite instead of turning into NaN.
     bias_ = g_.node("Where", {g_.node("And", {causal, kept}), g_.scalar_f32("/const/f0", 0.0f),
                               g_.scalar_f32("/const/masked", -1e30f)});
@@ -126,10 +132,10 @@ class DecoderWriter {
     const std::string k = heads(linear(xn, R::AttnK, l), s_.KVH);
     const std::string v = heads(linear(xn, R::AttnV, l), s_.KVH);
     const std::string ln = std::to_string(l);
-    const std::string present_k = g_.node("Concat", {"past_key_values." + ln + ".key", rope(k)}, {Attr::i("axis", 2)},
-                                          "present." + ln + ".key");
-    const std::string present_v =
-        g_.node("Concat", {"past_key_values." + ln + ".value", v}, {Attr::i("axis", 2)}, "present." + ln + ".value");
+    const std::string present_k = g_.node("Concat", {"past_key_values." + ln + ".key", rope(k)},
+                                          {Attr::i("axis", 2)}, "present." + ln + ".key");
+    const std::string present_v = g_.node("Concat", {"past_key_values." + ln + ".value", v},
+                                          {Attr::i("axis", 2)}, "present." + ln + ".value");
     std::string att = attention(rope(q), repeat_kv(present_k), repeat_kv(present_v));
     if (s_.bitlinear) att = rms_norm(att, R::AttnSubNorm, l);
     const std::string x = g_.node("Add", {x_in, linear(att, R::AttnOutput, l)});
@@ -138,7 +144,9 @@ class DecoderWriter {
     const std::string gate = linear(xn2, R::FfnGate, l), up = linear(xn2, R::FfnUp, l);
     std::string a;
     if (s_.act == Activation::Silu) {
-      a = g_.node("Mul", {g_.node("Div", {gate, g_.node("Add", {g_.scalar_f32("/const/f1", 1.0f), g_.node("Exp", {g_.node("Neg", {gate})})})}), up});
+      a = g_.node("Mul", {g_.node("Div", {gate, g_.node("Add", {g_.scalar_f32("/const/f1", 1.0f),
+                                                                g_.node("Exp", {g_.node("Neg", {gate})})})}),
+                          up});
     } else {
       const std::string r = g_.node("Relu", {gate});
       a = g_.node("Mul", {g_.node("Mul", {r, r}), up});
@@ -147,25 +155,36 @@ class DecoderWriter {
     return g_.node("Add", {x, linear(a, R::FfnDown, l)});
   }
 
-  // x * (1 / sqrt(mean(x^2) + eps)) * gain, in that order (tern's reference).
+  // x * (1 / sqrt(sum(x^2) / n + eps)) * gain, as tern's reference computes it. The sum is a MatMul with a
+  // column of ones: its k loop adds in order (FMA by 1 rounds as an add), where ReduceMean/ReduceSum add in
+  // vector lanes, and BitNet's int8 activations are sensitive enough that the order shows in the logits.
   std::string rms_norm(const std::string& x, TensorRole role, int64_t l) {
-    const std::string ms = g_.node("ReduceMean", {g_.node("Mul", {x, x}), axes_last_}, {Attr::i("keepdims", 1)});
-    const std::string eps = eps_.empty() ? (eps_ = g_.scalar_f32("/const/eps", s_.eps)) : eps_;
-    const std::string r = g_.node("Reciprocal", {g_.node("Sqrt", {g_.node("Add", {ms, eps})})});
+    const TensorInfo& gain = tensor(role, l);
+    const int64_t n = int64_t(gain.ne[0]);
+    const std::string ones =
+        g_.f32("/const/ones_" + std::to_string(n), {n, 1}, std::vector<float>(size_t(n), 1.0f));
+    const std::string ss = g_.node("MatMul", {g_.node("Mul", {x, x}), ones});
+    const std::string mean = g_.node("Div", {ss, g_.scalar_f32("/const/n_" + std::to_string(n), float(n))});
+    const std::string eps = g_.scalar_f32("/const/eps", s_.eps);
+    const std::string r =
+        g_.node("Div", {g_.scalar_f32("/const/f1", 1.0f), g_.node("Sqrt", {g_.node("Add", {mean, eps})})});
     return g_.node("Mul", {g_.node("Mul", {x, r}), weight_f32(role, l, false)});
   }
 
   // [B, S, n * hd] -> [B, n, S, hd]
   std::string heads(const std::string& x, int64_t n) {
-    const std::string shaped = g_.node("Reshape", {x, g_.i64("/const/heads_" + std::to_string(n), {0, 0, n, s_.hd})});
+    const std::string shaped =
+        g_.node("Reshape", {x, g_.i64("/const/heads_" + std::to_string(n), {0, 0, n, s_.hd})});
     return g_.node("Transpose", {shaped}, {Attr::ints("perm", {0, 2, 1, 3})});
   }
 
   // Rotate-half RoPE: the exported q / k rows are in Hugging Face's order whatever the source file's.
   std::string rope(const std::string& x) {
     const int64_t half = s_.hd / 2;
-    const std::string lo = g_.node("Slice", {x, g_.i64("/const/s0", {0}), g_.i64("/const/sh", {half}), axes_last_});
-    const std::string hi = g_.node("Slice", {x, g_.i64("/const/sh", {half}), g_.i64("/const/shd", {s_.hd}), axes_last_});
+    const std::string lo =
+        g_.node("Slice", {x, g_.i64("/const/s0", {0}), g_.i64("/const/sh", {half}), axes_last_});
+    const std::string hi =
+        g_.node("Slice", {x, g_.i64("/const/sh", {half}), g_.i64("/const/shd", {s_.hd}), axes_last_});
     const std::string a = g_.node("Sub", {g_.node("Mul", {lo, cos_}), g_.node("Mul", {hi, sin_})});
     const std::string b = g_.node("Add", {g_.node("Mul", {lo, sin_}), g_.node("Mul", {hi, cos_})});
     return g_.node("Concat", {a, b}, {Attr::i("axis", -1)});
@@ -185,10 +204,11 @@ class DecoderWriter {
     // order, and a BitNet model's int8 activations are sensitive enough to show it. The Reshape after the
     // Transpose and the scale after the bias (dot + 0 or dot - 1e30, then * scale) keep them apart, so ORT
     // computes the scores as tern does.
-    const std::string kt = g_.node("Reshape", {g_.node("Transpose", {k}, {Attr::ints("perm", {0, 1, 3, 2})}),
-                                               g_.i64("/const/kt_shape", {0, 0, s_.hd, -1})});
-    const std::string scale = scale_.empty() ? (scale_ = g_.scalar_f32("/const/att_scale", 1.0f / std::sqrt(float(s_.hd)))) : scale_;
-    const std::string scores = g_.node("Mul", {g_.node("Add", {g_.node("MatMul", {q, kt}), bias_}), scale});
+    const std::string kt = g_.node("Transpose", {k}, {Attr::ints("perm", {0, 1, 3, 2})});
+    const std::string scale =
+        scale_.empty() ? (scale_ = g_.scalar_f32("/const/att_scale", 1.0f / std::sqrt(float(s_.hd))))
+                       : scale_;
+    const std::string scores = g_.node("Add", {g_.node("Mul", {g_.node("MatMul", {q, kt}), scale}), bias_});
     const std::string out = g_.node("MatMul", {g_.node("Softmax", {scores}, {Attr::i("axis", -1)}), v});
     const std::string t = g_.node("Transpose", {out}, {Attr::ints("perm", {0, 2, 1, 3})});
     return g_.node("Reshape", {t, g_.i64("/const/merge_heads", {0, 0, -1})});
@@ -204,11 +224,13 @@ class DecoderWriter {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t k = 0; k < K; ++k) transposed[size_t(k * N + n)] = codes[size_t(n * K + k)];
     const std::string base = tensor_name(TensorId{role, int(l)}, NameScheme::Onnx);
-    const std::string w = g_.initializer(base + ".codes", ElemType::Int8, {K, N}, transposed.data(), transposed.size());
+    const std::string w =
+        g_.initializer(base + ".codes", ElemType::Int8, {K, N}, transposed.data(), transposed.size());
     const std::string ws = g_.scalar_f32(base + ".scale", scale);
     const auto& [xq, xs] = quantized(x);
-    const std::string dot = g_.node("Cast", {g_.node("MatMulInteger", {xq, w})}, {Attr::i("to", int64_t(ElemType::Float))});
-    return g_.node("Mul", {dot, g_.node("Div", {ws, xs})});
+    const std::string dot =
+        g_.node("Cast", {g_.node("MatMulInteger", {xq, w})}, {Attr::i("to", int64_t(ElemType::Float))});
+    return g_.node("Div", {g_.node("Mul", {dot, ws}), xs});  // (scale * dot) / xs, the reference's order
   }
 
   // std::round: halves away from zero. ONNX's Round ties to even, so the tie is made explicit: |x| - floor|x|
@@ -216,8 +238,9 @@ class DecoderWriter {
   std::string round_half_away(const std::string& x) {
     const std::string a = g_.node("Abs", {x});
     const std::string fl = g_.node("Floor", {a});
-    const std::string up = g_.node("Cast", {g_.node("GreaterOrEqual", {g_.node("Sub", {a, fl}), g_.scalar_f32("/const/f0.5", 0.5f)})},
-                                   {Attr::i("to", int64_t(ElemType::Float))});
+    const std::string up = g_.node(
+        "Cast", {g_.node("GreaterOrEqual", {g_.node("Sub", {a, fl}), g_.scalar_f32("/const/f0.5", 0.5f)})},
+        {Attr::i("to", int64_t(ElemType::Float))});
     return g_.node("Mul", {g_.node("Sign", {x}), g_.node("Add", {fl, up})});
   }
 
@@ -226,11 +249,13 @@ class DecoderWriter {
   const std::pair<std::string, std::string>& quantized(const std::string& x) {
     auto it = quantized_.find(x);
     if (it != quantized_.end()) return it->second;
-    const std::string amax = g_.node("ReduceMax", {g_.node("Abs", {x}), axes_last_}, {Attr::i("keepdims", 1)});
-    const std::string xs =
-        g_.node("Div", {g_.scalar_f32("/const/f127", 127.0f), g_.node("Max", {amax, g_.scalar_f32("/const/f1e-5", 1e-5f)})});
-    const std::string clipped = g_.node("Clip", {round_half_away(g_.node("Mul", {x, xs})),
-                                                 g_.scalar_f32("/const/fm128", -128.0f), g_.scalar_f32("/const/f127", 127.0f)});
+    const std::string amax =
+        g_.node("ReduceMax", {g_.node("Abs", {x}), axes_last_}, {Attr::i("keepdims", 1)});
+    const std::string xs = g_.node("Div", {g_.scalar_f32("/const/f127", 127.0f),
+                                           g_.node("Max", {amax, g_.scalar_f32("/const/f1e-5", 1e-5f)})});
+    const std::string clipped =
+        g_.node("Clip", {round_half_away(g_.node("Mul", {x, xs})), g_.scalar_f32("/const/fm128", -128.0f),
+                         g_.scalar_f32("/const/f127", 127.0f)});
     const std::string xq = g_.node("Cast", {clipped}, {Attr::i("to", int64_t(ElemType::Int8))});
     return quantized_.emplace(x, std::make_pair(xq, xs)).first->second;
   }
@@ -260,7 +285,8 @@ class DecoderWriter {
     if (N == 0) return g_.f32(name, {K}, v);
     if (role == TensorRole::AttnQ || role == TensorRole::AttnK) {
       const size_t heads = size_t(role == TensorRole::AttnQ ? s_.H : s_.KVH);
-      permute_qk_rows(v.data(), size_t(K), heads, size_t(N) / heads, file_rope_style(f_, arch_), RopeStyle::RotateHalf);
+      permute_qk_rows(v.data(), size_t(K), heads, size_t(N) / heads, file_rope_style(f_, arch_),
+                      RopeStyle::RotateHalf);
     }
     if (!transpose) return g_.f32(name, {N, K}, v);
     std::vector<float> tr(v.size());
@@ -273,7 +299,7 @@ class DecoderWriter {
   const ArchDescriptor& arch_;
   Shape s_{};
   GraphBuilder g_;
-  std::string one_, zero_, cos_, sin_, bias_, axes_last_, eps_, scale_;
+  std::string one_, zero_, cos_, sin_, bias_, axes_last_, scale_;
   std::map<std::string, std::pair<std::string, std::string>> quantized_;
   std::set<std::string> done_;
 };
@@ -298,28 +324,47 @@ std::string genai_config(const ModelFile& f, const Shape& s) {
         {"past_key_names", "past_key_values.%d.key"},
         {"past_value_names", "past_key_values.%d.value"}}},
       {"outputs",
-       {{"logits", "logits"}, {"present_key_names", "present.%d.key"}, {"present_value_names", "present.%d.value"}}},
+       {{"logits", "logits"},
+        {"present_key_names", "present.%d.key"},
+        {"present_value_names", "present.%d.value"}}},
       {"num_attention_heads", s.H},
       {"num_hidden_layers", s.L},
       {"num_key_value_heads", s.KVH},
   };
-  ordered_json model = {{"bos_token_id", id("bos_token_id")}, {"context_length", s.ctx}, {"decoder", decoder},
-                        {"eos_token_id", id("eos_token_id")}, {"pad_token_id", id("padding_token_id") >= 0 ? id("padding_token_id") : id("eos_token_id")},
-                        {"type", "llama"}, {"vocab_size", s.V}};
-  ordered_json search = {{"diversity_penalty", 0.0}, {"do_sample", false}, {"early_stopping", true},
-                         {"length_penalty", 1.0}, {"max_length", s.ctx}, {"min_length", 0},
-                         {"no_repeat_ngram_size", 0}, {"num_beams", 1}, {"num_return_sequences", 1},
-                         {"past_present_share_buffer", false}, {"repetition_penalty", 1.0}, {"temperature", 1.0},
-                         {"top_k", 1}, {"top_p", 1.0}};
+  ordered_json model = {
+      {"bos_token_id", id("bos_token_id")},
+      {"context_length", s.ctx},
+      {"decoder", decoder},
+      {"eos_token_id", id("eos_token_id")},
+      {"pad_token_id", id("padding_token_id") >= 0 ? id("padding_token_id") : id("eos_token_id")},
+      {"type", "llama"},
+      {"vocab_size", s.V}};
+  ordered_json search = {{"diversity_penalty", 0.0},
+                         {"do_sample", false},
+                         {"early_stopping", true},
+                         {"length_penalty", 1.0},
+                         {"max_length", s.ctx},
+                         {"min_length", 0},
+                         {"no_repeat_ngram_size", 0},
+                         {"num_beams", 1},
+                         {"num_return_sequences", 1},
+                         {"past_present_share_buffer", false},
+                         {"repetition_penalty", 1.0},
+                         {"temperature", 1.0},
+                         {"top_k", 1},
+                         {"top_p", 1.0}};
   return ordered_json{{"model", model}, {"search", search}}.dump(4) + "\n";
 }
 
 }  // namespace
 
 void write(const ModelFile& f, const fs::path& dir, const WriteOptions& options) {
-  if (!options.empty()) throw Error(dir.string() + ": the onnx writer has no option '" + options.begin()->first + "'");
+  if (!options.empty())
+    throw Error(dir.string() + ": the onnx writer has no option '" + options.begin()->first + "'");
   const ArchDescriptor* arch = find_arch(f.get_string("general.architecture"));
-  if (!arch) throw Error(f.path + ": architecture '" + f.get_string("general.architecture") + "' cannot be written as ONNX");
+  if (!arch)
+    throw Error(f.path + ": architecture '" + f.get_string("general.architecture") +
+                "' cannot be written as ONNX");
   write_directory_atomically(dir, [&](const fs::path& tmp) {
     DecoderWriter w(f, *arch);
     w.build();

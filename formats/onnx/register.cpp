@@ -13,7 +13,8 @@ class OnnxFormat final : public tern::FormatPlugin {
     throw tern::Error(path.string() + ": the onnx plugin writes ONNX models but does not read them");
   }
   bool can_write() const override { return true; }
-  void write(const tern::ModelFile& m, const std::filesystem::path& path, const tern::WriteOptions& options) const override {
+  void write(const tern::ModelFile& m, const std::filesystem::path& path,
+             const tern::WriteOptions& options) const override {
     tern::onnx::write(m, path, options);
   }
 };

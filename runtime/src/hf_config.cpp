@@ -21,10 +21,12 @@ ordered_json shortest(double v) {
 
 }  // namespace
 
-std::string hf_config_json(const ModelFile& f, const std::string& bitnet_mode, const std::string& torch_dtype) {
+std::string hf_config_json(const ModelFile& f, const std::string& bitnet_mode,
+                           const std::string& torch_dtype) {
   const ArchDescriptor* found = find_arch(f.get_string("general.architecture"));
   if (!found)
-    throw Error(f.path + ": architecture '" + f.get_string("general.architecture") + "' has no Hugging Face form");
+    throw Error(f.path + ": architecture '" + f.get_string("general.architecture") +
+                "' has no Hugging Face form");
   const ArchDescriptor& arch = *found;
   const std::string a = std::string(arch.name) + ".";
   ordered_json c = {{"architectures", {arch.hf_class}}, {"model_type", arch.hf_model_type}};
@@ -50,11 +52,9 @@ std::string hf_config_json(const ModelFile& f, const std::string& bitnet_mode, c
   }
   c["torch_dtype"] = torch_dtype;
   if (arch.bitlinear)
-    c["quantization_config"] = {{"quant_method", "bitnet"},
-                                {"linear_class", "autobitlinear"},
-                                {"quantization_mode", bitnet_mode}};
+    c["quantization_config"] = {
+        {"quant_method", "bitnet"}, {"linear_class", "autobitlinear"}, {"quantization_mode", bitnet_mode}};
   return c.dump(2) + "\n";
 }
-
 
 }  // namespace tern
