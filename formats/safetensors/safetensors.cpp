@@ -9,6 +9,7 @@
 
 #include "tern/arch.h"
 #include "tern/error.h"
+#include "tern/hf_config.h"
 #include "tern/mapped_file.h"
 #include "tern/tokenizer.h"
 
@@ -197,80 +198,19 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
     }
 
   // ---- hyper-parameters ----
-  std::string arch_name;
-  if (cfg.contains("architectures")) {
-    const auto& list = cfg["architectures"];
-    if (!list.is_array() || list.empty() || !list.back().is_string())
-      throw Error(config_path.string() + ": architectures must be a non-empty array of strings");
-    arch_name = list.back().get<std::string>();
-  }
-  const std::string model_type = cfg.contains("model_type") && cfg["model_type"].is_string() ? cfg["model_type"].get<std::string>() : "";
-  const std::string act_name = cfg.contains("hidden_act") && cfg["hidden_act"].is_string() ? cfg["hidden_act"].get<std::string>() : "silu";
-  if (act_name != "silu" && act_name != "relu2")
-    throw Error(config_path.string() + ": unsupported hidden_act '" + act_name + "' (silu or relu2)");
-  const Activation act = act_name == "relu2" ? Activation::Relu2 : Activation::Silu;
-  const ArchDescriptor* desc = arch_from_hf(arch_name, model_type, act);
-  if (!desc)
-    throw Error(config_path.string() + ": unsupported architecture '" + arch_name + "' (model_type '" + model_type +
-                "', hidden_act '" + act_name + "')");
-  const std::string arch = desc->name;
-  std::string quant_mode;
-  if (cfg.contains("quantization_config")) {
-    const auto& qc = cfg["quantization_config"];
-    if (!qc.is_object()) throw Error(config_path.string() + ": quantization_config must be an object");
-    if (qc.contains("quant_method") && qc["quant_method"] != "bitnet")
-      throw Error(config_path.string() + ": unsupported quant_method " + qc["quant_method"].dump() + " (bitnet)");
-    if (qc.contains("quantization_mode")) {
-      quant_mode = qc["quantization_mode"].is_string() ? qc["quantization_mode"].get<std::string>() : "";
-      if (quant_mode != "offline" && quant_mode != "online")
-        throw Error(config_path.string() + ": unknown quantization_mode " + qc["quantization_mode"].dump() +
-                    " (offline or online)");
-    }
-  }
-  bool tied = true;
-  if (cfg.contains("tie_word_embeddings")) {
-    if (!cfg["tie_word_embeddings"].is_boolean()) throw Error(config_path.string() + ": tie_word_embeddings must be true or false");
-    tied = cfg["tie_word_embeddings"].get<bool>();
-  }
-  if (!tied && !raw.count("lm_head.weight"))
-    throw Error(config_path.string() + ": tie_word_embeddings is false but the checkpoint has no lm_head.weight");
-  if (desc->bitlinear && !quant_mode.empty()) {
-    const bool packed = raw.count("model.layers.0.self_attn.q_proj.weight") &&
-                        raw.at("model.layers.0.self_attn.q_proj.weight").dtype == "U8";
-    if (packed != (quant_mode == "offline"))
-      throw Error(config_path.string() + ": quantization_mode '" + quant_mode + "' but the weights are " +
+  const HfConfig hc = read_hf_config(cfg, config_path.string(), mf->meta, dir.filename().string());
+  const ArchDescriptor* desc = hc.arch;
+  const std::string lm_head = tensor_name({TensorRole::Output}, NameScheme::HuggingFace);
+  const std::string first_q = tensor_name(TensorRole::AttnQ, 0, NameScheme::HuggingFace);
+  if (!hc.tied && !raw.count(lm_head))
+    throw Error(config_path.string() + ": tie_word_embeddings is false but the checkpoint has no " + lm_head);
+  if (desc->bitlinear && !hc.quant_mode.empty()) {
+    const bool packed = raw.count(first_q) && raw.at(first_q).dtype == "U8";
+    if (packed != (hc.quant_mode == "offline"))
+      throw Error(config_path.string() + ": quantization_mode '" + hc.quant_mode + "' but the weights are " +
                   (packed ? "packed (offline)" : "latent floats (online)"));
   }
-  auto num = [&](const char* key) -> int64_t {
-    if (!cfg[key].is_number_integer() || cfg[key].get<int64_t>() <= 0 || cfg[key].get<int64_t>() > (int64_t(1) << 24))
-      throw Error(config_path.string() + ": invalid " + key + " " + cfg[key].dump() + " (a positive integer up to 2^24)");
-    return cfg[key].get<int64_t>();
-  };
-  auto real = [&](const char* key) -> float {
-    if (!cfg[key].is_number()) throw Error(config_path.string() + ": " + key + " must be a number");
-    const double v = cfg[key].get<double>();
-    if (!std::isfinite(v) || v < 0 || v > 1e30) throw Error(config_path.string() + ": " + key + " = " + cfg[key].dump() + " is out of range");
-    return float(v);
-  };
-  const std::string a = arch + ".";
   auto& m = mf->meta;
-  m["general.architecture"] = MetaValue::str(arch);
-  // transformers records the name the model was loaded from; tern's writer puts general.name there.
-  const bool named = cfg.contains("_name_or_path") && cfg["_name_or_path"].is_string() && !cfg["_name_or_path"].get<std::string>().empty();
-  m["general.name"] = MetaValue::str(named ? cfg["_name_or_path"].get<std::string>() : dir.filename().string());
-  for (const auto& h : hparam_namings()) {
-    const std::string key = a + h.gguf;
-    if (cfg.contains(h.hf) && !cfg[h.hf].is_null())
-      m[key] = h.real ? MetaValue::f32(real(h.hf)) : MetaValue::u32(uint32_t(num(h.hf)));
-    else if (h.required)
-      throw Error(config_path.string() + ": missing " + h.hf);
-    else if (h.default_from)
-      m[key] = m.at(a + h.default_from);
-    else if (h.fallback != 0)
-      m[key] = h.real ? MetaValue::f32(float(h.fallback)) : MetaValue::u32(uint32_t(h.fallback));
-  }
-  // Hugging Face checkpoints keep q/k rows in rotate-half order; we run them as-is instead of permuting.
-  m["tern.rope_layout"] = MetaValue::str(rope_style_name(RopeStyle::RotateHalf));
 
   // ---- tensors ----
   const bool bitnet = desc->bitlinear;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "tern/error.h"
+#include "tern/protobuf.h"
 #include "tern/registry.h"
 #include "tern/tokenizer.h"
 
@@ -22,50 +23,6 @@ std::string read_file(const fs::path& p) {
   return ss.str();
 }
 
-// Minimal protobuf wire-format reader, enough for sentencepiece_model.proto.
-class Proto {
- public:
-  Proto(std::string_view data, const std::string& path) : d_(data), path_(path) {}
-  bool done() const { return pos_ >= d_.size(); }
-  uint64_t varint() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= d_.size()) fail();
-      const auto b = static_cast<unsigned char>(d_[pos_++]);
-      v |= uint64_t(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    fail();
-  }
-  std::string_view bytes() {
-    const uint64_t n = varint();
-    if (n > d_.size() - pos_) fail();
-    auto s = d_.substr(pos_, size_t(n));
-    pos_ += size_t(n);
-    return s;
-  }
-  uint32_t fixed32() {
-    if (d_.size() - pos_ < 4) fail();
-    uint32_t v;
-    std::memcpy(&v, d_.data() + pos_, 4);
-    pos_ += 4;
-    return v;
-  }
-  void skip(uint32_t wire) {
-    if (wire == 0) varint();
-    else if (wire == 1) { if (d_.size() - pos_ < 8) fail(); pos_ += 8; }
-    else if (wire == 2) bytes();
-    else if (wire == 5) fixed32();
-    else fail();
-  }
-  [[noreturn]] void fail() const { throw Error(path_ + ": not a valid SentencePiece model (corrupt protobuf)"); }
-
- private:
-  std::string_view d_;
-  size_t pos_ = 0;
-  const std::string& path_;
-};
-
 Vocab read_sentencepiece(const fs::path& p) {
   const std::string data = read_file(p);
   const std::string path = p.string();
@@ -73,12 +30,12 @@ Vocab read_sentencepiece(const fs::path& p) {
   v.kind = Vocab::Kind::Spm;
   v.add_bos = true;
   int64_t unk = 0, bos = 1, eos = 2, pad = -1;
-  Proto top(data, path);
+  ProtoReader top(data, path + ": not a valid SentencePiece model (corrupt protobuf)");
   while (!top.done()) {
     const uint64_t key = top.varint();
     const uint32_t field = uint32_t(key >> 3), wire = uint32_t(key & 7);
     if (field == 1 && wire == 2) {  // SentencePiece piece
-      Proto m(top.bytes(), path);
+      ProtoReader m(top.bytes(), top.what());
       std::string piece;
       float score = 0;
       int type = 1;
@@ -94,7 +51,7 @@ Vocab read_sentencepiece(const fs::path& p) {
       v.scores.push_back(score);
       v.types.push_back(TokenType(type));
     } else if (field == 2 && wire == 2) {  // TrainerSpec
-      Proto m(top.bytes(), path);
+      ProtoReader m(top.bytes(), top.what());
       while (!m.done()) {
         const uint64_t k = m.varint();
         const uint32_t f = uint32_t(k >> 3), w = uint32_t(k & 7);
@@ -106,7 +63,7 @@ Vocab read_sentencepiece(const fs::path& p) {
         }
       }
     } else if (field == 3 && wire == 2) {  // NormalizerSpec
-      Proto m(top.bytes(), path);
+      ProtoReader m(top.bytes(), top.what());
       while (!m.done()) {
         const uint64_t k = m.varint();
         const uint32_t f = uint32_t(k >> 3), w = uint32_t(k & 7);
