@@ -126,3 +126,24 @@ llama3 = json.load(open(os.path.join(shared, "tokenizers", "llama3", "tokenizer_
 context = {"messages": [{"role": "user", "content": "hi"}], "add_generation_prompt": True,
            "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}
 put("fuzz_chat_template", "llama3", llama3.encode() + b"\0" + json.dumps(context).encode())
+
+# ---- fuzz_onnx: a small graph in tern's layout (a few of its nodes, inline and external initializers) with
+# the TinyStories config.json (u16 config length, u32 model length, config, model.onnx, model.onnx.data)
+from onnx import TensorProto, helper  # noqa: E402
+
+ext = np.arange(256, dtype=np.float32).tobytes()
+norm = TensorProto(name="model.layers.0.input_layernorm.weight", data_type=TensorProto.FLOAT, dims=[256])
+norm.data_location = TensorProto.EXTERNAL
+for k, v in (("location", "model.onnx.data"), ("offset", "0"), ("length", str(len(ext)))):
+    norm.external_data.add(key=k, value=v)
+one = helper.make_tensor("/const/one", TensorProto.INT64, [], np.array(1, np.int64).tobytes(), raw=True)
+nodes = [helper.make_node("Shape", ["input_ids"], ["/Shape_0/output_0"], name="/Shape_0"),
+         helper.make_node("Gather", ["/Shape_0/output_0", "/const/one"], ["/Gather_1/output_0"], name="/Gather_1", axis=0)]
+graph = helper.make_graph(nodes, "tern", [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", 512])],
+                          [one, norm])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], producer_name="tern")
+model.ir_version = 10
+mb = model.SerializeToString()
+cfg_onnx = open(os.path.join(ckpt, "config.json"), "rb").read()
+put("fuzz_onnx", "tern-layout", struct.pack("<HI", len(cfg_onnx), len(mb)) + cfg_onnx + mb + ext)

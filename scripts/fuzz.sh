@@ -11,7 +11,7 @@ ROOT=$PWD
 SECONDS_EACH=${1:-60}
 shift || true
 TARGETS=("$@")
-((${#TARGETS[@]})) || TARGETS=(fuzz_gguf fuzz_safetensors fuzz_tokenizer_files fuzz_tokenize fuzz_chat_template)
+((${#TARGETS[@]})) || TARGETS=(fuzz_gguf fuzz_safetensors fuzz_tokenizer_files fuzz_tokenize fuzz_chat_template fuzz_onnx)
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi

@@ -112,7 +112,8 @@ void GraphBuilder::node_multi(const std::string& op, const std::vector<std::stri
 std::string GraphBuilder::initializer(const std::string& name, ElemType type,
                                       const std::vector<int64_t>& dims, const void* bytes, size_t nbytes) {
   const auto* p = static_cast<const uint8_t*>(bytes);
-  std::vector<uint8_t> data(p, p + nbytes);
+  std::vector<uint8_t> data;
+  if (p) data.assign(p, p + nbytes);  // weights of a structure-only graph come without data
   // Constants are asked for by name wherever they are needed; the first one defines them.
   for (const auto& init : inits_)
     if (init.name == name) {

@@ -43,6 +43,11 @@ class Attr {
 
 class GraphBuilder {
  public:
+  // Without data, weight initializers keep their name, type and shape only (constants keep their bytes):
+  // the graph's structure, which the reader compares a file against.
+  explicit GraphBuilder(bool with_data = true) : with_data_(with_data) {}
+  bool with_data() const { return with_data_; }
+
   // Initializers of at least this many bytes go to the external data file.
   static constexpr size_t kExternalThreshold = 1024;
 
@@ -68,13 +73,20 @@ class GraphBuilder {
   void write(const std::filesystem::path& dir, const std::string& model_file, const std::string& graph_name,
              int64_t opset, const std::string& producer_version) const;
 
- private:
+ public:
   struct Initializer {
     std::string name;
     ElemType type;
     std::vector<int64_t> dims;
     std::vector<uint8_t> bytes;
   };
+  const std::vector<ProtoWriter>& nodes() const { return nodes_; }
+  const std::vector<ProtoWriter>& inputs() const { return inputs_; }
+  const std::vector<ProtoWriter>& outputs() const { return outputs_; }
+  const std::vector<Initializer>& initializers() const { return inits_; }
+
+ private:
+  bool with_data_ = true;
   std::vector<ProtoWriter> nodes_;
   std::vector<Initializer> inits_;
   std::vector<ProtoWriter> inputs_, outputs_;

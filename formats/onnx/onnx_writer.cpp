@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 #include "onnx_builder.h"
 #include "tern/arch.h"
@@ -36,7 +37,8 @@ struct Shape {
 
 class DecoderWriter {
  public:
-  DecoderWriter(const ModelFile& f, const ArchDescriptor& arch) : f_(f), arch_(arch) {
+  DecoderWriter(const ModelFile& f, const ArchDescriptor& arch, bool with_weights)
+      : f_(f), arch_(arch), g_(with_weights) {
     const std::string a = std::string(arch.name) + ".";
     auto num = [&](const std::string& k) {
       const int64_t v = f.get_int(a + k, 0);
@@ -83,6 +85,7 @@ class DecoderWriter {
                   {"batch_size", s_.KVH, "total_sequence_length", s_.hd});
   }
 
+  const GraphBuilder& graph() const { return g_; }
   void write(const fs::path& dir, const std::string& version) const {
     g_.write(dir, "model.onnx", "tern", kOpset, version);
   }
@@ -217,16 +220,22 @@ class DecoderWriter {
   std::string linear(const std::string& x, TensorRole role, int64_t l) {
     if (!s_.bitlinear) return g_.node("MatMul", {x, weight_f32(role, l, true)});
     const TensorInfo& t = tensor(role, l);
-    auto [codes, scale] = ternary_codes(f_, t);
     const int64_t K = int64_t(t.ne[0]), N = int64_t(t.n_rows());
-    permute_qk(role, codes.data(), size_t(K), size_t(N));
-    std::vector<int8_t> transposed(codes.size());  // [K, N], MatMulInteger's B
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k) transposed[size_t(k * N + n)] = codes[size_t(n * K + k)];
+    std::vector<int8_t> transposed;  // [K, N], MatMulInteger's B
+    float scale = 0;
+    if (g_.with_data()) {
+      std::vector<int8_t> codes;
+      std::tie(codes, scale) = ternary_codes(f_, t);
+      permute_qk(role, codes.data(), size_t(K), size_t(N));
+      transposed.resize(codes.size());
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t k = 0; k < K; ++k) transposed[size_t(k * N + n)] = codes[size_t(n * K + k)];
+    }
     const std::string base = tensor_name(TensorId{role, int(l)}, NameScheme::Onnx);
     const std::string w =
-        g_.initializer(base + ".codes", ElemType::Int8, {K, N}, transposed.data(), transposed.size());
-    const std::string ws = g_.scalar_f32(base + ".scale", scale);
+        g_.initializer(base + ".codes", ElemType::Int8, {K, N}, transposed.data(), size_t(K * N));
+    const std::string ws =
+        g_.initializer(base + ".scale", ElemType::Float, {}, g_.with_data() ? &scale : nullptr, 4);
     const auto& [xq, xs] = quantized(x);
     const std::string dot =
         g_.node("Cast", {g_.node("MatMulInteger", {xq, w})}, {Attr::i("to", int64_t(ElemType::Float))});
@@ -280,8 +289,14 @@ class DecoderWriter {
     if (done_.count(name)) return name;
     done_.insert(name);
     const TensorInfo& t = tensor(role, l);
-    std::vector<float> v = dequantize_tensor(t);
     const int64_t K = int64_t(t.ne[0]), N = t.ne.size() > 1 ? int64_t(t.n_rows()) : 0;
+    if (!g_.with_data()) {  // the structure only
+      const std::vector<int64_t> dims = N == 0      ? std::vector<int64_t>{K}
+                                        : transpose ? std::vector<int64_t>{K, N}
+                                                    : std::vector<int64_t>{N, K};
+      return g_.initializer(name, ElemType::Float, dims, nullptr, 0);
+    }
+    std::vector<float> v = dequantize_tensor(t);
     if (N == 0) return g_.f32(name, {K}, v);
     if (role == TensorRole::AttnQ || role == TensorRole::AttnK) {
       const size_t heads = size_t(role == TensorRole::AttnQ ? s_.H : s_.KVH);
@@ -358,6 +373,15 @@ std::string genai_config(const ModelFile& f, const Shape& s) {
 
 }  // namespace
 
+GraphBuilder decoder_structure(const ModelFile& f) {
+  const ArchDescriptor* arch = find_arch(f.get_string("general.architecture"));
+  if (!arch)
+    throw Error(f.path + ": architecture '" + f.get_string("general.architecture") + "' has no ONNX graph");
+  DecoderWriter w(f, *arch, false);
+  w.build();
+  return w.graph();
+}
+
 void write(const ModelFile& f, const fs::path& dir, const WriteOptions& options) {
   if (!options.empty())
     throw Error(dir.string() + ": the onnx writer has no option '" + options.begin()->first + "'");
@@ -366,7 +390,7 @@ void write(const ModelFile& f, const fs::path& dir, const WriteOptions& options)
     throw Error(f.path + ": architecture '" + f.get_string("general.architecture") +
                 "' cannot be written as ONNX");
   write_directory_atomically(dir, [&](const fs::path& tmp) {
-    DecoderWriter w(f, *arch);
+    DecoderWriter w(f, *arch, true);
     w.build();
     w.write(tmp, version());
     write_text(tmp / "genai_config.json", genai_config(f, w.shape()));

@@ -1,16 +1,16 @@
+#include "onnx_reader.h"
 #include "onnx_writer.h"
 #include "tern/error.h"
 #include "tern/plugin/export.h"
 
 namespace {
 
-// Writing only, for now: probe claims nothing, so ONNX files are not routed to this plugin for reading.
 class OnnxFormat final : public tern::FormatPlugin {
  public:
   const char* name() const override { return "onnx"; }
-  int probe(const std::filesystem::path&) const override { return 0; }
+  int probe(const std::filesystem::path& path) const override { return tern::onnx::probe(path); }
   std::unique_ptr<tern::ModelFile> load(const std::filesystem::path& path) const override {
-    throw tern::Error(path.string() + ": the onnx plugin writes ONNX models but does not read them");
+    return tern::onnx::read(path);
   }
   bool can_write() const override { return true; }
   void write(const tern::ModelFile& m, const std::filesystem::path& path,

@@ -35,19 +35,6 @@ size_t dtype_size(const std::string& d) {
   return 0;
 }
 
-json read_json_file(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) throw Error(p.string() + ": cannot open");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    throw Error(p.string() + ": invalid JSON: " + e.what());
-  }
-  if (!j.is_object()) throw Error(p.string() + ": expected a JSON object, found " + std::string(j.type_name()));
-  return j;
-}
-
 // A JSON array of non-negative integers. Checked element by element: nlohmann's conversion of a negative or
 // fractional number (-1, 1e300) to uint64_t wraps or is undefined behaviour.
 std::vector<uint64_t> unsigned_list(const json& a, const std::string& path, const std::string& tensor, const char* what) {
@@ -166,7 +153,7 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
   const fs::path dir = fs::is_directory(input, ec) ? input : input.parent_path();
   const fs::path config_path = dir / "config.json";
   if (!fs::exists(config_path, ec)) throw Error(dir.string() + ": missing config.json");
-  const json cfg = read_json_file(config_path);
+  const json cfg = read_json_object(config_path);
 
   auto mf = std::make_unique<ModelFile>();
   mf->path = dir.string();
@@ -177,7 +164,7 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
   if (!fs::is_directory(input, ec)) {
     files.push_back(input);
   } else if (fs::exists(dir / "model.safetensors.index.json", ec)) {
-    const json idx = read_json_file(dir / "model.safetensors.index.json");
+    const json idx = read_json_object(dir / "model.safetensors.index.json");
     std::set<std::string> names;
     try {
       for (auto it = idx.at("weight_map").begin(); it != idx.at("weight_map").end(); ++it)
@@ -285,21 +272,7 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
   std::sort(mf->tensors.begin(), mf->tensors.end(), [](const TensorInfo& x, const TensorInfo& y) { return x.name < y.name; });
 
   // ---- tokenizer (embedded so the model is self-contained, as in GGUF) ----
-  for (const char* tok : {"tokenizer.json", "tokenizer.model"}) {
-    if (!fs::exists(dir / tok, ec)) continue;
-    Vocab vocab = Tokenizer::from_file(dir / tok)->vocab();
-    if (cfg.contains("bos_token_id") && cfg["bos_token_id"].is_number_integer()) vocab.bos = cfg["bos_token_id"].get<int32_t>();
-    if (cfg.contains("eos_token_id") && cfg["eos_token_id"].is_number_integer()) vocab.eos = cfg["eos_token_id"].get<int32_t>();
-    if (fs::exists(dir / "tokenizer_config.json", ec)) {
-      const json tc = read_json_file(dir / "tokenizer_config.json");
-      if (tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean()) vocab.add_bos = tc["add_bos_token"].get<bool>();
-      // The chat template travels with the model under GGUF's key, as llama.cpp's converter writes it.
-      if (tc.contains("chat_template") && tc["chat_template"].is_string())
-        m["tokenizer.chat_template"] = MetaValue::str(tc["chat_template"].get<std::string>());
-    }
-    vocab.to_metadata(m);
-    break;
-  }
+  read_hf_tokenizer(dir, cfg, m);
   return mf;
 }
 

@@ -1,11 +1,13 @@
 // config.json of a Hugging Face checkpoint from GGUF metadata, through the architecture descriptor's tables.
 #include <charconv>
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/hf_config.h"
+#include "tern/tokenizer.h"
 
 using nlohmann::json;
 using nlohmann::ordered_json;
@@ -129,6 +131,38 @@ HfConfig read_hf_config(const nlohmann::json& cfg, const std::string& config_pat
   m["tern.rope_layout"] = MetaValue::str(rope_style_name(RopeStyle::RotateHalf));
 
   return {desc, quant_mode, tied};
+}
+
+nlohmann::json read_json_object(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  if (!in) throw Error(p.string() + ": cannot open");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    throw Error(p.string() + ": invalid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw Error(p.string() + ": expected a JSON object, found " + std::string(j.type_name()));
+  return j;
+}
+
+void read_hf_tokenizer(const std::filesystem::path& dir, const nlohmann::json& cfg, std::map<std::string, MetaValue>& meta) {
+  std::error_code ec;
+  for (const char* tok : {"tokenizer.json", "tokenizer.model"}) {
+    if (!std::filesystem::exists(dir / tok, ec)) continue;
+    Vocab vocab = Tokenizer::from_file(dir / tok)->vocab();
+    if (cfg.contains("bos_token_id") && cfg["bos_token_id"].is_number_integer()) vocab.bos = cfg["bos_token_id"].get<int32_t>();
+    if (cfg.contains("eos_token_id") && cfg["eos_token_id"].is_number_integer()) vocab.eos = cfg["eos_token_id"].get<int32_t>();
+    if (std::filesystem::exists(dir / "tokenizer_config.json", ec)) {
+      const json tc = read_json_object(dir / "tokenizer_config.json");
+      if (tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean()) vocab.add_bos = tc["add_bos_token"].get<bool>();
+      // The chat template travels with the model under GGUF's key, as llama.cpp's converter writes it.
+      if (tc.contains("chat_template") && tc["chat_template"].is_string())
+        meta["tokenizer.chat_template"] = MetaValue::str(tc["chat_template"].get<std::string>());
+    }
+    vocab.to_metadata(meta);
+    return;
+  }
 }
 
 }  // namespace tern

@@ -140,6 +140,94 @@ class Agreement(unittest.TestCase):
             self.assertEqual(json.load(f)["architectures"], ["LlamaForCausalLM"])
 
 
+class ReadBack(unittest.TestCase):
+    def test_tern_runs_its_onnx_export(self):
+        for name, source in (("packed", checkpoint("packed")), ("bf16", checkpoint("bf16")), ("smollm2", ARGS.smollm2)):
+            d = exported(name, source)
+            for prompt in PROMPTS[:2]:
+                args = ["-p", prompt, "-n", "30", "--temp", "0", "--threads", "1"]
+                self.assertEqual(ok("run", d, *args), ok("run", source, *args), (name, prompt))
+        self.assertEqual(tern("validate", exported("packed", checkpoint("packed"))).returncode, 0)
+
+
+class Corrupt(unittest.TestCase):
+    """Broken ONNX directories: one line naming the file and the problem, exit 1."""
+
+    def broken_copy(self, name):
+        src = exported("packed", checkpoint("packed"))
+        d = os.path.join(ARGS.tmp, "onnx_export", "broken", name)
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(src, d)
+        return d
+
+    def refused(self, d, *fragments):
+        r = tern("run", d, "-p", "Once upon a time", "-n", "4")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        for frag in fragments:
+            self.assertIn(frag, lines[0])
+
+    def edit(self, name, change):
+        import onnx
+        d = self.broken_copy(name)
+        path = os.path.join(d, "model.onnx")
+        m = onnx.load(path, load_external_data=False)
+        change(m)
+        onnx.save(m, path)
+        return d
+
+    def test_truncated_protobuf(self):
+        d = self.broken_copy("truncated")
+        path = os.path.join(d, "model.onnx")
+        with open(path, "r+b") as f:
+            f.truncate(os.path.getsize(path) // 2)
+        self.refused(d, path, "corrupt protobuf")
+
+    def test_external_data_past_end(self):
+        d = self.broken_copy("short_data")
+        data = os.path.join(d, "model.onnx.data")
+        with open(data, "r+b") as f:
+            f.truncate(os.path.getsize(data) - 4096)
+        self.refused(d, data, "past the end of the file")
+
+    def test_unknown_op(self):
+        def change(m):
+            m.graph.node[40].op_type = "FancyAttention"
+        self.refused(self.edit("unknown_op", change), "(FancyAttention)", "is not the node")
+
+    def test_shape_mismatch(self):
+        def change(m):
+            t = next(t for t in m.graph.initializer if t.name == "model.layers.0.input_layernorm.weight")
+            t.dims[0] = 255
+        self.refused(self.edit("shape", change), "model.layers.0.input_layernorm.weight")
+
+    def test_missing_initializer(self):
+        def change(m):
+            t = next(t for t in m.graph.initializer if t.name == "model.layers.3.mlp.up_proj.weight.codes")
+            m.graph.initializer.remove(t)
+        self.refused(self.edit("missing", change), "missing initializer model.layers.3.mlp.up_proj.weight.codes")
+
+    def test_external_location_outside_the_directory(self):
+        def change(m):
+            t = next(t for t in m.graph.initializer if t.name == "model.embed_tokens.weight")
+            for e in t.external_data:
+                if e.key == "location":
+                    e.value = "../../../../etc/passwd"
+        self.refused(self.edit("escape", change), "is not a file next to the model")
+
+    def test_non_ternary_code(self):
+        import onnx
+        d = self.broken_copy("code5")
+        m = onnx.load(os.path.join(d, "model.onnx"), load_external_data=False)
+        t = next(t for t in m.graph.initializer if t.name == "model.layers.0.mlp.down_proj.weight.codes")
+        offset = int(next(e.value for e in t.external_data if e.key == "offset"))
+        with open(os.path.join(d, "model.onnx.data"), "r+b") as f:
+            f.seek(offset + 7)
+            f.write(bytes([5]))
+        self.refused(d, "holds 5, not a ternary code")
+
+
 class GenAI(unittest.TestCase):
     def generate(self, onnx_dir, prompt_ids, n):
         import onnxruntime_genai as og
