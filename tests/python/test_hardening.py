@@ -418,7 +418,10 @@ class Options(OneLineError):
         for cmd in (["manifest", _base["path"], "-o", out, "--bench-tokens", "0"],
                     ["baseline", _base["path"], "-o", out, "--max-tokens", "1"]):
             self.assert_error(tern(*cmd), out, "Not a directory")
-        self.assert_error(tern("manifest", self.model(), "-o", tmp("m.json")), "is a directory")
+        # A directory is a model (an export, a checkpoint) only when tern can read one there.
+        empty = tmp("empty_dir")
+        os.makedirs(empty, exist_ok=True)
+        self.assert_error(tern("manifest", empty, "-o", tmp("m.json"), "--bench-tokens", "0"), empty)
 
 
 if __name__ == "__main__":

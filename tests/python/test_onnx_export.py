@@ -228,6 +228,52 @@ class Corrupt(unittest.TestCase):
         self.refused(d, "holds 5, not a ternary code")
 
 
+class ExportWorkflow(unittest.TestCase):
+    """The seed's export workflow: GGUF and ONNX (and Hugging Face) from one model, a validation report,
+    checksums.txt and a manifest listing every file, checked with hashlib."""
+
+    def test_every_format_validated_and_checksummed(self):
+        import hashlib
+        d = os.path.join(ARGS.tmp, "onnx_export", "workflow")
+        shutil.rmtree(d, ignore_errors=True)
+        ok("export", checkpoint("packed"), "-o", d, "--format", "gguf,safetensors,onnx")
+        with open(os.path.join(d, "validation.json")) as f:
+            v = json.load(f)
+        self.assertTrue(v["passed"])
+        self.assertEqual([e["format"] for e in v["exports"]], ["gguf", "safetensors", "onnx"])
+        for e in v["exports"]:
+            self.assertTrue(e["format_checks"]["loads"] and e["format_checks"]["same_tensors_and_shapes"], e)
+            self.assertTrue(e["inference"]["greedy_match"], e)
+        self.assertEqual(v["exports"][2]["inference"]["max_first_logit_diff"], 0.0)  # same I2_S codes, same kernels
+        listed = {}
+        with open(os.path.join(d, "checksums.txt")) as f:
+            for line in f:
+                digest, rel = line.rstrip("\n").split("  ", 1)
+                listed[rel] = digest
+        files = sorted(os.path.relpath(os.path.join(root, n), d) for root, _, names in os.walk(d) for n in names)
+        self.assertEqual(sorted(listed), [f for f in files if f != "checksums.txt"])
+        for rel, digest in listed.items():
+            with open(os.path.join(d, rel), "rb") as f:
+                self.assertEqual(hashlib.sha256(f.read()).hexdigest(), digest, rel)
+        manifest = os.path.join(d, "manifest.json")
+        ok("manifest", d, "-o", manifest, "--bench-tokens", "4")
+        with open(manifest) as f:
+            m = json.load(f)
+        self.assertEqual(m["files"]["model"], "clean-f16.gguf")
+        self.assertEqual({c["path"] for c in m["contents"]}, set(files))
+        for c in m["contents"]:
+            with open(os.path.join(d, c["path"]), "rb") as f:
+                self.assertEqual(hashlib.sha256(f.read()).hexdigest(), c["sha256"], c["path"])
+        self.assertEqual(tern("validate", os.path.join(d, "onnx")).returncode, 0)
+
+    def test_validate_refuses_a_broken_onnx_directory(self):
+        d = Corrupt().broken_copy("validate")
+        with open(os.path.join(d, "model.onnx"), "r+b") as f:
+            f.truncate(1000)
+        r = tern("validate", d)
+        self.assertEqual(r.returncode, 13, r.stdout + r.stderr)
+
+
 class GenAI(unittest.TestCase):
     def generate(self, onnx_dir, prompt_ids, n):
         import onnxruntime_genai as og

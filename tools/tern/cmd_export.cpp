@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "export_check.h"
 #include "output_set.h"
 #include "tern/arch.h"
 #include "tern/convert.h"
@@ -35,11 +36,16 @@ std::vector<std::string> parse_formats(const std::string& list) {
   return out;
 }
 
+std::string write_clean_gguf(const ModelFile& src, const std::string& source, ordered_json tok_meta, RopeStyle src_rope,
+                             OutputSet& output);
+std::string checksums(OutputSet& output);
+
 }  // namespace
 
 int cmd_export(const std::vector<std::string>& args) {
   std::string source, tokenizer_path, out_dir, format_list = "gguf", bitnet_layout = "offline";
   uint64_t max_shard_mib = 0;
+  int64_t validate_tokens = 16;
   po::options_description opts("tern export MODEL [--format gguf,safetensors] [--tokenizer tokenizer.json] -o OUT_DIR");
   opts.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&source), "Hugging Face checkpoint directory, GGUF, or any model file tern reads")
@@ -51,6 +57,8 @@ int cmd_export(const std::vector<std::string>& args) {
                                                    "latent bf16 weights (online)")
       ("max-shard-size", po::value(&max_shard_mib), "safetensors: split model.safetensors into shards of at most "
                                                    "this many MiB (default: transformers' 5 GB)")
+      ("validate-tokens", po::value(&validate_tokens)->default_value(16), "greedy tokens each export must reproduce "
+                                                                          "from the source in validation.json (0: skip)")
       ("out,o", po::value(&out_dir), "output directory");
   po::positional_options_description pos;
   pos.add("checkpoint", 1);
@@ -59,6 +67,7 @@ int cmd_export(const std::vector<std::string>& args) {
   if (source.empty() || out_dir.empty()) throw Error("tern export: give CHECKPOINT_DIR and -o OUT_DIR");
   if (vm.count("tokenizer") && tokenizer_path.empty()) throw Error("tern export: --tokenizer is empty");
   const std::vector<std::string> formats = parse_formats(format_list);
+  option_in_range("validate-tokens", validate_tokens, 0, 1024);
   const bool want_gguf = std::count(formats.begin(), formats.end(), "gguf") > 0;
   const bool want_hf = std::count(formats.begin(), formats.end(), "safetensors") > 0;
   const bool want_onnx = std::count(formats.begin(), formats.end(), "onnx") > 0;
@@ -104,12 +113,44 @@ int cmd_export(const std::vector<std::string>& args) {
     Progress progress("export onnx");
     Registry::instance().format("onnx").write(*src, onnx, {});
   }
-  if (!want_gguf) {
-    output.commit();
-    if (want_hf) std::printf("wrote %s (Hugging Face checkpoint)\n", output.final_path("hf").c_str());
-    if (want_onnx) std::printf("wrote %s (ONNX model)\n", output.final_path("onnx").c_str());
-    return 0;
+  std::string gguf_summary;
+  if (want_gguf) gguf_summary = write_clean_gguf(*src, source, tok_meta, src_rope, output);
+
+  // The validation report and checksums cover every file of this export.
+  ordered_json reports = ordered_json::array();
+  bool format_ok = true, inference_ok = true;
+  for (const auto& [format, name] : {std::pair<const char*, const char*>{"gguf", "clean-f16.gguf"}, {"safetensors", "hf"}, {"onnx", "onnx"}}) {
+    if (std::find(formats.begin(), formats.end(), format) == formats.end()) continue;
+    Progress progress(std::string("validate ") + format);
+    const ExportCheck c = check_export(*src, output.staged_path(name), output.final_path(name), format, size_t(validate_tokens));
+    format_ok = format_ok && c.format_ok;
+    inference_ok = inference_ok && c.inference_ok;
+    reports.push_back(c.report);
   }
+  const ordered_json validation = {{"source", fs::absolute(source).lexically_normal().string()},
+                                   {"tern_version", version()},
+                                   {"passed", format_ok && inference_ok},
+                                   {"exports", reports}};
+  write_text_file(output.staged("validation.json"), validation.dump(2) + "\n");
+  write_text_file(output.staged("checksums.txt"), checksums(output));
+  if (!format_ok) throw Error(out_dir + ": an exported model does not read back (see validation.json's format_checks); nothing written");
+  output.commit();
+  if (want_gguf) std::printf("%s", gguf_summary.c_str());
+  if (want_hf) std::printf("wrote %s (Hugging Face checkpoint)\n", output.final_path("hf").c_str());
+  if (want_onnx) std::printf("wrote %s (ONNX model)\n", output.final_path("onnx").c_str());
+  std::printf("wrote %s (%s) and %s\n", output.final_path("validation.json").c_str(),
+              format_ok && inference_ok ? "passed" : "FAILED", output.final_path("checksums.txt").c_str());
+  if (!inference_ok)
+    std::fprintf(stderr, "tern: warning: an export's greedy tokens differ from the source's (validation.json)\n");
+  return 0;
+}
+
+namespace {
+
+// clean-f16.gguf with its fingerprint and provenance (.meta.json); returns what to print once committed.
+std::string write_clean_gguf(const ModelFile& src_model, const std::string& source, ordered_json tok_meta,
+                             RopeStyle src_rope, OutputSet& output) {
+  const ModelFile* src = &src_model;
   ModelFile clean = [&] {
     Progress progress("export");
     return to_clean_f16(*src, std::ref(progress));
@@ -164,12 +205,20 @@ int cmd_export(const std::vector<std::string>& args) {
   };
   const std::string fp = write_provenance(gguf, meta);
   const double mib = double(fs::file_size(gguf)) / (1 << 20);
-  output.commit();
-  std::printf("wrote %s (%zu tensors, %.2f MiB)\n%s\n", output.final_path("clean-f16.gguf").c_str(), clean.tensors.size(),
-              mib, fp.c_str());
-  if (want_hf) std::printf("wrote %s (Hugging Face checkpoint)\n", output.final_path("hf").c_str());
-  if (want_onnx) std::printf("wrote %s (ONNX model)\n", output.final_path("onnx").c_str());
-  return 0;
+  char line[512];
+  std::snprintf(line, sizeof line, "wrote %s (%zu tensors, %.2f MiB)\n", output.final_path("clean-f16.gguf").c_str(),
+                clean.tensors.size(), mib);
+  return line + fp + "\n";
 }
+
+// sha256sum's format ("<hex>  <path>"), every file staged so far, paths relative to OUT_DIR.
+std::string checksums(OutputSet& output) {
+  std::string out;
+  for (const auto& [rel, path] : output.staged_files())
+    out += sha256_file_hex(path) + "  " + rel + "\n";
+  return out;
+}
+
+}  // namespace
 
 }  // namespace tern::cli

@@ -8,6 +8,7 @@
 #include "tern/generate.h"
 #include "tern/model.h"
 #include "tern/registry.h"
+#include "tern/sha256.h"
 #include "tern/tokenizer.h"
 #include "tern/version.h"
 #include "tool_util.h"
@@ -38,11 +39,42 @@ int cmd_manifest(const std::vector<std::string>& args) {
   const size_t bench_tokens = size_t(option_in_range("bench-tokens", bench_tokens_opt, 0, 4096));
   const size_t threads = option_threads("threads", threads_opt);
 
+  // A directory (a tern export's OUT_DIR, a Hugging Face checkpoint, an ONNX directory): every file in it is
+  // listed with its sha256; an export's model is its clean-f16.gguf, else hf/, else onnx/.
   std::error_code ec;
-  if (fs::is_directory(model_path, ec))
-    throw Error("tern manifest: " + model_path + " is a directory; a manifest describes one model file (tern export "
-                "the checkpoint first)");
-  auto file = load_model_file(model_path);
+  const fs::path root = model_path;
+  ordered_json listing = nullptr;
+  std::string load_path = model_path, checksum;
+  uint64_t size_bytes = 0;
+  if (fs::is_directory(root, ec)) {
+    listing = ordered_json::array();
+    std::vector<fs::path> all;
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+      if (it->path().filename().string().starts_with(".")) {  // staging leftovers, editor files
+        if (it->is_directory()) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file() && fs::absolute(it->path()) != fs::absolute(out_path)) all.push_back(it->path());
+    }
+    std::sort(all.begin(), all.end());
+    std::string lines;
+    for (const auto& p : all) {
+      const std::string rel = fs::relative(p, root).string(), hex = sha256_file_hex(p);
+      listing.push_back({{"path", rel}, {"size_bytes", fs::file_size(p)}, {"sha256", hex}});
+      lines += hex + "  " + rel + "\n";
+      size_bytes += fs::file_size(p);
+    }
+    checksum = "sha256:" + sha256_hex(lines.data(), lines.size());  // of the listing, in sha256sum format
+    for (const char* m : {"clean-f16.gguf", "hf", "onnx"})
+      if (fs::exists(root / m, ec)) {
+        load_path = (root / m).string();
+        break;
+      }
+  } else {
+    size_bytes = fs::file_size(root);
+    checksum = "sha256:" + fingerprint(model_path).substr(7);
+  }
+  auto file = load_model_file(load_path);
   const std::string arch = file->get_string("general.architecture");
   if (name.empty()) name = file->get_string("general.name", fs::path(model_path).stem().string());
   uint64_t params = 0;
@@ -79,14 +111,15 @@ int cmd_manifest(const std::vector<std::string>& args) {
       {"num_layers", hp.n_layer},
       {"num_heads", hp.n_head},
       {"num_kv_heads", hp.n_head_kv},
-      {"size_bytes", fs::file_size(model_path)},
-      {"checksum", "sha256:" + fingerprint(model_path).substr(7)},
+      {"size_bytes", size_bytes},
+      {"checksum", checksum},
       {"created", build_date()},
       // The reference backend is portable C++ and tern builds for all three (see scripts/cross.sh).
       {"target_architectures", {"x86_64", "aarch64", "riscv64"}},
       {"performance", perf},
-      {"files", {{"model", fs::path(model_path).filename().string()},
+      {"files", {{"model", listing.is_null() || load_path == model_path ? fs::path(model_path).filename().string() : fs::relative(load_path, root).string()},
                  {"tokenizer", tokenizer_path.empty() ? "embedded" : fs::path(tokenizer_path).filename().string()}}},
+      {"contents", listing},
       {"tern_version", version()},
   };
   make_parent_directories(out_path);

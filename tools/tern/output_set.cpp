@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -75,6 +76,21 @@ void OutputSet::stop_watching() {
 fs::path OutputSet::staged(const std::string& name) {
   names_.push_back(name);
   return staging_ / name;
+}
+
+std::vector<std::pair<std::string, fs::path>> OutputSet::staged_files() const {
+  std::vector<std::pair<std::string, fs::path>> out;
+  for (const auto& name : names_) {
+    const fs::path p = staging_ / name;
+    if (fs::is_directory(p)) {
+      for (const auto& e : fs::recursive_directory_iterator(p))
+        if (e.is_regular_file()) out.emplace_back((fs::path(name) / fs::relative(e.path(), p)).string(), e.path());
+    } else if (fs::is_regular_file(p)) {
+      out.emplace_back(name, p);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 void OutputSet::commit() {

@@ -24,6 +24,10 @@ class OutputSet {
   // Where to write `name` now; commit() moves it to OUT_DIR/name.
   std::filesystem::path staged(const std::string& name);
   std::filesystem::path final_path(const std::string& name) const { return out_dir_ / name; }
+  std::filesystem::path staged_path(const std::string& name) const { return staging_ / name; }
+  // Every regular file staged so far (inside staged directories too), as {path relative to OUT_DIR, where
+  // it is now}, sorted by the relative path.
+  std::vector<std::pair<std::string, std::filesystem::path>> staged_files() const;
   // Moves every staged file into OUT_DIR, the one named first last (so it never appears without the others).
   void commit();
 
