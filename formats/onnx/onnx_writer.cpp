@@ -327,12 +327,6 @@ class DecoderWriter {
   std::set<std::string> done_;
 };
 
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-  if (!out.flush()) throw Error(p.string() + ": write failed");
-}
-
 // ONNX Runtime GenAI's genai_config.json for this graph.
 std::string genai_config(const ModelFile& f, const Shape& s) {
   auto id = [&](const char* key) { return f.get_int(std::string("tokenizer.ggml.") + key, -1); };
@@ -401,8 +395,8 @@ void write(const ModelFile& f, const fs::path& dir, const WriteOptions& options)
     DecoderWriter w(f, *arch, true);
     w.build();
     w.write(tmp, version());
-    write_text(tmp / "genai_config.json", genai_config(f, w.shape()));
-    write_text(tmp / "config.json", hf_config_json(f, "offline", "float32"));
+    write_text_atomically(tmp / "genai_config.json", genai_config(f, w.shape()));
+    write_text_atomically(tmp / "config.json", hf_config_json(f, "offline", "float32"));
     if (f.get("tokenizer.ggml.tokens"))
       write_tokenizer_files(Vocab::from_metadata(f), tmp, f.get_string("tokenizer.chat_template", ""));
   });

@@ -165,12 +165,6 @@ void write_safetensors(const fs::path& path, const std::vector<const OutTensor*>
   if (!out.flush()) throw Error(path.string() + ": write failed");
 }
 
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-  if (!out.flush()) throw Error(p.string() + ": write failed");
-}
-
 void write_into(const ModelFile& f, const fs::path& dir, const Settings& s) {
   const ArchDescriptor* arch = find_arch(f.get_string("general.architecture"));
   if (!arch)
@@ -187,9 +181,11 @@ void write_into(const ModelFile& f, const fs::path& dir, const Settings& s) {
       add_plain(f, *arch, *id, t, n.norm, tensors);
   }
   // Widest elements first keeps every tensor aligned to its element size in the mapped file.
-  std::sort(tensors.begin(), tensors.end(), [](const OutTensor& x, const OutTensor& y) {  // names are unique: a total order
-    return x.element_size() != y.element_size() ? x.element_size() > y.element_size() : x.name < y.name;
-  });
+  std::sort(tensors.begin(), tensors.end(),
+            [](const OutTensor& x, const OutTensor& y) {  // names are unique: a total order
+              return x.element_size() != y.element_size() ? x.element_size() > y.element_size()
+                                                          : x.name < y.name;
+            });
   std::vector<std::vector<const OutTensor*>> shards(1);
   uint64_t shard_bytes = 0, total = 0;
   for (const auto& t : tensors) {
@@ -212,18 +208,19 @@ void write_into(const ModelFile& f, const fs::path& dir, const Settings& s) {
       for (const auto* t : shards[i]) map[t->name] = name;
     }
     ordered_json index = {{"metadata", {{"total_size", total}}}, {"weight_map", map}};
-    write_text(dir / "model.safetensors.index.json", index.dump(2) + "\n");
+    write_text_atomically(dir / "model.safetensors.index.json", index.dump(2) + "\n");
   }
   std::string torch_dtype = "float32";
   for (const auto& t : tensors)
     if (t.dtype == "BF16" || t.dtype == "F16") torch_dtype = t.dtype == "BF16" ? "bfloat16" : "float16";
   if (arch->bitlinear) torch_dtype = "bfloat16";
-  const ordered_json cfg = ordered_json::parse(hf_config_json(f, s.bitnet_online ? "online" : "offline", torch_dtype));
-  write_text(dir / "config.json", cfg.dump(2) + "\n");
+  const ordered_json cfg =
+      ordered_json::parse(hf_config_json(f, s.bitnet_online ? "online" : "offline", torch_dtype));
+  write_text_atomically(dir / "config.json", cfg.dump(2) + "\n");
   ordered_json gen = {{"_from_model_config", true}};
   for (const char* key : {"bos_token_id", "eos_token_id"})
     if (cfg.contains(key)) gen[key] = cfg[key];
-  write_text(dir / "generation_config.json", gen.dump(2) + "\n");
+  write_text_atomically(dir / "generation_config.json", gen.dump(2) + "\n");
   if (f.get("tokenizer.ggml.tokens"))
     write_tokenizer_files(Vocab::from_metadata(f), dir, f.get_string("tokenizer.chat_template", ""));
 }

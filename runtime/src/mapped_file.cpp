@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "tern/error.h"
@@ -65,6 +66,14 @@ void write_atomically(const std::string& path, const std::function<void(const st
     std::filesystem::remove(tmp, ec);
     throw;
   }
+}
+
+void write_text_atomically(const std::filesystem::path& path, const std::string& text) {
+  write_atomically(path.string(), [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(text.data(), std::streamsize(text.size()));
+    if (!out.flush()) throw Error(path.string() + ": write failed");
+  });
 }
 
 void write_directory_atomically(const std::filesystem::path& dir,

@@ -14,14 +14,6 @@ using nlohmann::ordered_json;
 namespace tern {
 namespace {
 
-void write_text(const fs::path& path, const std::string& text) {
-  write_atomically(path.string(), [&](const std::string& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(text.data(), std::streamsize(text.size()));
-    if (!out.flush()) throw Error(path.string() + ": write failed");
-  });
-}
-
 bool has_byte_tokens(const Vocab& v) {
   for (auto t : v.types)
     if (t == TokenType::Byte) return true;
@@ -148,10 +140,10 @@ std::vector<std::string> write_tokenizer_files(const Vocab& v, const fs::path& d
                                                const std::string& chat_template) {
   std::vector<std::string> written;
   if (v.kind == Vocab::Kind::Spm) {
-    write_text(dir / "tokenizer.model", sentencepiece_model(v));
+    write_text_atomically(dir / "tokenizer.model", sentencepiece_model(v));
     written.push_back("tokenizer.model");
   } else {
-    write_text(dir / "tokenizer.json", tokenizer_json(v));
+    write_text_atomically(dir / "tokenizer.json", tokenizer_json(v));
     written.push_back("tokenizer.json");
   }
   auto token = [&](int32_t id) -> ordered_json {
@@ -166,7 +158,7 @@ std::vector<std::string> write_tokenizer_files(const Vocab& v, const fs::path& d
   if (v.pad >= 0) cfg["pad_token"] = token(v.pad);
   cfg["tokenizer_class"] = v.kind == Vocab::Kind::Spm ? "LlamaTokenizer" : "PreTrainedTokenizerFast";
   if (!chat_template.empty()) cfg["chat_template"] = chat_template;
-  write_text(dir / "tokenizer_config.json", cfg.dump(2) + "\n");
+  write_text_atomically(dir / "tokenizer_config.json", cfg.dump(2) + "\n");
   written.push_back("tokenizer_config.json");
   return written;
 }

@@ -37,6 +37,8 @@ void check_disjoint(std::vector<ByteRange> ranges, const std::string& where);
 // Writes via a temporary file in the same directory and renames it into place, so readers never see a
 // half-written file. The callback receives the temporary path; on exception the temporary is removed.
 void write_atomically(const std::string& path, const std::function<void(const std::string& tmp_path)>& write);
+// `text` as the whole of `path`, through write_atomically.
+void write_text_atomically(const std::filesystem::path& path, const std::string& text);
 // The same for a directory of files: `write` fills a hidden sibling directory, renamed to `dir` (which must
 // not exist yet) when it returns; on exception the sibling is removed.
 void write_directory_atomically(const std::filesystem::path& dir,
