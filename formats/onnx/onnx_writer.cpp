@@ -284,10 +284,11 @@ class DecoderWriter {
     return *t;
   }
 
-  void permute_qk(TensorRole role, int8_t* rows, size_t k, size_t n) const {
+  // q / k rows (n rows of row_bytes) into rotate-half order; other roles are left as they are.
+  void permute_qk(TensorRole role, void* rows, size_t row_bytes, size_t n) const {
     if (role != TensorRole::AttnQ && role != TensorRole::AttnK) return;
     const size_t heads = size_t(role == TensorRole::AttnQ ? s_.H : s_.KVH);
-    permute_qk_row_bytes(reinterpret_cast<uint8_t*>(rows), k, heads, n / heads, file_rope_style(f_, arch_),
+    permute_qk_row_bytes(static_cast<uint8_t*>(rows), row_bytes, heads, n / heads, file_rope_style(f_, arch_),
                          RopeStyle::RotateHalf);
   }
 
@@ -306,11 +307,7 @@ class DecoderWriter {
     }
     std::vector<float> v = dequantize_tensor(t);
     if (N == 0) return g_.f32(name, {K}, v);
-    if (role == TensorRole::AttnQ || role == TensorRole::AttnK) {
-      const size_t heads = size_t(role == TensorRole::AttnQ ? s_.H : s_.KVH);
-      permute_qk_rows(v.data(), size_t(K), heads, size_t(N) / heads, file_rope_style(f_, arch_),
-                      RopeStyle::RotateHalf);
-    }
+    permute_qk(role, v.data(), size_t(K) * sizeof(float), size_t(N));
     if (!transpose) return g_.f32(name, {N, K}, v);
     std::vector<float> tr(v.size());
     for (int64_t n = 0; n < N; ++n)
