@@ -88,6 +88,35 @@ TEST(DType, TiledTernaryRoundTripIsExactOnRaggedShapes) {
     }
 }
 
+// Q4_ZP holds MatMulNBits' blocks: f32 d, the zero point, then Q4_0's nibble order; value = d * (q - z)
+// computed exactly as written (q - z is an integer), and the quantizer stays within half a step.
+TEST(DType, Q4ZPLayoutIsTheDocumentedOne) {
+  uint8_t blk[kQ4ZPBlockBytes];
+  const float d = 0.1234567f;
+  std::memcpy(blk, &d, 4);
+  blk[4] = 11;
+  for (int j = 0; j < 16; ++j) blk[5 + j] = uint8_t(j | ((15 - j) << 4));
+  float out[32];
+  dequantize_row(DType::Q4_ZP, blk, out, 32);
+  for (int j = 0; j < 16; ++j) {
+    EXPECT_EQ(out[j], d * float(j - 11)) << j;
+    EXPECT_EQ(out[j + 16], d * float(15 - j - 11)) << j;
+  }
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-0.3f, 1.0f);  // asymmetric: the zero point is not 8
+  std::vector<float> x(96), back(96);
+  for (auto& v : x) v = u(rng);
+  std::vector<uint8_t> q(dtype_row_bytes(DType::Q4_ZP, 96));
+  quantize_row(DType::Q4_ZP, x.data(), q.data(), 96);
+  dequantize_row(DType::Q4_ZP, q.data(), back.data(), 96);
+  for (size_t b = 0; b < 3; ++b) {
+    float step;
+    std::memcpy(&step, q.data() + b * kQ4ZPBlockBytes, 4);
+    EXPECT_NE(q[b * kQ4ZPBlockBytes + 4], 8) << b;
+    for (size_t i = 32 * b; i < 32 * b + 32; ++i) EXPECT_LE(std::fabs(back[i] - x[i]), 0.5f * step * 1.0001f) << i;
+  }
+}
+
 TEST(DType, TL1LayoutIsTheDocumentedOne) {
   // docs/tl1.md, worked by hand: K = 6 (three pairs, padded to two pair bytes), N = 17 (two tiles, the second
   // padded with zero rows).

@@ -28,7 +28,7 @@ const tern::cpu::CpuKernels& kKernels = tern::x86::kAvx512VnniKernels;
 #else
 const tern::BackendInfo kInfo{"x86-avx2",
                               "AVX2/FMA/F16C kernels: I2_S, TL2, TQ1_0, TQ2_0 with int8 activations, "
-                              "F16/BF16/Q8_0/Q4_0/Q4_1; oneDNN prefill GEMM",
+                              "F16/BF16/Q8_0/Q4_0/Q4_1/Q4_ZP; oneDNN prefill GEMM",
                               20, "avx2 fma f16c"};
 const tern::cpu::CpuKernels& kKernels = tern::x86::kAvx2Kernels;
 #endif

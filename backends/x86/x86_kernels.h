@@ -102,10 +102,11 @@ void dots_half_f32_avx2(const uint8_t* row, const float* x, size_t k, size_t n_t
 void quantize_blocks_i16_avx2(const float* x, size_t k, int16_t* xq, float* block_scales);
 // A row of Q8_0 blocks times xq: sum over blocks of d * s * (sum of q xq).
 float dot_q8_0_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
-// A row of Q4_0 / Q4_1 blocks: d * s * (sum of q xq) + m * s * (sum of xq) per block (Q4_0: m = -8 d).
+// A row of Q4_0 / Q4_1 / Q4_ZP blocks: d * s * (sum of q xq) + m * s * (sum of xq) per block (Q4_0: m = -8 d,
+// Q4_ZP: m = -z d).
 template <DType kType>
 float dot_q4_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
-// Dequantizes a row of F32/F16/BF16/Q8_0/Q4_0/Q4_1 to floats; returns false for other types.
+// Dequantizes a row of F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q4_ZP to floats; returns false for other types.
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k);
 
 // oneDNN GEMM for prefill (onednn_gemm.cpp). Used where bench_x86_kernels shows it faster than our kernels:
@@ -150,6 +151,7 @@ constexpr cpu::CpuKernels make_avx2_kernels() {
   k.floats_for(DType::Q8_0) = {dot_q8_0_i16_avx2, nullptr, dequantize_row_as_avx2<DType::Q8_0>};
   k.floats_for(DType::Q4_0) = {dot_q4_i16_avx2<DType::Q4_0>, nullptr, dequantize_row_as_avx2<DType::Q4_0>};
   k.floats_for(DType::Q4_1) = {dot_q4_i16_avx2<DType::Q4_1>, nullptr, dequantize_row_as_avx2<DType::Q4_1>};
+  k.floats_for(DType::Q4_ZP) = {dot_q4_i16_avx2<DType::Q4_ZP>, nullptr, dequantize_row_as_avx2<DType::Q4_ZP>};
   k.scaled_epilogue = scaled_epilogue_avx2;
   k.dot_f32 = dot_f32_avx2;
   k.quantize_blocks_i16 = quantize_blocks_i16_avx2;

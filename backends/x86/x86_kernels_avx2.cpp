@@ -38,6 +38,11 @@ inline uint16_t load_u16(const uint8_t* p) {
 inline float load_f16(const uint8_t* p) {
   return _cvtsh_ss(load_u16(p));
 }
+inline float load_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
 
 // 32 two-bit codes at bit offset `shift` of each byte, times 32 int8 activations, as 16 int16 pair sums.
 inline __m256i codes_times_q(__m256i packed, int shift, const int8_t* q) {
@@ -551,6 +556,13 @@ inline void decode_block_32(DType type, const uint8_t* blk, __m256 (&w)[4]) {
     for (auto& v : w) v = _mm256_mul_ps(d, v);
     return;
   }
+  if (type == DType::Q4_ZP) {  // d * (q - z) with q - z exact in int32: the reference's values exactly
+    const __m256 d = _mm256_set1_ps(load_f32(blk));
+    const __m256 z = _mm256_set1_ps(float(blk[4]));
+    q4_block_values(blk + 5, w);
+    for (auto& v : w) v = _mm256_mul_ps(d, _mm256_sub_ps(v, z));
+    return;
+  }
   const bool has_min = type == DType::Q4_1;
   const __m128 dm = q4_d_m(blk, has_min);
   const __m256 d = _mm256_broadcastss_ps(dm);
@@ -627,9 +639,9 @@ float dot_q8_0_i16_avx2(const uint8_t* row, const int16_t* xq, const float* bloc
 
 template <DType kType>
 float dot_q4_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
-  static_assert(kType == DType::Q4_0 || kType == DType::Q4_1);
-  constexpr bool kHasMin = kType == DType::Q4_1;
-  constexpr size_t kBlockBytes = kHasMin ? 20 : 18;
+  static_assert(kType == DType::Q4_0 || kType == DType::Q4_1 || kType == DType::Q4_ZP);
+  constexpr bool kHasMin = kType != DType::Q4_0;
+  constexpr size_t kBlockBytes = kType == DType::Q4_0 ? 18 : kType == DType::Q4_1 ? 20 : kQ4ZPBlockBytes;
   const __m256i low = _mm256_set1_epi16(0xf);
   // The m * (sum of x) terms go to lane 1 of the side sums: Q4_1's (d, m) times (s, s * sum of xq) puts
   // m * s * sum there; Q4_0's m = -8 d, so its d goes in both lanes and the -8 comes at the end.
@@ -639,7 +651,10 @@ float dot_q4_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_
     // the high one needs no mask after its shift.
     const __m256i z =
         _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kBlockBytes - 16)));
-    const __m128 dm = kHasMin ? q4_d_m(blk, true) : _mm_moveldup_ps(q4_d_m(blk, false));
+    // Q4_ZP's m = -z d (rounded once, as Q4_1's stored min is).
+    const __m128 dm = kType == DType::Q4_ZP ? _mm_setr_ps(load_f32(blk), -float(blk[4]) * load_f32(blk), 0, 0)
+                      : kHasMin             ? q4_d_m(blk, true)
+                                            : _mm_moveldup_ps(q4_d_m(blk, false));
     const __m128 ds = _mm_mul_ps(
         dm, _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block_scales + 2 * b))));
     side = _mm_add_ps(side, ds);
@@ -651,6 +666,7 @@ float dot_q4_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_
 }
 template float dot_q4_i16_avx2<DType::Q4_0>(const uint8_t*, const int16_t*, const float*, size_t);
 template float dot_q4_i16_avx2<DType::Q4_1>(const uint8_t*, const int16_t*, const float*, size_t);
+template float dot_q4_i16_avx2<DType::Q4_ZP>(const uint8_t*, const int16_t*, const float*, size_t);
 
 bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
   switch (type) {
@@ -681,7 +697,8 @@ bool dequantize_row_avx2(DType type, const uint8_t* row, float* out, size_t k) {
     }
     case DType::Q8_0:
     case DType::Q4_0:
-    case DType::Q4_1: {
+    case DType::Q4_1:
+    case DType::Q4_ZP: {
       const size_t bb = dtype_traits(type)->block_bytes;
       for (size_t b = 0; b < k / 32; ++b, row += bb, out += 32) {
         __m256 w[4];

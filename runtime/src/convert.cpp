@@ -201,6 +201,7 @@ int llama_file_type(DType t) {
     case DType::I2_S: return 40;  // bitnet.cpp's LLAMA_FTYPE_MOSTLY_I2_S
     case DType::TL2: return 1002;  // no llama.cpp file type; tern's own, like the tensor type id
     case DType::TL1: return 1001;
+    case DType::Q4_ZP: return 1003;
   }
   return -1;
 }

@@ -22,6 +22,7 @@ constexpr DTypeTraits kTraits[] = {
     {DType::I2_S, "I2_S", kI2SBlock, kI2SBlock / 4, true},
     {DType::TL2, "TL2", 1, 0, true},  // any row length (groups are zero-padded); not row-blocked
     {DType::TL1, "TL1", 1, 0, true},  // any row length (pairs are zero-padded); not row-blocked
+    {DType::Q4_ZP, "Q4_ZP", 32, kQ4ZPBlockBytes, false},
 };
 
 inline uint16_t load_u16(const uint8_t* p) {
@@ -207,6 +208,17 @@ void dequantize_row(DType t, const void* row_v, float* out, size_t n, float tens
         }
       }
       return;
+    case DType::Q4_ZP:
+      for (size_t b = 0; b < n / 32; ++b, row += kQ4ZPBlockBytes) {
+        float d;
+        std::memcpy(&d, row, 4);
+        const int z = row[4];
+        for (int j = 0; j < 16; ++j) {
+          out[b * 32 + j] = d * float((row[5 + j] & 0xf) - z);
+          out[b * 32 + j + 16] = d * float((row[5 + j] >> 4) - z);
+        }
+      }
+      return;
     case DType::TQ2_0:
       for (size_t b = 0; b < n / 256; ++b, row += 66) {
         const float d = fp16_to_fp32(load_u16(row + 64));
@@ -286,6 +298,21 @@ void quantize_row(DType t, const float* x, void* row_v, size_t n, float tensor_s
           const int a = std::min(15, int((x[j] - mn) * id + 0.5f));
           const int c = std::min(15, int((x[j + 16] - mn) * id + 0.5f));
           row[4 + j] = uint8_t(a | (c << 4));
+        }
+      }
+      return;
+    case DType::Q4_ZP:  // MatMulNBits' asymmetric rule: the range [min(x, 0), max(x, 0)] in 15 steps
+      for (size_t b = 0; b < n / 32; ++b, row += kQ4ZPBlockBytes, x += 32) {
+        float mn = 0, mx = 0;
+        for (int j = 0; j < 32; ++j) mn = std::min(mn, x[j]), mx = std::max(mx, x[j]);
+        const float d = (mx - mn) / 15.0f, id = d ? 1.0f / d : 0.0f;
+        const int z = d ? int(std::clamp(std::lround(-mn * id), 0L, 15L)) : 8;
+        std::memcpy(row, &d, 4);
+        row[4] = uint8_t(z);
+        for (int j = 0; j < 16; ++j) {
+          const int a = int(std::clamp(std::lround(x[j] * id) + z, 0L, 15L));
+          const int c = int(std::clamp(std::lround(x[j + 16] * id) + z, 0L, 15L));
+          row[5 + j] = uint8_t(a | (c << 4));
         }
       }
       return;

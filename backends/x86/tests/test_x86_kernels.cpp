@@ -40,7 +40,8 @@ TEST_P(X86Matmul, MultiMatchesOneReferenceMatmulPerWeight) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, X86Matmul,
                          ::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0,
-                                           DType::Q4_1, DType::I2_S, DType::TQ2_0, DType::TQ1_0, DType::TL2),
+                                           DType::Q4_1, DType::Q4_ZP, DType::I2_S, DType::TQ2_0, DType::TQ1_0,
+                                           DType::TL2),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 // oneDNN's GEMM (prefill) against the reference: exact for I2_S (integer sums, same epilogue), 1e-4 for
@@ -49,7 +50,7 @@ TEST(X86Kernels, OneDnnPrefillMatchesReference) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(21);
   ThreadPool pool(2);
-  for (DType t : {DType::I2_S, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_1, DType::F32}) {
+  for (DType t : {DType::I2_S, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_1, DType::Q4_ZP, DType::F32}) {
     const size_t K = t == DType::I2_S ? 384 : 96, N = 70, T = 37;  // N: a full and a partial 64-row block
     float scale;
     auto bytes = make_weight(t, K, N, rng, &scale);
@@ -58,8 +59,10 @@ TEST(X86Kernels, OneDnnPrefillMatchesReference) {
     std::vector<float> x(T * K), y_ref(T * N), y_dnnl(T * N), y_own(T * N);
     for (auto& v : x) v = nd(rng);
     ref::matmul(w, x.data(), y_ref.data(), T, false, pool);
-    cpu::matmul(x86::with_onednn(x86::kAvx2Kernels, x86::OneDnnUse::Always), w, x.data(), y_dnnl.data(), T, false, pool);
-    cpu::matmul(x86::with_onednn(x86::kAvx2Kernels, x86::OneDnnUse::Never), w, x.data(), y_own.data(), T, false, pool);
+    cpu::matmul(x86::with_onednn(x86::kAvx2Kernels, x86::OneDnnUse::Always), w, x.data(), y_dnnl.data(), T,
+                false, pool);
+    cpu::matmul(x86::with_onednn(x86::kAvx2Kernels, x86::OneDnnUse::Never), w, x.data(), y_own.data(), T,
+                false, pool);
     for (size_t i = 0; i < y_ref.size(); ++i) {
       if (t == DType::I2_S) {
         ASSERT_EQ(y_dnnl[i], y_ref[i]) << i;
@@ -276,7 +279,7 @@ TEST(X86Kernels, DecodeRowDotsMatchReferenceForEveryBlockCount) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(11);
   ThreadPool pool(1);
-  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1})
+  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q4_ZP})
     for (size_t n_blocks = 1; n_blocks <= 9; ++n_blocks) {
       const size_t K = 32 * n_blocks, N = 5;
       float scale;
@@ -333,7 +336,7 @@ TEST(X86Kernels, Int16BlockQuantizationMatchesItsScalarDefinition) {
 TEST(X86Kernels, Int16DecodeDotsEqualTheirFormulaInDouble) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(23);
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1})
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q4_ZP})
     for (size_t n_blocks = 1; n_blocks <= 9; ++n_blocks) {
       const size_t K = 32 * n_blocks;
       float scale;
@@ -346,13 +349,15 @@ TEST(X86Kernels, Int16DecodeDotsEqualTheirFormulaInDouble) {
       dequantize_row(t, row.data(), w.data(), K);  // d * q + m, exactly as the kernels see the weights
       double want = 0, magnitude = 0;
       for (size_t i = 0; i < K; ++i) {
+        // Q4_ZP: the kernel's m = -z d is rounded once per block; the reference's d * (q - z) is exact.
         want += double(w[i]) * double(scales[2 * (i / 32)]) * double(xq[i]);
         magnitude += std::fabs(double(w[i]) * double(scales[2 * (i / 32)]) * double(xq[i]));
       }
-      const float got = t == DType::Q8_0 ? x86::dot_q8_0_i16_avx2(row.data(), xq.data(), scales.data(), K)
-                        : t == DType::Q4_0
-                            ? x86::dot_q4_i16_avx2<DType::Q4_0>(row.data(), xq.data(), scales.data(), K)
-                            : x86::dot_q4_i16_avx2<DType::Q4_1>(row.data(), xq.data(), scales.data(), K);
+      const float got =
+          t == DType::Q8_0   ? x86::dot_q8_0_i16_avx2(row.data(), xq.data(), scales.data(), K)
+          : t == DType::Q4_0 ? x86::dot_q4_i16_avx2<DType::Q4_0>(row.data(), xq.data(), scales.data(), K)
+          : t == DType::Q4_1 ? x86::dot_q4_i16_avx2<DType::Q4_1>(row.data(), xq.data(), scales.data(), K)
+                             : x86::dot_q4_i16_avx2<DType::Q4_ZP>(row.data(), xq.data(), scales.data(), K);
       EXPECT_NEAR(got, want, 2e-6 * magnitude) << dtype_name(t) << " K=" << K;
     }
 }
@@ -360,7 +365,7 @@ TEST(X86Kernels, Int16DecodeDotsEqualTheirFormulaInDouble) {
 TEST(X86Kernels, DequantizeMatchesReferenceExactly) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(5);
-  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
+  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q4_ZP}) {
     const size_t K = 96;
     float scale;
     auto bytes = make_weight(t, K, 1, rng, &scale);

@@ -29,6 +29,9 @@ enum class DType : uint32_t {
   // 16-row tiles, whole-tensor f32 scale. Not bitnet.cpp's TL1 (id 38, per-model layout), hence an id outside
   // GGML's range.
   TL1 = 1001,
+  // ONNX MatMulNBits' 4-bit weights, held exactly: blocks of 32 with an f32 scale d and a 4-bit zero point z,
+  // value = d * (q - z). Q4_0 / Q4_1 cannot hold them (f16 scales, and Q4_1's min is not d * z). tern's own id.
+  Q4_ZP = 1003,
 };
 
 struct DTypeTraits {
@@ -43,7 +46,7 @@ const DTypeTraits* dtype_traits(DType t);  // nullptr for unknown ids
 // Every type tern reads, in table order: what conformance tests and per-type kernel tables iterate over.
 std::span<const DTypeTraits> all_dtypes();
 // A type's position in all_dtypes(), for arrays indexed by type (kernel tables); kDTypeCount for unknown ids.
-inline constexpr size_t kDTypeCount = 11;
+inline constexpr size_t kDTypeCount = 12;
 constexpr size_t dtype_index(DType t) {
   switch (t) {
     case DType::F32:
@@ -68,6 +71,8 @@ constexpr size_t dtype_index(DType t) {
       return 9;
     case DType::TL1:
       return 10;
+    case DType::Q4_ZP:
+      return 11;
   }
   return kDTypeCount;
 }
@@ -89,6 +94,10 @@ size_t dtype_row_offset(DType t, size_t n_per_row, size_t row);
 bool dtype_tensor_scaled(DType t);
 // True for types whose rows are interleaved in tiles of rows (TL1, TL2).
 inline bool dtype_tiled(DType t) { return t == DType::TL1 || t == DType::TL2; }
+
+// A Q4_ZP block: f32 d, the zero point (0..15) in one byte, then 16 bytes of codes laid out as Q4_0's (byte
+// j holds weight j in its low nibble and weight j + 16 in its high nibble).
+inline constexpr size_t kQ4ZPBlockBytes = 21;
 
 // I2_S packs 128 weights into 32 bytes: weight j of a block sits in byte j % 32 at bit 6 - 2*(j / 32),
 // code 0 = -1, 1 = 0, 2 = +1.
