@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 
+#include "genai_weights.h"
 #include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/hf_config.h"
@@ -21,35 +22,17 @@ namespace {
 
 constexpr const char* kMs = "com.microsoft";
 
-float f16_or_f32(const std::string_view b, size_t i, bool half) {
-  if (half) {
-    uint16_t h;
-    std::memcpy(&h, b.data() + 2 * i, 2);
-    return fp16_to_fp32(h);
-  }
-  float f;
-  std::memcpy(&f, b.data() + 4 * i, 4);
-  return f;
-}
-
 struct Dims {
   size_t vocab = 0, hidden = 0, ffn = 0, heads = 0, kv_heads = 0, head_dim = 0, layers = 0;
 };
 
-class Recogniser {
+class Recogniser : public GraphIndex {
  public:
   Recogniser(const Graph& g, const std::string& path, Weights& weights, ModelFile& mf)
-      : g_(g), path_(path), weights_(weights), mf_(mf), used_(g.nodes.size()) {
-    for (const auto& t : g.inits)
-      if (!inits_.emplace(t.name, &t).second)
-        throw Error(path + ": initializer " + t.name + " appears twice");
-    for (size_t i = 0; i < g.nodes.size(); ++i) {
-      for (const auto& in : g.nodes[i].inputs)
-        if (!in.empty()) consumers_[in].push_back(i);
-      for (const auto& out : g.nodes[i].outputs)
-        if (!out.empty() && !producer_.emplace(out, i).second)
-          fail(g.nodes[i], "output " + out + " is produced twice");
-    }
+      : GraphIndex(g, path, "tern reads ONNX Runtime GenAI's llama decoder layout"),
+        weights_(weights),
+        mf_(mf),
+        used_(g.nodes.size()) {
     for (const auto& n : g.input_names) graph_inputs_.insert(n);
   }
 
@@ -63,53 +46,11 @@ class Recogniser {
   size_t rope_positions() const { return cos_ ? size_t(cos_->dims[0]) : 0; }
 
  private:
-  [[noreturn]] void fail(const Node& n, const std::string& why) const {
-    throw Error(path_ + ": node '" + n.name + "' (" + n.op + "): " + why +
-                " (tern reads ONNX Runtime GenAI's llama decoder layout)");
-  }
-  [[noreturn]] void fail_init(const std::string& name, const std::string& why) const {
-    throw Error(path_ + ": initializer " + name + ": " + why);
-  }
   const Node& use(size_t i) {
     used_[i] = true;
     return g_.nodes[i];
   }
-  std::vector<size_t> consumers(const std::string& v) const {
-    auto it = consumers_.find(v);
-    return it == consumers_.end() ? std::vector<size_t>{} : it->second;
-  }
-  const Node& producer(const std::string& v, const Node& from) {
-    auto it = producer_.find(v);
-    if (it == producer_.end()) fail(from, "input " + v + " is not computed by a node");
-    return use(it->second);
-  }
-  const Initializer& init(const Node& n, size_t input) const {
-    if (input >= n.inputs.size()) fail(n, "has no input " + std::to_string(input));
-    auto it = inits_.find(n.inputs[input]);
-    if (it == inits_.end()) fail(n, "input " + n.inputs[input] + " is not an initializer");
-    return *it->second;
-  }
-  int64_t int_attr(const Node& n, std::string_view name, int64_t fallback) const {
-    const Attribute* a = n.attr(name);
-    if (!a) return fallback;
-    if (!a->has_i) fail(n, "attribute " + std::string(name) + " is not an integer");
-    return a->i;
-  }
-  float float_attr(const Node& n, std::string_view name, float fallback) const {
-    const Attribute* a = n.attr(name);
-    if (!a) return fallback;
-    if (!a->has_f) fail(n, "attribute " + std::string(name) + " is not a float");
-    return a->f;
-  }
-  void only_attrs(const Node& n, std::initializer_list<std::string_view> known) const {
-    for (const auto& a : n.attrs)
-      if (std::find(known.begin(), known.end(), a.name) == known.end())
-        fail(n, "attribute " + a.name + " is not one tern implements");
-  }
-  void expect(const Node& n, std::string_view op, std::string_view domain) const {
-    const bool dom_ok = n.domain == domain || (domain.empty() && n.domain == "ai.onnx");
-    if (n.op != op || !dom_ok) fail(n, "expected " + std::string(op) + " here");
-  }
+  const Node& producer(const std::string& v, const Node& from) { return use(producer_index(v, from)); }
   std::vector<int64_t> ints(const Initializer& t) const {
     if (t.type != int32_t(ElemType::Int64) || t.elements() > 8)
       fail_init(t.name, "is not a small int64 constant");
@@ -148,6 +89,8 @@ class Recogniser {
   void check_rotary_tables(const Node& n, size_t cos_input);
   const Node& skip_norm_of(const std::string& a, const std::string& b);
   void layer(size_t l, const Node& norm, std::string& residual, std::string& pending);
+  void check_attention_attrs(const Node& a, size_t l);
+  std::string mlp(size_t l, const Node& post);
   void add(TensorInfo ti, const void* bytes, size_t nbytes) {
     uint8_t* dst = mf_.alloc(nbytes);
     std::memcpy(dst, bytes, nbytes);
@@ -156,14 +99,9 @@ class Recogniser {
     mf_.tensors.push_back(std::move(ti));
   }
 
-  const Graph& g_;
-  std::string path_;
   Weights& weights_;
   ModelFile& mf_;
   std::vector<bool> used_;
-  std::map<std::string, const Initializer*> inits_;
-  std::map<std::string, std::vector<size_t>> consumers_;
-  std::map<std::string, size_t> producer_;
   std::set<std::string> graph_inputs_;
   Dims d_;
   float eps_ = 0;
@@ -237,22 +175,10 @@ void Recogniser::add_linear(const Node& n, TensorId id, size_t k, size_t rows) {
     zp = weights_.bytes(Z);
   }
   const std::string_view codes = weights_.bytes(B), scales = weights_.bytes(S);
-  std::vector<uint8_t> out(dtype_tensor_bytes(DType::Q4_ZP, k, rows));
-  for (size_t r = 0; r < rows; ++r)
-    for (size_t b32 = 0; b32 < k / 32; ++b32) {
-      const size_t e0 = b32 * 32, src = e0 / size_t(block), within = e0 % size_t(block);
-      uint8_t* dst = out.data() + (r * (k / 32) + b32) * kQ4ZPBlockBytes;
-      const float d = f16_or_f32(scales, r * nb + src, half);
-      if (!std::isfinite(d)) fail_init(S.name, "holds a scale that is not finite");
-      std::memcpy(dst, &d, 4);
-      dst[4] = has_zp ? uint8_t((uint8_t(zp[r * zp_row + src / 2]) >> (4 * (src % 2))) & 0xf) : 8;
-      const auto* blk = reinterpret_cast<const uint8_t*>(codes.data()) + (r * nb + src) * blob + within / 2;
-      for (size_t j = 0; j < 16;
-           ++j) {  // MatMulNBits: element 2i low nibble, 2i + 1 high; Q4_ZP: Q4_0's order
-        const auto nib = [&](size_t e) { return uint8_t((blk[e / 2] >> (4 * (e % 2))) & 0xf); };
-        dst[5 + j] = uint8_t(nib(j) | (nib(j + 16) << 4));
-      }
-    }
+  const auto u8 = [](std::string_view v) { return reinterpret_cast<const uint8_t*>(v.data()); };
+  const std::vector<uint8_t> out =
+      q4zp_from_matmul_nbits(u8(codes), u8(scales), half, has_zp ? u8(zp) : nullptr, k, rows, size_t(block));
+  if (out.empty()) fail_init(S.name, "holds a scale that is not finite");
   ti.type = DType::Q4_ZP;
   add(std::move(ti), out.data(), out.size());
 }
@@ -306,38 +232,12 @@ void Recogniser::check_rotary_tables(const Node& n, size_t cos_input) {
 }
 
 double Recogniser::rope_theta(double hint) const {
-  const size_t P = size_t(cos_->dims[0]), half = d_.head_dim / 2, D = d_.head_dim;
-  const std::string_view cb = weights_.bytes(*cos_), sb = weights_.bytes(*sin_);
-  auto at = [&](std::string_view b, size_t p, size_t i) { return f16_or_f32(b, p * half + i, false); };
-  // Each column's frequency from the row where its angle is largest below pi/2 (the best-conditioned one);
-  // log(freq_i) = -(2i / D) log(theta), fitted through the origin.
-  double num = 0, den = 0;
-  for (size_t i = 1; i < half; ++i) {
-    const double f1 = std::atan2(double(at(sb, 1, i)), double(at(cb, 1, i)));
-    if (!(f1 > 0)) continue;
-    const size_t p = std::min<size_t>(P - 1, std::max<size_t>(1, size_t(1.5 / f1)));
-    const double f = std::atan2(double(at(sb, p, i)), double(at(cb, p, i))) / double(p);
-    if (!(f > 0)) continue;
-    const double x = 2.0 * double(i) / double(D);
-    num += -x * std::log(f), den += x * x;
-  }
-  if (!(den > 0)) fail_init(cos_->name, "is not a RoPE table (no rotating column)");
-  const double estimate = std::exp(num / den);
-  auto error = [&](double theta) {
-    double worst = 0;
-    for (size_t p = 0; p < P; ++p)
-      for (size_t i = 0; i < half; ++i) {
-        const double freq = double(float(1.0 / std::pow(theta, double(2 * i) / double(D))));
-        const double angle = double(float(double(p)) * float(freq));
-        worst = std::max(
-            {worst, std::fabs(std::cos(angle) - at(cb, p, i)), std::fabs(std::sin(angle) - at(sb, p, i))});
-      }
-    return worst;
-  };
-  constexpr double kTolerance = 2e-3;  // float tables of angles up to P: rounding, not another rule
-  for (double theta : {hint, std::round(estimate), estimate})
-    if (theta > 1 && error(theta) <= kTolerance) return theta;
-  fail_init(cos_->name, "is not plain RoPE with one base frequency (RoPE scaling is not supported)");
+  const auto u8 = [](std::string_view v) { return reinterpret_cast<const uint8_t*>(v.data()); };
+  const double theta = rope_theta_from_tables(u8(weights_.bytes(*cos_)), u8(weights_.bytes(*sin_)),
+                                              size_t(cos_->dims[0]), d_.head_dim, hint);
+  if (!theta)
+    fail_init(cos_->name, "is not plain RoPE with one base frequency (RoPE scaling is not supported)");
+  return theta;
 }
 
 const Node& Recogniser::skip_norm_of(const std::string& a, const std::string& b) {
@@ -359,6 +259,79 @@ const Node& Recogniser::skip_norm_of(const std::string& a, const std::string& b)
   if (c.empty())
     throw Error(path_ + ": value " + a + " is not used; tern expected a SkipSimplifiedLayerNormalization");
   fail(g_.nodes[c[0]], "expected the SkipSimplifiedLayerNormalization adding " + a + " and " + b);
+}
+
+// GroupQueryAttention's attributes: head counts (layer 0 sets them), and nothing tern does not compute.
+void Recogniser::check_attention_attrs(const Node& a, size_t l) {
+  only_attrs(a, {"num_heads", "kv_num_heads", "scale", "do_rotary", "rotary_interleaved", "local_window_size",
+                 "softcap", "smooth_softmax"});
+  const int64_t H = int_attr(a, "num_heads", 0), KV = int_attr(a, "kv_num_heads", 0);
+  if (H <= 0 || KV <= 0 || H % KV || H > 4096)
+    fail(a, "num_heads / kv_num_heads are not a grouped-query split");
+  if (l == 0) {
+    d_.heads = size_t(H), d_.kv_heads = size_t(KV);
+    if (d_.hidden % d_.heads) fail(a, "hidden size is not a multiple of num_heads");
+    d_.head_dim = d_.hidden / d_.heads;
+  } else if (size_t(H) != d_.heads || size_t(KV) != d_.kv_heads) {
+    fail(a, "has other head counts than layer 0");
+  }
+  if (int_attr(a, "local_window_size", -1) != -1)
+    fail(a, "uses a sliding window, which tern does not implement");
+  if (float_attr(a, "softcap", 0.0f) != 0.0f || int_attr(a, "smooth_softmax", 0) != 0)
+    fail(a, "caps or smooths its softmax, which tern does not implement");
+  const float scale = float_attr(a, "scale", 0.0f);
+  if (scale != 0.0f && std::fabs(scale * std::sqrt(float(d_.head_dim)) - 1.0f) > 1e-6f)
+    fail(a, "scales scores by " + std::to_string(scale) + ", not 1 / sqrt(head_dim)");
+}
+
+// gate and up projections of the post-attention norm's output, SiLU as gate * sigmoid(gate), times up, then
+// down: returns down's output.
+std::string Recogniser::mlp(size_t l, const Node& post) {
+  const int L = int(l);
+  const auto mlp = consumers(post.outputs.at(0));
+  if (mlp.size() != 2) fail(post, "output feeds " + std::to_string(mlp.size()) + " nodes, not gate and up");
+  const Node* gate = nullptr;
+  const Node* up = nullptr;
+  for (size_t i : mlp) {
+    const Node& p = use(i);
+    if (!is_linear(p)) fail(p, "expected the gate or up projection here");
+    (consumers(p.outputs.at(0)).size() == 2 ? gate : up) = &p;
+  }
+  if (!gate || !up) fail(post, "MLP is not gate and up projections with SiLU on the gate");
+  const std::string& gv = gate->outputs[0];
+  const Node* sig = nullptr;
+  const Node* act = nullptr;
+  for (size_t i : consumers(gv)) {
+    const Node& c = use(i);
+    if (c.op != "Sigmoid" && c.op != "Mul") fail(c, "expected SiLU's Sigmoid or Mul on the gate here");
+    (c.op == "Sigmoid" ? sig : act) = &c;
+  }
+  if (!sig || !act) fail(*gate, "output is not SiLU's Sigmoid and Mul");
+  expect(*sig, "Sigmoid", "");
+  expect(*act, "Mul", "");
+  const Node& sig_mul = only_consumer(sig->outputs.at(0), *sig);
+  if (&sig_mul != act || std::set<std::string>(act->inputs.begin(), act->inputs.end()) !=
+                             std::set<std::string>{gv, sig->outputs[0]})
+    fail(*act, "is not gate * sigmoid(gate)");
+  const Node& prod = only_consumer(act->outputs.at(0), *act);
+  expect(prod, "Mul", "");
+  if (std::set<std::string>(prod.inputs.begin(), prod.inputs.end()) !=
+          std::set<std::string>{act->outputs[0], up->outputs.at(0)} ||
+      consumers(up->outputs[0]).size() != 1)
+    fail(prod, "is not silu(gate) * up");
+  const Node& down = linear_consumer(prod.outputs.at(0), prod);
+  const size_t ffn = size_t(int_attr(*gate, "N", 0));
+  if (l == 0) {
+    if (gate->op == "MatMul")
+      d_.ffn = size_t(init(*gate, 1).dims.size() == 2 ? init(*gate, 1).dims[1] : 0);
+    else
+      d_.ffn = ffn;
+    if (!d_.ffn) fail(*gate, "has no output size");
+  }
+  add_linear(*gate, {TensorRole::FfnGate, L}, d_.hidden, d_.ffn);
+  add_linear(*up, {TensorRole::FfnUp, L}, d_.hidden, d_.ffn);
+  add_linear(down, {TensorRole::FfnDown, L}, d_.ffn, d_.hidden);
+  return down.outputs.at(0);
 }
 
 void Recogniser::layer(size_t l, const Node& norm, std::string& residual, std::string& pending) {
@@ -408,26 +381,8 @@ void Recogniser::layer(size_t l, const Node& norm, std::string& residual, std::s
     if (s == 2 && value != p.outputs[0]) fail(*gqa, "v is rotated");
   }
   const Node& a = *gqa;
-  only_attrs(a, {"num_heads", "kv_num_heads", "scale", "do_rotary", "rotary_interleaved", "local_window_size",
-                 "softcap", "smooth_softmax"});
-  const int64_t H = int_attr(a, "num_heads", 0), KV = int_attr(a, "kv_num_heads", 0);
-  if (H <= 0 || KV <= 0 || H % KV || H > 4096)
-    fail(a, "num_heads / kv_num_heads are not a grouped-query split");
-  if (l == 0) {
-    d_.heads = size_t(H), d_.kv_heads = size_t(KV);
-    if (d_.hidden % d_.heads) fail(a, "hidden size is not a multiple of num_heads");
-    d_.head_dim = d_.hidden / d_.heads;
-  } else if (size_t(H) != d_.heads || size_t(KV) != d_.kv_heads) {
-    fail(a, "has other head counts than layer 0");
-  }
+  check_attention_attrs(a, l);
   for (const Node* rot : rotaries) check_rotary_tables(*rot, 2);
-  if (int_attr(a, "local_window_size", -1) != -1)
-    fail(a, "uses a sliding window, which tern does not implement");
-  if (float_attr(a, "softcap", 0.0f) != 0.0f || int_attr(a, "smooth_softmax", 0) != 0)
-    fail(a, "caps or smooths its softmax, which tern does not implement");
-  const float scale = float_attr(a, "scale", 0.0f);
-  if (scale != 0.0f && std::fabs(scale * std::sqrt(float(d_.head_dim)) - 1.0f) > 1e-6f)
-    fail(a, "scales scores by " + std::to_string(scale) + ", not 1 / sqrt(head_dim)");
   const bool rotary_inside = int_attr(a, "do_rotary", 0) != 0;
   if (l == 0) rotary_in_attention_ = rotary_inside;
   if (rotary_inside != rotary_in_attention_) fail(a, "applies RoPE where layer 0 does not (or the reverse)");
@@ -467,50 +422,7 @@ void Recogniser::layer(size_t l, const Node& norm, std::string& residual, std::s
   add_norm(post, {TensorRole::FfnNorm, L});
   residual = post.outputs[3];
 
-  const auto mlp = consumers(post.outputs.at(0));
-  if (mlp.size() != 2) fail(post, "output feeds " + std::to_string(mlp.size()) + " nodes, not gate and up");
-  const Node* gate = nullptr;
-  const Node* up = nullptr;
-  for (size_t i : mlp) {
-    const Node& p = use(i);
-    if (!is_linear(p)) fail(p, "expected the gate or up projection here");
-    (consumers(p.outputs.at(0)).size() == 2 ? gate : up) = &p;
-  }
-  if (!gate || !up) fail(post, "MLP is not gate and up projections with SiLU on the gate");
-  const std::string& gv = gate->outputs[0];
-  const Node* sig = nullptr;
-  const Node* act = nullptr;
-  for (size_t i : consumers(gv)) {
-    const Node& c = use(i);
-    if (c.op != "Sigmoid" && c.op != "Mul") fail(c, "expected SiLU's Sigmoid or Mul on the gate here");
-    (c.op == "Sigmoid" ? sig : act) = &c;
-  }
-  if (!sig || !act) fail(*gate, "output is not SiLU's Sigmoid and Mul");
-  expect(*sig, "Sigmoid", "");
-  expect(*act, "Mul", "");
-  const Node& sig_mul = only_consumer(sig->outputs.at(0), *sig);
-  if (&sig_mul != act || std::set<std::string>(act->inputs.begin(), act->inputs.end()) !=
-                             std::set<std::string>{gv, sig->outputs[0]})
-    fail(*act, "is not gate * sigmoid(gate)");
-  const Node& prod = only_consumer(act->outputs.at(0), *act);
-  expect(prod, "Mul", "");
-  if (std::set<std::string>(prod.inputs.begin(), prod.inputs.end()) !=
-          std::set<std::string>{act->outputs[0], up->outputs.at(0)} ||
-      consumers(up->outputs[0]).size() != 1)
-    fail(prod, "is not silu(gate) * up");
-  const Node& down = linear_consumer(prod.outputs.at(0), prod);
-  const size_t ffn = size_t(int_attr(*gate, "N", 0));
-  if (l == 0) {
-    if (gate->op == "MatMul")
-      d_.ffn = size_t(init(*gate, 1).dims.size() == 2 ? init(*gate, 1).dims[1] : 0);
-    else
-      d_.ffn = ffn;
-    if (!d_.ffn) fail(*gate, "has no output size");
-  }
-  add_linear(*gate, {TensorRole::FfnGate, L}, d_.hidden, d_.ffn);
-  add_linear(*up, {TensorRole::FfnUp, L}, d_.hidden, d_.ffn);
-  add_linear(down, {TensorRole::FfnDown, L}, d_.ffn, d_.hidden);
-  pending = down.outputs.at(0);
+  pending = mlp(l, post);
 }
 
 void Recogniser::run() {

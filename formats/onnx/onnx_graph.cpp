@@ -1,6 +1,8 @@
 #include "onnx_graph.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "tern/error.h"
 #include "tern/mapped_file.h"
@@ -218,6 +220,71 @@ Graph parse_model(std::string_view data, const std::string& path) {
   }
   if (!have_graph) throw Error(path + ": not an ONNX model (no graph)");
   return g;
+}
+
+GraphIndex::GraphIndex(const Graph& g, std::string path, std::string context)
+    : g_(g), path_(std::move(path)), context_(std::move(context)) {
+  for (const auto& t : g.inits)
+    if (!inits_.emplace(t.name, &t).second) throw Error(path_ + ": initializer " + t.name + " appears twice");
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (const auto& in : g.nodes[i].inputs)
+      if (!in.empty()) consumers_[in].push_back(i);
+    for (const auto& out : g.nodes[i].outputs)
+      if (!out.empty() && !producer_.emplace(out, i).second)
+        fail(g.nodes[i], "output " + out + " is produced twice");
+  }
+}
+
+void GraphIndex::fail(const Node& n, const std::string& why) const {
+  throw Error(path_ + ": node '" + n.name + "' (" + n.op + "): " + why + " (" + context_ + ")");
+}
+
+void GraphIndex::fail_init(const std::string& name, const std::string& why) const {
+  throw Error(path_ + ": initializer " + name + ": " + why);
+}
+
+const std::vector<size_t>& GraphIndex::consumers(const std::string& v) const {
+  static const std::vector<size_t> kNone;
+  auto it = consumers_.find(v);
+  return it == consumers_.end() ? kNone : it->second;
+}
+
+size_t GraphIndex::producer_index(const std::string& v, const Node& from) const {
+  auto it = producer_.find(v);
+  if (it == producer_.end()) fail(from, "input " + v + " is not computed by a node");
+  return it->second;
+}
+
+const Initializer& GraphIndex::init(const Node& n, size_t input) const {
+  if (input >= n.inputs.size()) fail(n, "has no input " + std::to_string(input));
+  auto it = inits_.find(n.inputs[input]);
+  if (it == inits_.end()) fail(n, "input " + n.inputs[input] + " is not an initializer");
+  return *it->second;
+}
+
+int64_t GraphIndex::int_attr(const Node& n, std::string_view name, int64_t fallback) const {
+  const Attribute* a = n.attr(name);
+  if (!a) return fallback;
+  if (!a->has_i) fail(n, "attribute " + std::string(name) + " is not an integer");
+  return a->i;
+}
+
+float GraphIndex::float_attr(const Node& n, std::string_view name, float fallback) const {
+  const Attribute* a = n.attr(name);
+  if (!a) return fallback;
+  if (!a->has_f) fail(n, "attribute " + std::string(name) + " is not a float");
+  return a->f;
+}
+
+void GraphIndex::only_attrs(const Node& n, std::initializer_list<std::string_view> known) const {
+  for (const auto& a : n.attrs)
+    if (std::find(known.begin(), known.end(), a.name) == known.end())
+      fail(n, "attribute " + a.name + " is not one tern implements");
+}
+
+void GraphIndex::expect(const Node& n, std::string_view op, std::string_view domain) const {
+  const bool domain_ok = n.domain == domain || (domain.empty() && n.domain == "ai.onnx");
+  if (n.op != op || !domain_ok) fail(n, "expected " + std::string(op) + " here");
 }
 
 std::string_view Weights::bytes(const Initializer& t) {

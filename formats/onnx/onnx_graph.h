@@ -4,6 +4,7 @@
 // length, size and offset is checked; a corrupt or hostile file ends in tern::Error naming the file.
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +58,36 @@ struct Graph {
 };
 
 Graph parse_model(std::string_view data, const std::string& path);
+
+// Who produces and who consumes each value of a graph, and checked access to nodes' attributes and
+// initializer inputs; errors name the file, the node and `context` (what the reader expected).
+class GraphIndex {
+ public:
+  GraphIndex(const Graph& g, std::string path, std::string context);
+  [[noreturn]] void fail(const Node& n, const std::string& why) const;
+  [[noreturn]] void fail_init(const std::string& name, const std::string& why) const;
+  // Indices of the nodes reading value v (empty if none).
+  const std::vector<size_t>& consumers(const std::string& v) const;
+  // The index of the node computing v; fails naming `from` if none does.
+  size_t producer_index(const std::string& v, const Node& from) const;
+  // Input `input` of n, which must be an initializer.
+  const Initializer& init(const Node& n, size_t input) const;
+  int64_t int_attr(const Node& n, std::string_view name, int64_t fallback) const;
+  float float_attr(const Node& n, std::string_view name, float fallback) const;
+  // Fails naming any attribute of n outside `known`.
+  void only_attrs(const Node& n, std::initializer_list<std::string_view> known) const;
+  // Fails unless n is `op` of `domain` ("" also matching "ai.onnx").
+  void expect(const Node& n, std::string_view op, std::string_view domain) const;
+
+ protected:
+  const Graph& g_;
+  std::string path_, context_;
+
+ private:
+  std::map<std::string, const Initializer*> inits_;
+  std::map<std::string, std::vector<size_t>> consumers_;
+  std::map<std::string, size_t> producer_;
+};
 
 // Initializer bytes, from the model file or its external data file, every size and offset checked. External
 // data files are mapped once and kept alive in `storage`.
