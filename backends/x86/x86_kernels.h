@@ -102,8 +102,8 @@ void dots_half_f32_avx2(const uint8_t* row, const float* x, size_t k, size_t n_t
 void quantize_blocks_i16_avx2(const float* x, size_t k, int16_t* xq, float* block_scales);
 // A row of Q8_0 blocks times xq: sum over blocks of d * s * (sum of q xq).
 float dot_q8_0_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
-// A row of Q4_0 / Q4_1 / Q4_ZP blocks: d * s * (sum of q xq) + m * s * (sum of xq) per block (Q4_0: m = -8 d,
-// Q4_ZP: m = -z d).
+// A row of Q4_0 / Q4_1 blocks: d * s * (sum of q xq) + m * s * (sum of xq) per block (Q4_0: m = -8 d); of
+// Q4_ZP blocks: d * s * (sum of (q - z) xq).
 template <DType kType>
 float dot_q4_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
 // Dequantizes a row of F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q4_ZP to floats; returns false for other types.

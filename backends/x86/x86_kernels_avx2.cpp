@@ -640,9 +640,22 @@ float dot_q8_0_i16_avx2(const uint8_t* row, const int16_t* xq, const float* bloc
 template <DType kType>
 float dot_q4_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
   static_assert(kType == DType::Q4_0 || kType == DType::Q4_1 || kType == DType::Q4_ZP);
-  constexpr bool kHasMin = kType != DType::Q4_0;
-  constexpr size_t kBlockBytes = kType == DType::Q4_0 ? 18 : kType == DType::Q4_1 ? 20 : kQ4ZPBlockBytes;
   const __m256i low = _mm256_set1_epi16(0xf);
+  if constexpr (kType == DType::Q4_ZP) {
+    // q - z fits int16 (and its products with xq vpmaddwd's int32 pair sums), so the zero point is
+    // subtracted from the weights and the block is one d * s * (sum of (q - z) xq), as Q8_0's.
+    return sum_over_blocks(k / 32, 0.0f, [&](size_t b, __m256& acc, __m128&) {
+      const uint8_t* blk = row + b * kQ4ZPBlockBytes;
+      const __m256i z = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 5)));
+      const __m256i zero_point = _mm256_set1_epi16(int16_t(blk[4]));
+      const __m256i w_lo = _mm256_sub_epi16(_mm256_and_si256(z, low), zero_point);
+      const __m256i w_hi = _mm256_sub_epi16(_mm256_srli_epi16(z, 4), zero_point);
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(load_f32(blk) * block_scales[2 * b]),
+                            _mm256_cvtepi32_ps(block_dot_i16(w_lo, w_hi, xq + 32 * b)), acc);
+    });
+  }
+  constexpr bool kHasMin = kType == DType::Q4_1;
+  constexpr size_t kBlockBytes = kHasMin ? 20 : 18;
   // The m * (sum of x) terms go to lane 1 of the side sums: Q4_1's (d, m) times (s, s * sum of xq) puts
   // m * s * sum there; Q4_0's m = -8 d, so its d goes in both lanes and the -8 comes at the end.
   return sum_over_blocks(k / 32, kHasMin ? 1.0f : -8.0f, [&](size_t b, __m256& acc, __m128& side) {
@@ -651,10 +664,7 @@ float dot_q4_i16_avx2(const uint8_t* row, const int16_t* xq, const float* block_
     // the high one needs no mask after its shift.
     const __m256i z =
         _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kBlockBytes - 16)));
-    // Q4_ZP's m = -z d (rounded once, as Q4_1's stored min is).
-    const __m128 dm = kType == DType::Q4_ZP ? _mm_setr_ps(load_f32(blk), -float(blk[4]) * load_f32(blk), 0, 0)
-                      : kHasMin             ? q4_d_m(blk, true)
-                                            : _mm_moveldup_ps(q4_d_m(blk, false));
+    const __m128 dm = kHasMin ? q4_d_m(blk, true) : _mm_moveldup_ps(q4_d_m(blk, false));
     const __m128 ds = _mm_mul_ps(
         dm, _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(block_scales + 2 * b))));
     side = _mm_add_ps(side, ds);

@@ -349,7 +349,6 @@ TEST(X86Kernels, Int16DecodeDotsEqualTheirFormulaInDouble) {
       dequantize_row(t, row.data(), w.data(), K);  // d * q + m, exactly as the kernels see the weights
       double want = 0, magnitude = 0;
       for (size_t i = 0; i < K; ++i) {
-        // Q4_ZP: the kernel's m = -z d is rounded once per block; the reference's d * (q - z) is exact.
         want += double(w[i]) * double(scales[2 * (i / 32)]) * double(xq[i]);
         magnitude += std::fabs(double(w[i]) * double(scales[2 * (i / 32)]) * double(xq[i]));
       }
