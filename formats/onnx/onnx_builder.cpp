@@ -15,7 +15,8 @@ constexpr uint32_t kModelIrVersion = 1, kModelProducerName = 2, kModelProducerVe
                    kModelOpset = 8;
 constexpr uint32_t kOpsetDomain = 1, kOpsetVersion = 2;
 constexpr uint32_t kGraphNode = 1, kGraphName = 2, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12;
-constexpr uint32_t kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5;
+constexpr uint32_t kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5,
+                   kNodeDomain = 7;
 constexpr uint32_t kAttrName = 1, kAttrF = 2, kAttrI = 3, kAttrT = 5, kAttrInts = 8, kAttrType = 20;
 constexpr uint32_t kTensorDims = 1, kTensorDataType = 2, kTensorName = 8, kTensorRawData = 9,
                    kTensorExternal = 13, kTensorLocation = 14;
@@ -109,6 +110,21 @@ void GraphBuilder::node_multi(const std::string& op, const std::vector<std::stri
   nodes_.push_back(std::move(n));
 }
 
+std::string GraphBuilder::contrib_node(const std::string& op, const std::vector<std::string>& inputs,
+                                       const std::vector<Attr>& attrs) {
+  const std::string out = "/" + op + "_" + std::to_string(counter_) + "/output_0";
+  ProtoWriter n;
+  for (const auto& in : inputs) n.bytes(f::kNodeInput, in);
+  n.bytes(f::kNodeOutput, out);
+  n.bytes(f::kNodeName, "/" + op + "_" + std::to_string(counter_++));
+  n.bytes(f::kNodeOpType, op);
+  for (const auto& a : attrs) n.message(f::kNodeAttribute, a.proto());
+  n.bytes(f::kNodeDomain, kContribDomain);
+  nodes_.push_back(std::move(n));
+  uses_contrib_ = true;
+  return out;
+}
+
 std::string GraphBuilder::initializer(const std::string& name, ElemType type,
                                       const std::vector<int64_t>& dims, const void* bytes, size_t nbytes) {
   const auto* p = static_cast<const uint8_t*>(bytes);
@@ -193,6 +209,12 @@ void GraphBuilder::write(const fs::path& dir, const std::string& model_file, con
   model.bytes(f::kModelProducerVersion, producer_version);
   model.message(f::kModelGraph, graph);
   model.message(f::kModelOpset, opset_id);
+  if (uses_contrib_) {
+    ProtoWriter contrib;
+    contrib.bytes(f::kOpsetDomain, kContribDomain);
+    contrib.int64(f::kOpsetVersion, 1);
+    model.message(f::kModelOpset, contrib);
+  }
   // Protobuf caps a message at 2 GiB; the weights are outside, so only a pathological graph gets there.
   if (model.size() >= (size_t(1) << 31))
     throw Error((dir / model_file).string() + ": graph exceeds protobuf's 2 GiB");

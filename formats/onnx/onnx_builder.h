@@ -18,7 +18,8 @@ enum class ElemType : int32_t {
   Int32 = 6,
   Int64 = 7,
   Bool = 9,
-  Float16 = 10
+  Float16 = 10,
+  BFloat16 = 16
 };
 
 // A dimension of a graph input or output: a fixed size or a named symbolic one ("batch_size").
@@ -54,6 +55,11 @@ class GraphBuilder {
   // Adds a node; returns its first output's name (made unique from `op` unless `output` is given).
   std::string node(const std::string& op, const std::vector<std::string>& inputs,
                    const std::vector<Attr>& attrs = {}, const std::string& output = "");
+  // A node of ONNX Runtime's contrib operators (com.microsoft, opset 1, e.g. MatMulNBits); the model then
+  // imports that domain.
+  std::string contrib_node(const std::string& op, const std::vector<std::string>& inputs,
+                           const std::vector<Attr>& attrs = {});
+  static constexpr const char* kContribDomain = "com.microsoft";
   // A node with several outputs, all named by the caller.
   void node_multi(const std::string& op, const std::vector<std::string>& inputs,
                   const std::vector<std::string>& outputs, const std::vector<Attr>& attrs = {});
@@ -91,6 +97,7 @@ class GraphBuilder {
   std::vector<Initializer> inits_;
   std::vector<ProtoWriter> inputs_, outputs_;
   size_t counter_ = 0;
+  bool uses_contrib_ = false;
 };
 
 }  // namespace tern::onnx

@@ -152,6 +152,7 @@ size_t elem_size(int32_t type) {
     case ElemType::Bool:
       return 1;
     case ElemType::Float16:
+    case ElemType::BFloat16:
       return 2;
   }
   return 0;

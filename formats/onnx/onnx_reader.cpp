@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "genai_reader.h"
@@ -62,6 +63,96 @@ void check_structure(const Graph& g, const GraphBuilder& want, const std::string
     expected.erase(it);
   }
   if (!expected.empty()) throw Error(path + ": missing initializer " + expected.begin()->first);
+}
+
+// f16 block scales written as float: exact only if the value is a half.
+uint16_t exact_half(float v, const std::string& path, const std::string& name) {
+  const uint16_t h = fp32_to_fp16(v);
+  if (!(fp16_to_fp32(h) == v))
+    throw Error(path + ": initializer " + name + " holds a scale that is not a half (" + std::to_string(v) +
+                "); tern's export writes f16 block scales");
+  return h;
+}
+
+// A llama projection as the writer's typed_linear writes it (`base` + .q4 / .q8 / .scales / .zero_points /
+// .mins, or a float16 / bfloat16 [K, N] `base`), back to its dtype's rows bit for bit. Nothing when the file
+// has none of these (a float32 weight).
+std::optional<std::pair<TensorInfo, std::vector<uint8_t>>> typed_projection(
+    const std::string& base, const std::map<std::string, const Initializer*>& by_name, Weights& weights,
+    const std::string& path) {
+  auto get = [&](const std::string& name) -> const Initializer* {
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  };
+  TensorInfo ti;
+  if (const Initializer* w = get(base)) {
+    const bool half = w->type == int32_t(ElemType::Float16), brain = w->type == int32_t(ElemType::BFloat16);
+    if (!half && !brain) return std::nullopt;
+    if (w->dims.size() != 2) throw Error(path + ": initializer " + base + " is not a [K, N] matrix");
+    const size_t K = size_t(w->dims[0]), N = size_t(w->dims[1]);
+    const std::string_view b = weights.bytes(*w);
+    std::vector<uint8_t> out(b.size());
+    for (size_t k = 0; k < K; ++k)
+      for (size_t r = 0; r < N; ++r) std::memcpy(&out[(r * K + k) * 2], b.data() + (k * N + r) * 2, 2);
+    ti.type = half ? DType::F16 : DType::BF16;
+    ti.ne = {K, N};
+    return std::make_pair(ti, std::move(out));
+  }
+  const Initializer* q4 = get(base + ".q4");
+  const Initializer* q8 = get(base + ".q8");
+  const Initializer* codes = q4 ? q4 : q8;
+  const Initializer* sc = get(base + ".scales");
+  if (!codes || !sc) return std::nullopt;
+  const Initializer* zp = get(base + ".zero_points");
+  const Initializer* mins = get(base + ".mins");
+  const size_t blob = q4 ? 16 : 32;
+  if (codes->type != int32_t(ElemType::Uint8) || codes->dims.size() != 3 || size_t(codes->dims[2]) != blob ||
+      sc->type != int32_t(ElemType::Float) || sc->elements() != uint64_t(codes->dims[0] * codes->dims[1]))
+    throw Error(path + ": initializer " + codes->name + " / " + sc->name +
+                " is not MatMulNBits codes [N, blocks, 32 * bits / 8] with one float scale per block");
+  const size_t N = size_t(codes->dims[0]), nb = size_t(codes->dims[1]), K = nb * 32, zp_row = (nb + 1) / 2;
+  const DType type = q8 ? DType::Q8_0 : mins ? DType::Q4_1 : zp ? DType::Q4_ZP : DType::Q4_0;
+  if ((zp && (zp->type != int32_t(ElemType::Uint8) || zp->elements() != N * zp_row)) ||
+      (mins && (mins->type != int32_t(ElemType::Float) || mins->elements() != nb * N)) || (q8 && (zp || mins)))
+    throw Error(path + ": initializer " + base + ".zero_points / .mins do not match " + codes->name);
+  const auto* c = reinterpret_cast<const uint8_t*>(weights.bytes(*codes).data());
+  const std::string_view sb = weights.bytes(*sc);
+  const auto* z = zp ? reinterpret_cast<const uint8_t*>(weights.bytes(*zp).data()) : nullptr;
+  const std::string_view mb = mins ? weights.bytes(*mins) : std::string_view();
+  const size_t bb = dtype_traits(type)->block_bytes;
+  std::vector<uint8_t> out(N * nb * bb);
+  for (size_t r = 0; r < N; ++r)
+    for (size_t k = 0; k < nb; ++k) {
+      uint8_t* blk = out.data() + (r * nb + k) * bb;
+      const uint8_t* src = c + (r * nb + k) * blob;
+      float d, m = 0;
+      std::memcpy(&d, sb.data() + 4 * (r * nb + k), 4);
+      if (mins) std::memcpy(&m, mb.data() + 4 * (k * N + r), 4);
+      const uint8_t zk = z ? uint8_t((z[r * zp_row + k / 2] >> (4 * (k % 2))) & 0xf) : 0;
+      if (type == DType::Q4_1 && zk)
+        throw Error(path + ": initializer " + zp->name + " holds a non-zero point next to Q4_1 mins");
+      if (type == DType::Q4_ZP) {
+        std::memcpy(blk, &d, 4);
+        blk[4] = zk;
+      } else {
+        const uint16_t h = exact_half(d, path, sc->name);
+        std::memcpy(blk, &h, 2);
+      }
+      if (type == DType::Q4_1) {
+        const uint16_t h = exact_half(m, path, mins->name);
+        std::memcpy(blk + 2, &h, 2);
+      }
+      if (type == DType::Q8_0) {
+        for (size_t j = 0; j < 32; ++j) blk[2 + j] = uint8_t(int8_t(int(src[j]) - 128));
+        continue;
+      }
+      uint8_t* qs = blk + (type == DType::Q4_ZP ? 5 : type == DType::Q4_1 ? 4 : 2);
+      auto nib = [&](size_t e) { return uint8_t((src[e / 2] >> (4 * (e % 2))) & 0xf); };  // element 2i low
+      for (size_t j = 0; j < 16; ++j) qs[j] = uint8_t(nib(j) | (nib(j + 16) << 4));
+    }
+  ti.type = type;
+  ti.ne = {K, N};
+  return std::make_pair(ti, std::move(out));
 }
 
 }  // namespace
@@ -158,6 +249,13 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
           std::memcpy(out.data(), w.data(), out.size());
         add(std::move(ti), std::move(out));
         continue;
+      }
+      if (n.projection) {
+        if (auto typed = typed_projection(onnx_name, by_name, weights, path)) {
+          typed->first.name = ti.name;
+          add(std::move(typed->first), std::move(typed->second));
+          continue;
+        }
       }
       const Initializer& t = find(onnx_name);
       if (t.type != int32_t(ElemType::Float) || t.dims.empty() || t.dims.size() > 2)

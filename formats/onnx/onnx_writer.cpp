@@ -5,6 +5,7 @@
 #include "onnx_writer.h"
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,49 @@ constexpr int64_t kOpset = 21;
 // Columns up to which a float dot of int8 activations and ternary codes is exact: 128 K < 2^24.
 constexpr int64_t kMaxExactK = 131072;
 
+// MatMulNBits' inputs for rows of a 32-element block type (element 2i of a block in the low nibble of byte i
+// for 4 bits; 8-bit codes as uint8 with the default zero point 128), and Q4_1's mins ([block][row]).
+struct NBitsBlocks {
+  std::vector<uint8_t> codes, zero_points;
+  std::vector<float> scales, mins;
+};
+
+NBitsBlocks nbits_blocks(DType type, const std::vector<uint8_t>& rows, size_t K, size_t N, bool with_data) {
+  NBitsBlocks b;
+  if (!with_data) return b;
+  const size_t nb = K / 32, bb = dtype_traits(type)->block_bytes, zp_row = (nb + 1) / 2;
+  const bool eight = type == DType::Q8_0;
+  b.codes.resize(N * nb * (eight ? 32 : 16));
+  b.scales.resize(N * nb);
+  if (type == DType::Q4_1 || type == DType::Q4_ZP) b.zero_points.assign(N * zp_row, 0);
+  if (type == DType::Q4_1) b.mins.resize(nb * N);
+  auto f16 = [](const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return fp16_to_fp32(h);
+  };
+  for (size_t r = 0; r < N; ++r)
+    for (size_t k = 0; k < nb; ++k) {
+      const uint8_t* blk = rows.data() + r * nb * bb + k * bb;
+      const uint8_t* qs = blk + (type == DType::Q4_ZP ? 5 : type == DType::Q4_1 ? 4 : 2);
+      uint8_t* out = b.codes.data() + (r * nb + k) * (eight ? 32 : 16);
+      if (type == DType::Q4_ZP) {
+        std::memcpy(&b.scales[r * nb + k], blk, 4);
+        b.zero_points[r * zp_row + k / 2] |= uint8_t(blk[4] << (4 * (k % 2)));
+      } else {
+        b.scales[r * nb + k] = f16(blk);
+      }
+      if (type == DType::Q4_1) b.mins[k * N + r] = f16(blk + 2);
+      if (eight) {
+        for (size_t j = 0; j < 32; ++j) out[j] = uint8_t(int(int8_t(qs[j])) + 128);
+        continue;
+      }
+      auto nib = [&](size_t e) { return e < 16 ? qs[e] & 0xf : qs[e - 16] >> 4; };  // Q4_0's order
+      for (size_t i = 0; i < 16; ++i) out[i] = uint8_t(nib(2 * i) | (nib(2 * i + 1) << 4));
+    }
+  return b;
+}
+
 struct Shape {
   int64_t D, F, H, KVH, hd, V, L, ctx;
   float eps, theta;
@@ -52,7 +96,10 @@ class DecoderWriter {
     s_.H = num("attention.head_count");
     s_.KVH = f.get_int(a + "attention.head_count_kv", s_.H);
     s_.hd = f.get_int(a + "attention.key_length", s_.D / s_.H);
-    s_.V = num("vocab_size");
+    // llama.cpp's GGUFs leave vocab_size out: the embedding's rows say it.
+    const TensorInfo* embd = f.find(tensor_name({TensorRole::TokenEmbd}));
+    s_.V = f.get_int(a + "vocab_size", embd ? int64_t(embd->n_rows()) : 0);
+    if (s_.V <= 0) throw Error(f.path + ": missing " + a + "vocab_size");
     s_.L = num("block_count");
     s_.ctx = f.get_int(a + "context_length", 2048);
     s_.eps = float(f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5));
@@ -220,7 +267,7 @@ class DecoderWriter {
   }
 
   std::string linear(const std::string& x, TensorRole role, int64_t l) {
-    if (!s_.bitlinear) return g_.node("MatMul", {x, weight_f32(role, l, true)});
+    if (!s_.bitlinear) return typed_linear(x, role, l);
     const TensorInfo& t = tensor(role, l);
     const int64_t K = int64_t(t.ne[0]), N = int64_t(t.n_rows());
     std::vector<int8_t> transposed;  // [K, N], the MatMul's B
@@ -248,6 +295,56 @@ class DecoderWriter {
     const std::string dot =
         g_.node("MatMul", {xq, g_.node("Cast", {w}, {Attr::i("to", int64_t(ElemType::Float))})});
     return g_.node("Div", {g_.node("Mul", {dot, ws}), xs});  // (scale * dot) / xs, the reference's order
+  }
+
+  // A llama projection in its own dtype. Block types become MatMulNBits with the same weights: d as the
+  // scales, Q4_ZP's z as zero points, Q4_0's implied 8 and Q8_0's codes + 128 as MatMulNBits' defaults; Q4_1's
+  // d * q + m as MatMulNBits with zero points 0 plus the activations' block sums times m. F16 / BF16 stay 16-bit
+  // in the file, cast to float in the graph.
+  std::string typed_linear(const std::string& x, TensorRole role, int64_t l) {
+    const TensorInfo& t = tensor(role, l);
+    const DType type = t.type;
+    if (type != DType::Q4_0 && type != DType::Q4_1 && type != DType::Q4_ZP && type != DType::Q8_0 &&
+        type != DType::F16 && type != DType::BF16)
+      return g_.node("MatMul", {x, weight_f32(role, l, true)});
+    const int64_t K = int64_t(t.ne[0]), N = int64_t(t.n_rows());
+    const size_t row_bytes = dtype_row_bytes(type, size_t(K));
+    std::vector<uint8_t> rows;
+    if (g_.with_data()) {
+      rows.assign(t.data, t.data + row_bytes * size_t(N));
+      permute_qk(role, rows.data(), row_bytes, size_t(N));
+    }
+    const std::string base = tensor_name(TensorId{role, int(l)}, NameScheme::Onnx);
+    if (type == DType::F16 || type == DType::BF16) {
+      std::vector<uint8_t> tr(rows.size());
+      for (int64_t n = 0; n < N && g_.with_data(); ++n)
+        for (int64_t k = 0; k < K; ++k) std::memcpy(&tr[size_t(k * N + n) * 2], &rows[size_t(n * K + k) * 2], 2);
+      const std::string w = g_.initializer(base, type == DType::F16 ? ElemType::Float16 : ElemType::BFloat16,
+                                           {K, N}, g_.with_data() ? tr.data() : nullptr, tr.size());
+      return g_.node("MatMul", {x, g_.node("Cast", {w}, {Attr::i("to", int64_t(ElemType::Float))})});
+    }
+    const NBitsBlocks b = nbits_blocks(type, rows, size_t(K), size_t(N), g_.with_data());
+    const int64_t nb = K / 32, bits = type == DType::Q8_0 ? 8 : 4;
+    auto data = [&](const auto& v) { return g_.with_data() ? static_cast<const void*>(v.data()) : nullptr; };
+    std::vector<std::string> in = {
+        x,
+        g_.initializer(base + (bits == 8 ? ".q8" : ".q4"), ElemType::Uint8, {N, nb, 4 * bits}, data(b.codes),
+                       b.codes.size()),
+        g_.initializer(base + ".scales", ElemType::Float, {N * nb}, data(b.scales), b.scales.size() * 4)};
+    if (!b.zero_points.empty() || (!g_.with_data() && (type == DType::Q4_1 || type == DType::Q4_ZP)))
+      in.push_back(g_.initializer(base + ".zero_points", ElemType::Uint8, {N * ((nb + 1) / 2)},
+                                  data(b.zero_points), size_t(N * ((nb + 1) / 2))));
+    const std::string y = g_.contrib_node(
+        "MatMulNBits", in,
+        {Attr::i("K", K), Attr::i("N", N), Attr::i("bits", bits), Attr::i("block_size", 32)});
+    if (type != DType::Q4_1) return y;
+    const std::string sums = g_.node(
+        "ReduceSum", {g_.node("Reshape", {x, g_.i64("/const/blocks_" + std::to_string(nb), {0, 0, nb, 32})}),
+                      axes_last_},
+        {Attr::i("keepdims", 0)});
+    const std::string mins =
+        g_.initializer(base + ".mins", ElemType::Float, {nb, N}, data(b.mins), b.mins.size() * 4);
+    return g_.node("Add", {y, g_.node("MatMul", {sums, mins})});
   }
 
   // std::round: halves away from zero. ONNX's Round ties to even, so the tie is made explicit: |x| - floor|x|

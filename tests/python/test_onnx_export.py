@@ -150,6 +150,94 @@ class ReadBack(unittest.TestCase):
         self.assertEqual(tern("validate", exported("packed", checkpoint("packed"))).returncode, 0)
 
 
+def llama_gguf(path, qtype):
+    """A small random llama GGUF (dim 128, 2 layers, 4 heads / 2 KV heads, an SPM vocabulary) whose projections
+    are `qtype`, quantized by PyPI gguf."""
+    import gguf
+    vocab = ["<unk>", "<s>", "</s>", "\u2581", "\u2581the", "a", "b", "c", "\u2581hello", "lo", "wor", "ld", "\u2581a"]
+    w = gguf.GGUFWriter(path, "llama")
+    n, ff, nv = 128, 256, len(vocab)
+    for key, v in (("embedding_length", n), ("block_count", 2), ("feed_forward_length", ff),
+                   ("attention.head_count", 4), ("attention.head_count_kv", 2), ("context_length", 64)):
+        w.add_uint32(f"llama.{key}", v)
+    w.add_float32("llama.rope.freq_base", 10000.0)
+    w.add_float32("llama.attention.layer_norm_rms_epsilon", 1e-5)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(vocab)
+    w.add_token_scores([float(-i) for i in range(nv)])
+    w.add_token_types([3, 3, 3] + [1] * (nv - 3))
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    rng = np.random.default_rng(3)
+    w.add_tensor("token_embd.weight", rng.standard_normal((nv, n)).astype(np.float32))
+    w.add_tensor("output_norm.weight", (1 + 0.1 * rng.standard_normal(n)).astype(np.float32))
+    for layer in range(2):
+        for name in ("attn_norm", "ffn_norm"):
+            w.add_tensor(f"blk.{layer}.{name}.weight", (1 + 0.1 * rng.standard_normal(n)).astype(np.float32))
+        for name, rows, cols in (("attn_q", n, n), ("attn_k", n // 2, n), ("attn_v", n // 2, n), ("attn_output", n, n),
+                                 ("ffn_gate", ff, n), ("ffn_up", ff, n), ("ffn_down", n, ff)):
+            m = (rng.standard_normal((rows, cols)) * 0.1).astype(np.float32)
+            t = getattr(gguf.GGMLQuantizationType, qtype)
+            w.add_tensor(f"blk.{layer}.{name}.weight", gguf.quantize(m, t), raw_dtype=t)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def relative_difference(a, b):
+    x, y = np.array(a["logits"]), np.array(b["logits"])
+    return float(np.abs(x - y).max() / np.abs(y).max())
+
+
+class LlamaDtypes(unittest.TestCase):
+    """Llama projections are exported in their own dtype (MatMulNBits for the block types, 16-bit initializers
+    cast to float), read back by tern in that dtype, and run by ONNX Runtime within 1e-2. tern's logits on the
+    export equal the source's to float rounding: the export's q / k rows are in rotate-half order, so attention
+    sums each head's dimensions in another order."""
+
+    def test_every_block_and_half_type(self):
+        for qtype, op in (("Q4_0", "MatMulNBits"), ("Q4_1", "MatMulNBits"), ("Q8_0", "MatMulNBits"),
+                          ("F16", "Cast"), ("BF16", "Cast")):
+            src = os.path.join(ARGS.tmp, "onnx_export", f"llama_{qtype}.gguf")
+            llama_gguf(src, qtype)
+            d = exported(f"llama_{qtype}", src)
+            import onnx
+            m = onnx.load(os.path.join(d, "model.onnx"), load_external_data=False)
+            self.assertIn(op, {n.op_type for n in m.graph.node}, qtype)
+            types = ok("inspect", d)
+            self.assertEqual(types.count(f" {qtype} "), 14, qtype)  # every projection kept its type
+            want = tern_record(src, "hello world", 8)
+            got = tern_record(d, "hello world", 8)
+            self.assertEqual(got["tokens"], want["tokens"], qtype)
+            self.assertLess(relative_difference(got, want), 1e-4, qtype)
+            self.check_ort(d, want, qtype)
+        # A GenAI directory's Q4_ZP weights go out as MatMulNBits with zero points and come back the same.
+        sys.path.insert(0, os.path.dirname(__file__))
+        import genai_fixture
+        w, cfg = genai_fixture.bitnet_online_weights(checkpoint("bf16"))
+        genai = genai_fixture.build(w, cfg, os.path.join(ARGS.tmp, "onnx_export", "genai_q4zp"), checkpoint("bf16"),
+                                    nbits=4, block=32, zero_points=True)
+        d = exported("from_genai", genai)
+        self.assertEqual(ok("inspect", d).count(" Q4_ZP "), 56)
+        want, got = tern_record(genai, PROMPTS[0], 8), tern_record(d, PROMPTS[0], 8)
+        self.assertEqual(got["tokens"], want["tokens"])
+        self.assertLess(relative_difference(got, want), 1e-4)
+        self.check_ort(d, want, "Q4_ZP")
+
+    def check_ort(self, d, rec, what):
+        dec = OrtDecoder(d)
+        logits = dec.feed(rec["prompt_tokens"])
+        worst = 0.0
+        for step, want in enumerate(rec["logits"]):
+            worst = max(worst, float(np.abs(logits - np.array(want, np.float32)).max()))
+            self.assertLess(worst, TOLERANCE, f"{what} step {step}")
+            self.assertEqual(int(logits.argmax()), rec["tokens"][step], what)
+            if step + 1 < len(rec["tokens"]):
+                logits = dec.feed([rec["tokens"][step]])
+        print(f"{what}: ONNX Runtime within {worst:.1e} of tern", file=sys.stderr)
+
+
 class Corrupt(unittest.TestCase):
     """Broken ONNX directories: one line naming the file and the problem, exit 1."""
 
