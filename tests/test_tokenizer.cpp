@@ -125,7 +125,7 @@ TEST_P(TokenizerFilesRoundTrip, WrittenFilesReadBackTheSame) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const auto files = write_tokenizer_files(tok->vocab(), dir, "{{ messages }}");
-  ASSERT_EQ(files.size(), 2u);
+  ASSERT_EQ(files.size(), tok->vocab().kind == Vocab::Kind::Spm ? 3u : 2u);
   auto again = Tokenizer::from_file(dir / files[0]);
   const Vocab &a = tok->vocab(), &b = again->vocab();
   EXPECT_EQ(b.tokens, a.tokens);
@@ -142,6 +142,16 @@ TEST_P(TokenizerFilesRoundTrip, WrittenFilesReadBackTheSame) {
   }
   const std::string vectors = name == "llama3" ? "ggml-vocab-llama-bpe.gguf" : source.substr(26);
   run_vectors(*again, kVocab + vectors);
+  if (a.kind == Vocab::Kind::Spm) {
+    // The Hugging Face form of the same vocabulary (merges instead of scores) tokenizes the same.
+    ASSERT_EQ(files[1], "tokenizer.json");
+    auto from_json = Tokenizer::from_file(dir / files[1]);
+    EXPECT_EQ(from_json->vocab().kind, Vocab::Kind::Spm);
+    EXPECT_EQ(from_json->vocab().tokens, a.tokens);
+    EXPECT_EQ(from_json->vocab().types, a.types);
+    EXPECT_EQ(from_json->vocab().add_space_prefix, a.add_space_prefix);
+    run_vectors(*from_json, kVocab + vectors);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerFilesRoundTrip,

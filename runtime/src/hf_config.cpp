@@ -153,7 +153,9 @@ nlohmann::json read_json_object(const std::filesystem::path& p) {
 
 void read_hf_tokenizer(const std::filesystem::path& dir, const nlohmann::json& cfg, std::map<std::string, MetaValue>& meta) {
   std::error_code ec;
-  for (const char* tok : {"tokenizer.json", "tokenizer.model"}) {
+  // A SentencePiece model ships tokenizer.model (its exact scores) and often a tokenizer.json too: the
+  // former wins; a BPE model has only tokenizer.json.
+  for (const char* tok : {"tokenizer.model", "tokenizer.json"}) {
     if (!std::filesystem::exists(dir / tok, ec)) continue;
     Vocab vocab = Tokenizer::from_file(dir / tok)->vocab();
     if (cfg.contains("bos_token_id") && cfg["bos_token_id"].is_number_integer()) vocab.bos = cfg["bos_token_id"].get<int32_t>();

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unordered_map>
 
 #include "tern/error.h"
 #include "tern/protobuf.h"
@@ -83,6 +84,68 @@ Vocab read_sentencepiece(const fs::path& p) {
   return v;
 }
 
+// A tokenizer.json that is a SentencePiece vocabulary in Hugging Face's form (Llama 2, TinyLlama, Mistral):
+// U+2581 for spaces in the normalizer or a Metaspace pre-tokenizer, byte fallback. Read as GPT-2 byte-level BPE
+// it would tokenize every space and every byte wrongly.
+bool spm_style(const nlohmann::json& j) {
+  const auto& model = j.at("model");
+  if (model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>())
+    return true;
+  for (const char* part : {"normalizer", "pre_tokenizer", "decoder"})
+    if (j.contains(part)) {
+      const std::string d = j[part].dump();
+      if (d.find("Metaspace") != std::string::npos || d.find("\u2581") != std::string::npos ||
+          d.find("\xe2\x96\x81") != std::string::npos)
+        return true;
+    }
+  return false;
+}
+
+// The SentencePiece form of such a vocabulary: a piece's score is minus the rank of the first merge that makes
+// it, so merging the best-scoring pair (SentencePiece's rule, tern's SPM tokenizer) applies the merges in
+// their listed order. <0xXX> pieces are bytes when the model falls back to them.
+Vocab spm_from_merges(Vocab v, const nlohmann::json& j, const std::string& path) {
+  std::unordered_map<std::string, size_t> id;
+  for (size_t i = 0; i < v.tokens.size(); ++i) id.emplace(v.tokens[i], i);
+  std::vector<bool> scored(v.tokens.size());
+  for (size_t rank = 0; rank < v.merges.size(); ++rank) {
+    const std::string& m = v.merges[rank];
+    const size_t sp = m.find(' ');
+    if (sp == std::string::npos) throw Error(path + ": merge '" + m + "' is not two tokens separated by a space");
+    auto it = id.find(m.substr(0, sp) + m.substr(sp + 1));
+    if (it == id.end() || scored[it->second]) continue;
+    v.scores[it->second] = -float(rank);
+    scored[it->second] = true;
+  }
+  const float unreachable = -float(v.merges.size()) - 1.0f;
+  const auto& model = j.at("model");
+  const bool byte_fallback = model.contains("byte_fallback") && model["byte_fallback"].is_boolean() &&
+                             model["byte_fallback"].get<bool>();
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    if (!scored[i]) v.scores[i] = unreachable;
+    const std::string& t = v.tokens[i];
+    if (byte_fallback && v.types[i] == TokenType::Normal && t.size() == 6 && t.rfind("<0x", 0) == 0 && t[5] == '>')
+      v.types[i] = TokenType::Byte;
+  }
+  v.merges.clear();
+  v.kind = Vocab::Kind::Spm;
+  if (model.contains("unk_token") && model["unk_token"].is_string()) {
+    auto it = id.find(model["unk_token"].get<std::string>());
+    if (it != id.end()) {
+      v.unk = int32_t(it->second);
+      if (v.types[it->second] == TokenType::Normal) v.types[it->second] = TokenType::Unknown;
+    }
+  }
+  const std::string norm = j.contains("normalizer") ? j["normalizer"].dump() : "";
+  const std::string pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"].dump() : "";
+  v.add_space_prefix = norm.find("Prepend") != std::string::npos ||
+                       (pre.find("Metaspace") != std::string::npos && pre.find("\"never\"") == std::string::npos &&
+                        pre.find("\"add_prefix_space\":false") == std::string::npos);
+  if (j.contains("post_processor") && j["post_processor"].dump().find("SpecialToken") != std::string::npos)
+    v.add_bos = true;
+  return v;
+}
+
 Vocab read_tokenizer_json(const fs::path& p) {
   using nlohmann::json;
   const std::string path = p.string();
@@ -128,6 +191,7 @@ Vocab read_tokenizer_json(const fs::path& p) {
     for (const auto& m : model.at("merges"))
       v.merges.push_back(m.is_string() ? m.get<std::string>() : m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
     v.scores.assign(n, 0.0f);
+    if (spm_style(j)) return spm_from_merges(std::move(v), j, path);
     // Pre-tokenizer: recognize the Llama 3 split regex and SmolLM's digit splitting; otherwise GPT-2.
     const std::string pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"].dump() : "";
     if (pre.find("\\\\p{N}{1,3}") != std::string::npos) v.pre = "llama-bpe";

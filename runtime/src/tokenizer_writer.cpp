@@ -1,5 +1,8 @@
 // Vocabularies back to the files Hugging Face checkpoints carry: the inverse of tokenizer_files.cpp.
+#include <algorithm>
 #include <cstring>
+#include <tuple>
+#include <unordered_map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -75,8 +78,20 @@ ordered_json pre_tokenizer(const Vocab& v) {
   return byte_level(true);
 }
 
-std::string tokenizer_json(const Vocab& v) {
-  ordered_json added = ordered_json::array(), vocab = ordered_json::object(), merges = ordered_json::array();
+// BOS before every sequence when the vocabulary adds one; otherwise `fallback`.
+ordered_json post_processor(const Vocab& v, ordered_json fallback) {
+  if (!v.add_bos || v.bos < 0) return fallback;
+  const std::string bos = v.tokens.at(size_t(v.bos));
+  auto special = [&] { return ordered_json{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}; };
+  auto seq = [](const char* id, int type_id) { return ordered_json{{"Sequence", {{"id", id}, {"type_id", type_id}}}}; };
+  return {{"type", "TemplateProcessing"},
+          {"single", {special(), seq("A", 0)}},
+          {"pair", {special(), seq("A", 0), special(), seq("B", 1)}},
+          {"special_tokens", {{bos, {{"id", bos}, {"ids", {v.bos}}, {"tokens", {bos}}}}}}};
+}
+
+ordered_json added_tokens(const Vocab& v) {
+  ordered_json added = ordered_json::array();
   for (size_t i = 0; i < v.tokens.size(); ++i) {
     const auto type = i < v.types.size() ? v.types[i] : TokenType::Normal;
     if (type == TokenType::Control || type == TokenType::UserDefined)
@@ -87,27 +102,86 @@ std::string tokenizer_json(const Vocab& v) {
                        {"rstrip", false},
                        {"normalized", false},
                        {"special", type == TokenType::Control}});
-    vocab[v.tokens[i]] = i;
   }
+  return added;
+}
+
+// Hugging Face's form of a SentencePiece BPE vocabulary, as transformers' Llama converter writes it: spaces
+// become U+2581 in the normalizer, bytes fall back to <0xXX> pieces, and the merges are every split of a piece
+// into two pieces, ordered by the score of the piece they make (best first): SentencePiece's merge order.
+std::string spm_tokenizer_json(const Vocab& v) {
+  std::unordered_map<std::string, size_t> id;
+  for (size_t i = 0; i < v.tokens.size(); ++i) id.emplace(v.tokens[i], i);
+  struct Merge {
+    size_t left, right;
+    float score;
+    size_t order;
+  };
+  std::vector<Merge> merges;
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    if ((i < v.types.size() ? v.types[i] : TokenType::Normal) != TokenType::Normal) continue;
+    const std::string& t = v.tokens[i];
+    const size_t first = merges.size();
+    for (size_t p = 1; p < t.size(); ++p) {
+      if ((static_cast<unsigned char>(t[p]) & 0xc0) == 0x80) continue;  // inside a UTF-8 sequence
+      auto l = id.find(t.substr(0, p)), r = id.find(t.substr(p));
+      if (l != id.end() && r != id.end())
+        merges.push_back({l->second, r->second, i < v.scores.size() ? v.scores[i] : 0.0f, 0});
+    }
+    std::sort(merges.begin() + std::ptrdiff_t(first), merges.end(),
+              [](const Merge& a, const Merge& b) { return std::tie(a.left, a.right) < std::tie(b.left, b.right); });
+  }
+  for (size_t i = 0; i < merges.size(); ++i) merges[i].order = i;
+  std::sort(merges.begin(), merges.end(), [](const Merge& a, const Merge& b) {
+    return a.score != b.score ? a.score > b.score : a.order < b.order;
+  });
+  ordered_json vocab = ordered_json::object(), merge_list = ordered_json::array();
+  for (size_t i = 0; i < v.tokens.size(); ++i) vocab[v.tokens[i]] = i;
+  for (const auto& m : merges) merge_list.push_back({v.tokens[m.left], v.tokens[m.right]});
+  const std::string space = "\xe2\x96\x81";
+  ordered_json replace = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}};
+  ordered_json normalizer = v.add_space_prefix ? ordered_json{{"type", "Sequence"},
+                                                              {"normalizers", {{{"type", "Prepend"}, {"prepend", space}}, replace}}}
+                                               : replace;
+  ordered_json decoders = {{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
+                           {{"type", "ByteFallback"}},
+                           {{"type", "Fuse"}}};
+  if (v.add_space_prefix) decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+  ordered_json j = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", added_tokens(v)},
+      {"normalizer", normalizer},
+      {"pre_tokenizer", nullptr},
+      {"post_processor", post_processor(v, nullptr)},
+      {"decoder", {{"type", "Sequence"}, {"decoders", decoders}}},
+      {"model",
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", v.unk >= 0 ? ordered_json(v.tokens.at(size_t(v.unk))) : ordered_json(nullptr)},
+        {"continuing_subword_prefix", nullptr},
+        {"end_of_word_suffix", nullptr},
+        {"fuse_unk", true},
+        {"byte_fallback", has_byte_tokens(v)},
+        {"ignore_merges", false},
+        {"vocab", vocab},
+        {"merges", merge_list}}},
+  };
+  return j.dump(2, ' ', false, ordered_json::error_handler_t::strict);
+}
+
+std::string tokenizer_json(const Vocab& v) {
+  ordered_json added = added_tokens(v), vocab = ordered_json::object(), merges = ordered_json::array();
+  for (size_t i = 0; i < v.tokens.size(); ++i) vocab[v.tokens[i]] = i;
   for (const auto& m : v.merges) {
     const size_t sp = m.find(' ');
     if (sp == std::string::npos)
       throw Error("tokenizer: merge '" + m + "' is not two tokens separated by a space");
     merges.push_back({m.substr(0, sp), m.substr(sp + 1)});
   }
-  ordered_json post = {
-      {"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}, {"use_regex", true}};
-  if (v.add_bos && v.bos >= 0) {
-    const std::string bos = v.tokens.at(size_t(v.bos));
-    auto special = [&] { return ordered_json{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}; };
-    auto seq = [](const char* id, int type_id) {
-      return ordered_json{{"Sequence", {{"id", id}, {"type_id", type_id}}}};
-    };
-    post = {{"type", "TemplateProcessing"},
-            {"single", {special(), seq("A", 0)}},
-            {"pair", {special(), seq("A", 0), special(), seq("B", 1)}},
-            {"special_tokens", {{bos, {{"id", bos}, {"ids", {v.bos}}, {"tokens", {bos}}}}}}};
-  }
+  const ordered_json post = post_processor(
+      v, {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}, {"use_regex", true}});
   ordered_json j = {
       {"version", "1.0"},
       {"truncation", nullptr},
@@ -139,9 +213,11 @@ std::string tokenizer_json(const Vocab& v) {
 std::vector<std::string> write_tokenizer_files(const Vocab& v, const fs::path& dir,
                                                const std::string& chat_template) {
   std::vector<std::string> written;
-  if (v.kind == Vocab::Kind::Spm) {
+  if (v.kind == Vocab::Kind::Spm) {  // both, as Llama checkpoints ship them (ONNX Runtime GenAI reads the json)
     write_text_atomically(dir / "tokenizer.model", sentencepiece_model(v));
+    write_text_atomically(dir / "tokenizer.json", spm_tokenizer_json(v));
     written.push_back("tokenizer.model");
+    written.push_back("tokenizer.json");
   } else {
     write_text_atomically(dir / "tokenizer.json", tokenizer_json(v));
     written.push_back("tokenizer.json");

@@ -382,6 +382,20 @@ class GenAI(unittest.TestCase):
             _, out = self.generate(exported(name, source), rec["prompt_tokens"], 30)
             self.assertEqual(out, rec["tokens"], name)
 
+    def test_tinystories_text_through_genai_tokenizer(self):
+        """SentencePiece vocabularies get a tokenizer.json too, which GenAI's tokenizer reads."""
+        import onnxruntime_genai as og
+        rec = tern_record(checkpoint("packed"), PROMPTS[0], 30)
+        model, out = self.generate(exported("packed", checkpoint("packed")), rec["prompt_tokens"], 30)
+        tok = og.Tokenizer(model)
+        # GenAI's tokenizer leaves BOS out of a SentencePiece encoding; tern (and SentencePiece's Llama use) put
+        # it first. The text's own ids are the same.
+        self.assertEqual(rec["prompt_tokens"][0], 1)
+        self.assertEqual([int(i) for i in tok.encode(PROMPTS[0])], rec["prompt_tokens"][1:])
+        self.assertEqual(out, rec["tokens"])
+        text = ok("run", checkpoint("packed"), "-p", PROMPTS[0], "-n", "30", "--temp", "0", "--threads", "1")
+        self.assertEqual(tok.decode(rec["prompt_tokens"] + out), text.rstrip("\n"))
+
     def test_smollm2_text_through_genai_tokenizer(self):
         import onnxruntime_genai as og
         d = exported("smollm2", ARGS.smollm2)

@@ -175,6 +175,28 @@ class BitNetExport(unittest.TestCase):
             want = json.loads(ok("tokenize", checkpoint("packed"), "-p", text, "--ids", "--no-bos"))
             self.assertEqual(sp.encode(text), want, text)
 
+    def test_tokenizers_reads_the_spm_tokenizer_json(self):
+        """The same vocabulary in Hugging Face's form (merges from the scores): PyPI tokenizers encodes and
+        decodes as SentencePiece and tern do, llama.cpp's SPM test text included."""
+        import tokenizers
+        tok = tokenizers.Tokenizer.from_file(os.path.join(packed_export(), "hf", "tokenizer.json"))
+        vectors = os.path.join(ARGS.shared, "tokenizers", "llamacpp-vocab", "ggml-vocab-llama-spm.gguf.inp")
+        with open(vectors, encoding="utf-8") as f:
+            texts = f.read().split("\n__ggml_vocab_test__\n")
+        for text in PROMPTS + ("Tom and Sue saw 3 birds!\n\nThey  ran.", "naïve café 🦙"):
+            want = json.loads(ok("tokenize", checkpoint("packed"), "-p", text, "--ids", "--no-bos"))
+            self.assertEqual(tok.encode(text, add_special_tokens=False).ids, want, text)
+            self.assertEqual(tok.decode(want), text, text)
+        self.assertEqual(tok.encode(PROMPTS[0]).ids[0], 1)  # BOS from the post-processor
+        path = os.path.join(ARGS.tmp, "st_export", "spm_vectors.txt")
+        for text in texts:
+            if not text.strip("\n"):
+                continue
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            want = json.loads(ok("tokenize", checkpoint("packed"), "-f", path, "--ids", "--no-bos"))
+            self.assertEqual(tok.encode(text, add_special_tokens=False).ids, want, repr(text))
+
 
 class LlamaExport(unittest.TestCase):
     @classmethod
