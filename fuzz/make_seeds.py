@@ -110,6 +110,14 @@ for m in full["model"]["merges"]:
 small = dict(full, model=dict(full["model"], vocab=vocab, merges=merges[:200]),
              added_tokens=[dict(t, id=300 + i) for i, t in enumerate(full["added_tokens"][:4])])
 put("fuzz_tokenizer_files", "bpe.json", b"\x00" + json.dumps(small).encode())
+# the TinyStories vocabulary in Hugging Face's SentencePiece form (byte fallback, merges from scores)
+spm_json = {"added_tokens": [{"id": 1, "content": "<s>", "special": True}], "normalizer": {"type": "Sequence", "normalizers": [
+    {"type": "Prepend", "prepend": "\u2581"}, {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+    "pre_tokenizer": None, "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>"}}]},
+    "model": {"type": "BPE", "unk_token": "<unk>", "byte_fallback": True,
+              "vocab": {"<unk>": 0, "<s>": 1, "</s>": 2, "<0x41>": 3, "\u2581": 4, "a": 5, "b": 6, "\u2581a": 7, "ab": 8, "\u2581ab": 9},
+              "merges": [["\u2581", "a"], ["a", "b"], ["\u2581a", "b"], ["\u2581", "ab"]]}}
+put("fuzz_tokenizer_files", "spm.json", b"\x00" + json.dumps(spm_json).encode())
 
 # ---- fuzz_tokenize: llama.cpp's tokenizer test inputs
 for v in ("llama-spm", "llama-bpe", "gpt-2"):

@@ -45,8 +45,13 @@ int cmd_synth(const std::vector<std::string>& args) {
   if (vm.count("arch")) {
     const ArchDescriptor* a = find_arch(arch);
     if (!a || a->bitlinear != find_arch(spec.arch)->bitlinear)
-      throw Error("tern synth: --arch must be a " + std::string(find_arch(spec.arch)->bitlinear ? "BitNet" : "llama") +
-                  " architecture (" + supported_arch_names() + "), not '" + arch + "'");
+    {
+      const bool bitlinear = find_arch(spec.arch)->bitlinear;
+      std::string same_kind;  // only these keep the preset's weights meaningful
+      for (const auto& d : architectures())
+        if (d.bitlinear == bitlinear) same_kind += (same_kind.empty() ? "" : ", ") + std::string(d.name);
+      throw Error("tern synth: preset '" + preset + "' takes --arch " + same_kind + ", not '" + arch + "'");
+    }
     spec.arch = arch;
   }
   if (vm.count("layers")) spec.n_layer = size_t(option_in_range("layers", layers, 1, 1024));
