@@ -5,7 +5,6 @@ ONNX Runtime GenAI generating from the exported directory."""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import unittest
 
@@ -13,6 +12,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import cli_test_main  # noqa: E402
+import onnx_test_util  # noqa: E402
 
 ARGS = None
 PROMPTS = ("Once upon a time", "The capital of France is", "One day, a little dog")
@@ -25,13 +25,11 @@ FLIP_BOUND = 0.5
 
 
 def tern(*args, timeout=300):
-    return subprocess.run([ARGS.tern, *args], capture_output=True, text=True, timeout=timeout)
+    return onnx_test_util.tern(ARGS.tern, *args, timeout=timeout)
 
 
 def ok(*args):
-    r = tern(*args)
-    assert r.returncode == 0, f"tern {' '.join(args)}: {r.stderr}"
-    return r.stdout
+    return onnx_test_util.ok(ARGS.tern, *args)
 
 
 def checkpoint(layout):
@@ -52,37 +50,10 @@ def exported(name, source):
 
 
 def tern_record(model, prompt, n):
-    """tern's greedy run: prompt ids, every step's logits, generated ids."""
-    path = os.path.join(ARGS.tmp, "onnx_export", "logits.json")
-    ok("run", model, "-p", prompt, "-n", str(n), "--temp", "0", "--threads", "1", "--logits-out", path)
-    with open(path) as f:
-        return json.load(f)
+    return onnx_test_util.tern_record(ARGS.tern, os.path.join(ARGS.tmp, "onnx_export"), model, prompt, n)
 
 
-class OrtDecoder:
-    """The exported graph under ONNX Runtime (default session options), fed as GenAI feeds it."""
-
-    def __init__(self, onnx_dir):
-        import onnxruntime as ort
-        with open(os.path.join(onnx_dir, "genai_config.json")) as f:
-            dec = json.load(f)["model"]["decoder"]
-        self.session = ort.InferenceSession(os.path.join(onnx_dir, "model.onnx"))
-        self.layers, self.kv_heads, self.head = dec["num_hidden_layers"], dec["num_key_value_heads"], dec["head_size"]
-        self.reset()
-
-    def reset(self):
-        self.past = {f"past_key_values.{i}.{kv}": np.zeros((1, self.kv_heads, 0, self.head), np.float32)
-                     for i in range(self.layers) for kv in ("key", "value")}
-        self.total = 0
-
-    def feed(self, ids):
-        """Logits of the last position after feeding `ids` on top of the cache."""
-        self.total += len(ids)
-        feed = {"input_ids": np.array([ids], np.int64), "attention_mask": np.ones((1, self.total), np.int64), **self.past}
-        out = self.session.run(None, feed)
-        names = [o.name for o in self.session.get_outputs()]
-        self.past = {n.replace("present", "past_key_values"): v for n, v in zip(names[1:], out[1:])}
-        return out[0][0, -1]
+OrtDecoder = onnx_test_util.OrtDecoder
 
 
 class Agreement(unittest.TestCase):

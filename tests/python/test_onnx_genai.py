@@ -7,7 +7,6 @@ refusals: every change that makes a graph mean something tern does not compute i
 import json
 import os
 import shutil
-import subprocess
 import sys
 import unittest
 
@@ -15,6 +14,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import cli_test_main  # noqa: E402
+import onnx_test_util  # noqa: E402
 import genai_fixture  # noqa: E402
 
 ARGS = None
@@ -32,13 +32,11 @@ VARIANTS = {
 
 
 def tern(*args, timeout=300):
-    return subprocess.run([ARGS.tern, *args], capture_output=True, text=True, timeout=timeout)
+    return onnx_test_util.tern(ARGS.tern, *args, timeout=timeout)
 
 
 def ok(*args):
-    r = tern(*args)
-    assert r.returncode == 0, f"tern {' '.join(args)}: {r.stderr}"
-    return r.stdout
+    return onnx_test_util.ok(ARGS.tern, *args)
 
 
 _sources, _fixtures = {}, {}
@@ -70,37 +68,11 @@ def fixture(model, variant):
     return _fixtures[key]
 
 
-def tern_record(model_dir, prompt, n):
-    path = os.path.join(ARGS.tmp, "onnx_genai", "logits.json")
-    ok("run", model_dir, "-p", prompt, "-n", str(n), "--temp", "0", "--threads", "1", "--logits-out", path)
-    with open(path) as f:
-        return json.load(f)
+def tern_record(model, prompt, n):
+    return onnx_test_util.tern_record(ARGS.tern, os.path.join(ARGS.tmp, "onnx_genai"), model, prompt, n)
 
 
-class OrtDecoder:
-    """The fixture under ONNX Runtime, fed as GenAI feeds it (all-ones mask, positions counted from 0)."""
-
-    def __init__(self, d):
-        import onnxruntime as ort
-        with open(os.path.join(d, "genai_config.json")) as f:
-            dec = json.load(f)["model"]["decoder"]
-        self.session = ort.InferenceSession(os.path.join(d, "model.onnx"))
-        self.positions = "position_ids" in [i.name for i in self.session.get_inputs()]
-        self.layers, self.kv, self.head = dec["num_hidden_layers"], dec["num_key_value_heads"], dec["head_size"]
-        self.past = {f"past_key_values.{i}.{kv}": np.zeros((1, self.kv, 0, self.head), np.float32)
-                     for i in range(self.layers) for kv in ("key", "value")}
-        self.total = 0
-
-    def feed(self, ids):
-        feed = {"input_ids": np.array([ids], np.int64), "attention_mask": np.ones((1, self.total + len(ids)), np.int64),
-                **self.past}
-        if self.positions:
-            feed["position_ids"] = np.arange(self.total, self.total + len(ids), dtype=np.int64)[None]
-        self.total += len(ids)
-        out = self.session.run(None, feed)
-        names = [o.name for o in self.session.get_outputs()]
-        self.past = {n.replace("present", "past_key_values"): v for n, v in zip(names[1:], out[1:])}
-        return out[0][0, -1]
+OrtDecoder = onnx_test_util.OrtDecoder
 
 
 class Agreement(unittest.TestCase):
