@@ -107,9 +107,6 @@ class Agreement(unittest.TestCase):
     def test_smollm2_int4_block128_zero_points(self):
         self.check("smollm2", "q4_b128_zp", PROMPTS[1:], 30)
 
-    def test_smollm2_float(self):
-        self.check("smollm2", "f32", PROMPTS[1:], 12)
-
     def test_weights_repacked_into_q4_zp(self):
         out = ok("inspect", fixture("tinystories", "q4_b128_zp"))
         self.assertIn("Q4_ZP", out)
