@@ -162,6 +162,12 @@ Activation file_ffn_activation(const ModelFile& f, const ArchDescriptor& arch) {
   throw Error(f.path + ": unknown tern.ffn_activation '" + act + "' (silu or relu2)");
 }
 
+int64_t file_vocab_size(const ModelFile& f, const ArchDescriptor& arch) {
+  const TensorInfo* embd = f.find(tensor_name({TensorRole::TokenEmbd}));
+  const int64_t rows = embd && embd->ne.size() == 2 ? int64_t(embd->ne[1]) : 0;
+  return f.get_int(std::string(arch.name) + ".vocab_size", rows);
+}
+
 RopeStyle file_rope_style(const ModelFile& f, const ArchDescriptor& arch) {
   const std::string layout = f.get_string("tern.rope_layout", "");
   if (layout == "rotate_half") return RopeStyle::RotateHalf;

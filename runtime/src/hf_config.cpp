@@ -39,9 +39,8 @@ std::string hf_config_json(const ModelFile& f, const std::string& bitnet_mode,
     c["_name_or_path"] = name->s;
   for (const auto& h : hparam_namings()) {
     const auto* m = f.get(a + h.gguf);
-    const TensorInfo* embd = f.find(tensor_name({TensorRole::TokenEmbd}));
-    if (!m && std::string_view(h.gguf) == "vocab_size" && embd) {  // llama.cpp's GGUFs leave it out
-      c[h.hf] = embd->n_rows();
+    if (!m && std::string_view(h.gguf) == "vocab_size" && file_vocab_size(f, arch) > 0) {
+      c[h.hf] = file_vocab_size(f, arch);
       continue;
     }
     if (!m) {

@@ -52,8 +52,7 @@ HParams HParams::from_metadata(const ModelFile& f) {
   if (hp.n_embd % hp.n_head != 0) throw Error(f.path + ": embedding_length is not a multiple of head_count");
   hp.head_dim = count("attention.key_length", hp.n_embd / hp.n_head);
   if (hp.head_dim % 2 != 0) throw Error(f.path + ": head dimension must be even for RoPE");
-  const auto* embd = f.find(tensor_name({TensorRole::TokenEmbd}));
-  hp.n_vocab = count("vocab_size", embd && embd->ne.size() == 2 ? size_t(embd->ne[1]) : 0);
+  hp.n_vocab = count("vocab_size", size_t(std::max<int64_t>(0, file_vocab_size(f, *arch))));
   hp.bitlinear = arch->bitlinear;
   hp.ffn_act = file_ffn_activation(f, *arch);
   hp.rope_style = file_rope_style(f, *arch);

@@ -95,6 +95,9 @@ std::string hf_to_gguf_tensor_name(const std::string& hf);
 // before it followed the peers' row order (tern.converter set, tern.rope_layout absent: rows interleaved).
 Activation file_ffn_activation(const ModelFile& f, const ArchDescriptor& arch);
 RopeStyle file_rope_style(const ModelFile& f, const ArchDescriptor& arch);
+// <arch>.vocab_size, or the token embedding's rows when the key is absent (llama.cpp's GGUFs leave it out);
+// 0 when there is neither. Not range-checked: callers that need a bound check it.
+int64_t file_vocab_size(const ModelFile& f, const ArchDescriptor& arch);
 const char* rope_style_name(RopeStyle s);  // "interleaved" / "rotate_half", as tern.rope_layout spells them
 
 // Renames `f` to `to`: general.architecture and every "<old>." hyper-parameter key.
