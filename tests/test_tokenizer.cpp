@@ -150,6 +150,9 @@ TEST_P(TokenizerFilesRoundTrip, WrittenFilesReadBackTheSame) {
     EXPECT_EQ(from_json->vocab().tokens, a.tokens);
     EXPECT_EQ(from_json->vocab().types, a.types);
     EXPECT_EQ(from_json->vocab().add_space_prefix, a.add_space_prefix);
+    EXPECT_EQ(from_json->vocab().bos, a.bos);  // from tokenizer_config.json, as for BPE
+    EXPECT_EQ(from_json->vocab().eos, a.eos);
+    EXPECT_EQ(from_json->vocab().unk, a.unk);
     run_vectors(*from_json, kVocab + vectors);
   }
 }

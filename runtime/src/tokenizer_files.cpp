@@ -87,10 +87,12 @@ Vocab read_sentencepiece(const fs::path& p) {
 // A tokenizer.json that is a SentencePiece vocabulary in Hugging Face's form (Llama 2, TinyLlama, Mistral):
 // U+2581 for spaces in the normalizer or a Metaspace pre-tokenizer, byte fallback. Read as GPT-2 byte-level BPE
 // it would tokenize every space and every byte wrongly.
+bool byte_fallback(const nlohmann::json& model) {
+  return model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>();
+}
+
 bool spm_style(const nlohmann::json& j) {
-  const auto& model = j.at("model");
-  if (model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>())
-    return true;
+  if (byte_fallback(j.at("model"))) return true;
   for (const char* part : {"normalizer", "pre_tokenizer", "decoder"})
     if (j.contains(part)) {
       const std::string d = j[part].dump();
@@ -119,12 +121,11 @@ Vocab spm_from_merges(Vocab v, const nlohmann::json& j, const std::string& path)
   }
   const float unreachable = -float(v.merges.size()) - 1.0f;
   const auto& model = j.at("model");
-  const bool byte_fallback = model.contains("byte_fallback") && model["byte_fallback"].is_boolean() &&
-                             model["byte_fallback"].get<bool>();
+  const bool bytes = byte_fallback(model);
   for (size_t i = 0; i < v.tokens.size(); ++i) {
     if (!scored[i]) v.scores[i] = unreachable;
     const std::string& t = v.tokens[i];
-    if (byte_fallback && v.types[i] == TokenType::Normal && t.size() == 6 && t.rfind("<0x", 0) == 0 && t[5] == '>')
+    if (bytes && v.types[i] == TokenType::Normal && t.size() == 6 && t.rfind("<0x", 0) == 0 && t[5] == '>')
       v.types[i] = TokenType::Byte;
   }
   v.merges.clear();
@@ -141,8 +142,6 @@ Vocab spm_from_merges(Vocab v, const nlohmann::json& j, const std::string& path)
   v.add_space_prefix = norm.find("Prepend") != std::string::npos ||
                        (pre.find("Metaspace") != std::string::npos && pre.find("\"never\"") == std::string::npos &&
                         pre.find("\"add_prefix_space\":false") == std::string::npos);
-  if (j.contains("post_processor") && j["post_processor"].dump().find("SpecialToken") != std::string::npos)
-    v.add_bos = true;
   return v;
 }
 
@@ -157,6 +156,7 @@ Vocab read_tokenizer_json(const fs::path& p) {
   }
   Vocab v;
   v.kind = Vocab::Kind::Bpe;
+  bool spm = false;
   try {
     const auto& model = j.at("model");
     if (model.value("type", "") != "BPE")
@@ -191,7 +191,6 @@ Vocab read_tokenizer_json(const fs::path& p) {
     for (const auto& m : model.at("merges"))
       v.merges.push_back(m.is_string() ? m.get<std::string>() : m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
     v.scores.assign(n, 0.0f);
-    if (spm_style(j)) return spm_from_merges(std::move(v), j, path);
     // Pre-tokenizer: recognize the Llama 3 split regex and SmolLM's digit splitting; otherwise GPT-2.
     const std::string pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"].dump() : "";
     if (pre.find("\\\\p{N}{1,3}") != std::string::npos) v.pre = "llama-bpe";
@@ -200,6 +199,7 @@ Vocab read_tokenizer_json(const fs::path& p) {
     // Post-processor templates that start with a special token mean "add BOS".
     if (j.contains("post_processor") && j["post_processor"].dump().find("SpecialToken") != std::string::npos)
       v.add_bos = true;
+    spm = spm_style(j);
   } catch (const json::exception& e) {
     throw Error(path + ": unexpected tokenizer.json structure: " + e.what());
   }
@@ -234,7 +234,7 @@ Vocab read_tokenizer_json(const fs::path& p) {
   v.eos = eos_s.empty() ? -1 : find(eos_s);
   v.unk = unk_s.empty() ? -1 : find(unk_s);
   v.pad = pad_s.empty() ? -1 : find(pad_s);
-  return v;
+  return spm ? spm_from_merges(std::move(v), j, path) : v;
 }
 
 }  // namespace
