@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "matmul_nbits.h"
 #include "tern/dtype.h"
 
 namespace tern::onnx {
@@ -33,10 +34,8 @@ std::vector<uint8_t> q4zp_from_matmul_nbits(const uint8_t* codes, const uint8_t*
       const float d = load_scale(scales, r * nb + src, half_scales);
       if (!std::isfinite(d)) return {};
       std::memcpy(dst, &d, 4);
-      dst[4] = zero_points ? uint8_t((zero_points[r * zp_row + src / 2] >> (4 * (src % 2))) & 0xf) : 8;
-      const uint8_t* blk = codes + (r * nb + src) * blob + within / 2;
-      const auto nib = [&](size_t e) { return uint8_t((blk[e / 2] >> (4 * (e % 2))) & 0xf); };
-      for (size_t j = 0; j < 16; ++j) dst[5 + j] = uint8_t(nib(j) | (nib(j + 16) << 4));
+      dst[4] = zero_points ? nbits_zero_point(zero_points + r * zp_row, src) : 8;
+      q4_nibbles_from_nbits(codes + (r * nb + src) * blob + within / 2, dst + 5);
     }
   return out;
 }

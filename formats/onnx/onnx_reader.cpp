@@ -13,6 +13,7 @@
 #include <set>
 
 #include "genai_reader.h"
+#include "matmul_nbits.h"
 #include "onnx_graph.h"
 #include "onnx_writer.h"
 #include "tern/convert.h"
@@ -128,7 +129,7 @@ std::optional<std::pair<TensorInfo, std::vector<uint8_t>>> typed_projection(
       float d, m = 0;
       std::memcpy(&d, sb.data() + 4 * (r * nb + k), 4);
       if (mins) std::memcpy(&m, mb.data() + 4 * (k * N + r), 4);
-      const uint8_t zk = z ? uint8_t((z[r * zp_row + k / 2] >> (4 * (k % 2))) & 0xf) : 0;
+      const uint8_t zk = z ? nbits_zero_point(z + r * zp_row, k) : 0;
       if (type == DType::Q4_1 && zk)
         throw Error(path + ": initializer " + zp->name + " holds a non-zero point next to Q4_1 mins");
       if (type == DType::Q4_ZP) {
@@ -146,9 +147,7 @@ std::optional<std::pair<TensorInfo, std::vector<uint8_t>>> typed_projection(
         for (size_t j = 0; j < 32; ++j) blk[2 + j] = uint8_t(int8_t(int(src[j]) - 128));
         continue;
       }
-      uint8_t* qs = blk + (type == DType::Q4_ZP ? 5 : type == DType::Q4_1 ? 4 : 2);
-      auto nib = [&](size_t e) { return uint8_t((src[e / 2] >> (4 * (e % 2))) & 0xf); };  // element 2i low
-      for (size_t j = 0; j < 16; ++j) qs[j] = uint8_t(nib(j) | (nib(j + 16) << 4));
+      q4_nibbles_from_nbits(src, blk + (type == DType::Q4_ZP ? 5 : type == DType::Q4_1 ? 4 : 2));
     }
   ti.type = type;
   ti.ne = {K, N};

@@ -12,6 +12,7 @@
 #include <set>
 #include <tuple>
 
+#include "matmul_nbits.h"
 #include "onnx_builder.h"
 #include "tern/arch.h"
 #include "tern/convert.h"
@@ -68,8 +69,7 @@ NBitsBlocks nbits_blocks(DType type, const std::vector<uint8_t>& rows, size_t K,
         for (size_t j = 0; j < 32; ++j) out[j] = uint8_t(int(int8_t(qs[j])) + 128);
         continue;
       }
-      auto nib = [&](size_t e) { return e < 16 ? qs[e] & 0xf : qs[e - 16] >> 4; };  // Q4_0's order
-      for (size_t i = 0; i < 16; ++i) out[i] = uint8_t(nib(2 * i) | (nib(2 * i + 1) << 4));
+      nbits_from_q4_nibbles(qs, out);
     }
   return b;
 }
@@ -96,9 +96,7 @@ class DecoderWriter {
     s_.H = num("attention.head_count");
     s_.KVH = f.get_int(a + "attention.head_count_kv", s_.H);
     s_.hd = f.get_int(a + "attention.key_length", s_.D / s_.H);
-    // llama.cpp's GGUFs leave vocab_size out: the embedding's rows say it.
-    const TensorInfo* embd = f.find(tensor_name({TensorRole::TokenEmbd}));
-    s_.V = f.get_int(a + "vocab_size", embd ? int64_t(embd->n_rows()) : 0);
+    s_.V = file_vocab_size(f, arch);
     if (s_.V <= 0) throw Error(f.path + ": missing " + a + "vocab_size");
     s_.L = num("block_count");
     s_.ctx = f.get_int(a + "context_length", 2048);
@@ -331,7 +329,7 @@ class DecoderWriter {
         g_.initializer(base + (bits == 8 ? ".q8" : ".q4"), ElemType::Uint8, {N, nb, 4 * bits}, data(b.codes),
                        b.codes.size()),
         g_.initializer(base + ".scales", ElemType::Float, {N * nb}, data(b.scales), b.scales.size() * 4)};
-    if (!b.zero_points.empty() || (!g_.with_data() && (type == DType::Q4_1 || type == DType::Q4_ZP)))
+    if (type == DType::Q4_1 || type == DType::Q4_ZP)
       in.push_back(g_.initializer(base + ".zero_points", ElemType::Uint8, {N * ((nb + 1) / 2)},
                                   data(b.zero_points), size_t(N * ((nb + 1) / 2))));
     const std::string y = g_.contrib_node(
