@@ -12,6 +12,10 @@ import sys
 import gguf
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "python"))
+import genai_fixture  # noqa: E402
+import tiny_gguf  # noqa: E402
+
 shared, out = sys.argv[1], sys.argv[2]
 os.makedirs(out, exist_ok=True)
 
@@ -23,21 +27,10 @@ def put(target, name, data):
         f.write(data)
 
 
-def tiny_gguf(path, arch, wtype, vocab):
+def tiny_model(path, arch, wtype, vocab):
     """A complete model of arch with 1 layer, dim 128, 4 heads, ffn 128: every tensor the model loads."""
-    w = gguf.GGUFWriter(path, arch)
     n, ff, nv = 128, 128, len(vocab)
-    for key, v in (("embedding_length", n), ("block_count", 1), ("feed_forward_length", ff),
-                   ("attention.head_count", 4), ("attention.head_count_kv", 2), ("context_length", 64)):
-        w.add_uint32(f"{arch}.{key}", v)
-    w.add_float32(f"{arch}.rope.freq_base", 10000.0)
-    w.add_float32(f"{arch}.attention.layer_norm_rms_epsilon", 1e-5)
-    w.add_tokenizer_model("llama")
-    w.add_token_list(vocab)
-    w.add_token_scores([float(-i) for i in range(nv)])
-    w.add_token_types([3, 3, 3] + [1] * (nv - 3))
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
+    w = tiny_gguf.start(path, arch, vocab, n, ff, layers=1)
     rng = np.random.default_rng(0)
 
     def mat(rows, cols):
@@ -56,17 +49,14 @@ def tiny_gguf(path, arch, wtype, vocab):
                              ("ffn_gate", ff, n), ("ffn_up", ff, n), ("ffn_down", n, ff)):
         m = mat(rows, cols)
         w.add_tensor(f"blk.0.{name}.weight", m, raw_dtype=qtype)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    tiny_gguf.finish(w)
 
 
 # ---- fuzz_gguf: complete tiny models, and the start of the vocabulary-only files
 vocab = ["<unk>", "<s>", "</s>", "\u2581", "\u2581the", "a", "b", "c", "<0x41>", "\u2581hello", "lo", "wor", "ld"]
 tmp = os.path.join(out, "tmp.gguf")
 for arch, wtype in (("llama", "f32"), ("bitnet", "q8_0"), ("bitnet-b1.58", "f32")):
-    tiny_gguf(tmp, arch, wtype, vocab)
+    tiny_model(tmp, arch, wtype, vocab)
     put("fuzz_gguf", f"{arch}-{wtype}.gguf", open(tmp, "rb").read())
 os.remove(tmp)
 for v in ("llama-spm", "gpt-2"):
@@ -159,9 +149,6 @@ put("fuzz_onnx", "tern-layout", struct.pack("<HI", len(cfg_onnx), len(mb)) + cfg
 # ---- fuzz_onnx: a one-layer decoder in ONNX Runtime GenAI's layout (4-bit MatMulNBits with zero points, RoPE
 # in GroupQueryAttention), random weights, "{}" as config.json
 import tempfile  # noqa: E402
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "python"))
-import genai_fixture  # noqa: E402
 
 rng = np.random.default_rng(7)
 H, F, V = 64, 64, 32

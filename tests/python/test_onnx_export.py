@@ -125,20 +125,10 @@ def llama_gguf(path, qtype):
     """A small random llama GGUF (dim 128, 2 layers, 4 heads / 2 KV heads, an SPM vocabulary) whose projections
     are `qtype`, quantized by PyPI gguf."""
     import gguf
+    import tiny_gguf
     vocab = ["<unk>", "<s>", "</s>", "\u2581", "\u2581the", "a", "b", "c", "\u2581hello", "lo", "wor", "ld", "\u2581a"]
-    w = gguf.GGUFWriter(path, "llama")
     n, ff, nv = 128, 256, len(vocab)
-    for key, v in (("embedding_length", n), ("block_count", 2), ("feed_forward_length", ff),
-                   ("attention.head_count", 4), ("attention.head_count_kv", 2), ("context_length", 64)):
-        w.add_uint32(f"llama.{key}", v)
-    w.add_float32("llama.rope.freq_base", 10000.0)
-    w.add_float32("llama.attention.layer_norm_rms_epsilon", 1e-5)
-    w.add_tokenizer_model("llama")
-    w.add_token_list(vocab)
-    w.add_token_scores([float(-i) for i in range(nv)])
-    w.add_token_types([3, 3, 3] + [1] * (nv - 3))
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(2)
+    w = tiny_gguf.start(path, "llama", vocab, n, ff, layers=2)
     rng = np.random.default_rng(3)
     w.add_tensor("token_embd.weight", rng.standard_normal((nv, n)).astype(np.float32))
     w.add_tensor("output_norm.weight", (1 + 0.1 * rng.standard_normal(n)).astype(np.float32))
@@ -150,10 +140,7 @@ def llama_gguf(path, qtype):
             m = (rng.standard_normal((rows, cols)) * 0.1).astype(np.float32)
             t = getattr(gguf.GGMLQuantizationType, qtype)
             w.add_tensor(f"blk.{layer}.{name}.weight", gguf.quantize(m, t), raw_dtype=t)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    tiny_gguf.finish(w)
 
 
 def relative_difference(a, b):

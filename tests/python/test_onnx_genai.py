@@ -194,25 +194,21 @@ class Refusals(unittest.TestCase):
                     m.graph.initializer[i].CopyFrom(numpy_helper.from_array(a, t.name))
         self.refused(self.edited("rope", change), "cos_cache", "RoPE scaling")
 
-    def test_scales_past_the_data_file(self):
-        import onnx
-
+    def with_scales_offset(self, name, offset):
+        """The fixture with layer 0's q_proj scales said to sit at `offset` in the data file."""
         def change(m):
             for t in m.graph.initializer:
                 if t.name.endswith("layers.0.attn.q_proj.weight_scales"):
                     for e in t.external_data:
                         if e.key == "offset":
-                            e.value = str(2 ** 64 - 8)
-        self.refused(self.edited("offset", change), "q_proj.weight_scales", "not a decimal number")
+                            e.value = str(offset)
+        return self.edited(name, change)
+
+    def test_scales_past_the_data_file(self):
+        self.refused(self.with_scales_offset("offset", 2 ** 64 - 8), "q_proj.weight_scales", "not a decimal number")
 
     def test_offset_near_2_to_63(self):
-        def change(m):
-            for t in m.graph.initializer:
-                if t.name.endswith("layers.0.attn.q_proj.weight_scales"):
-                    for e in t.external_data:
-                        if e.key == "offset":
-                            e.value = str(2 ** 63 - 4)
-        self.refused(self.edited("offset63", change), "q_proj.weight_scales", "past the end of the file")
+        self.refused(self.with_scales_offset("offset63", 2 ** 63 - 4), "q_proj.weight_scales", "past the end of the file")
 
     def test_truncated_data_file(self):
         d = self.edited("truncated", lambda m: None)
