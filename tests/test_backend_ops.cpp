@@ -202,22 +202,30 @@ TEST_P(BackendOps, Rope) {
 }
 
 TEST_P(BackendOps, Attention) {
-  // Head sizes that are and are not multiples of a vector; grouped-query heads; a cache already holding
-  // tokens; decode and batches.
-  for (size_t hd : {size_t(8), size_t(64), size_t(13), size_t(48)})
-    for (size_t n_tokens : {size_t(1), size_t(5)}) {
-      const size_t kv_heads = 1 + rng_() % 2, n_head = kv_heads * (1 + rng_() % 3), pos0 = rng_() % 40;
-      const size_t n_ctx = pos0 + n_tokens, kv_dim = kv_heads * hd;
-      const auto q = normal(n_tokens * n_head * hd, rng_), k = normal(n_ctx * kv_dim, rng_),
-                 v = normal(n_ctx * kv_dim, rng_);
-      std::vector<float> got(n_tokens * n_head * hd), want(got.size());
-      AttentionArgs a{q.data(), k.data(), v.data(), got.data(), n_tokens,
-                      pos0,     n_head,   kv_heads, hd,         1.0f / std::sqrt(float(hd))};
-      backend_->attention(a, pool_);
-      a.out = want.data();
-      reference_->attention(a, pool_);
-      EXPECT_EQ(mismatch("out", got, want, 0), "") << "head_dim=" << hd << " tokens=" << n_tokens;
-    }
+  // Every KV cache type for keys and for values; head sizes that are and are not multiples of a vector (Q8_0
+  // takes multiples of its block); grouped-query heads; a cache already holding tokens; decode and batches.
+  for (DType k_type : kv_cache_types())
+    for (DType v_type : kv_cache_types())
+      for (size_t hd : {size_t(8), size_t(64), size_t(13), size_t(48), size_t(32), size_t(96)}) {
+        if (hd % dtype_traits(k_type)->block_size || hd % dtype_traits(v_type)->block_size) continue;
+        for (size_t n_tokens : {size_t(1), size_t(5)}) {
+          const size_t kv_heads = 1 + rng_() % 2, n_head = kv_heads * (1 + rng_() % 3), pos0 = rng_() % 40;
+          const size_t n_ctx = pos0 + n_tokens, kv_dim = kv_heads * hd;
+          const auto q = normal(n_tokens * n_head * hd, rng_);
+          std::vector<uint8_t> k(n_ctx * dtype_row_bytes(k_type, kv_dim)), v(n_ctx * dtype_row_bytes(v_type, kv_dim));
+          quantize_matrix(k_type, normal(n_ctx * kv_dim, rng_).data(), k.data(), kv_dim, n_ctx);
+          quantize_matrix(v_type, normal(n_ctx * kv_dim, rng_).data(), v.data(), kv_dim, n_ctx);
+          std::vector<float> got(n_tokens * n_head * hd), want(got.size());
+          AttentionArgs a{q.data(), k.data(), v.data(), got.data(), n_tokens,
+                          pos0,     n_head,   kv_heads, hd,         1.0f / std::sqrt(float(hd)),
+                          k_type,   v_type};
+          backend_->attention(a, pool_);
+          a.out = want.data();
+          reference_->attention(a, pool_);
+          EXPECT_EQ(mismatch("out", got, want, 0), "") << "k " << dtype_name(k_type) << " v " << dtype_name(v_type)
+                                                       << " head_dim=" << hd << " tokens=" << n_tokens;
+        }
+      }
 }
 
 TEST_P(BackendOps, GatedActivation) {

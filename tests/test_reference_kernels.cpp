@@ -151,6 +151,34 @@ TEST(ReferenceKernels, AttentionIsCausalWithGroupedKvHeads) {
   }
 }
 
+// A cache held in F16 or Q8_0 attends exactly as an F32 cache holding its dequantized values: the types
+// change what is stored, never the arithmetic.
+TEST(ReferenceKernels, AttentionOnAQuantizedCacheIsAttentionOnItsValues) {
+  ThreadPool pool(2);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const size_t hd = 64, n_head = 6, n_kv = 2, T = 3, pos0 = 9, n_ctx = pos0 + T, kv_dim = n_kv * hd;
+  std::vector<float> q(T * n_head * hd), kf(n_ctx * kv_dim), vf(n_ctx * kv_dim);
+  for (auto* vec : {&q, &kf, &vf})
+    for (auto& x : *vec) x = nd(rng);
+  for (DType type : kv_cache_types()) {
+    std::vector<uint8_t> k(n_ctx * dtype_row_bytes(type, kv_dim)), v(k.size());
+    quantize_matrix(type, kf.data(), k.data(), kv_dim, n_ctx);
+    quantize_matrix(type, vf.data(), v.data(), kv_dim, n_ctx);
+    std::vector<float> kd(kf.size()), vd(vf.size()), got(q.size()), want(q.size());
+    dequantize_matrix(type, k.data(), kd.data(), kv_dim, n_ctx);
+    dequantize_matrix(type, v.data(), vd.data(), kv_dim, n_ctx);
+    if (type != DType::F32) {
+      EXPECT_NE(kd, kf) << dtype_name(type) << " should round";
+    }
+    AttentionArgs a{q.data(), k.data(), v.data(), got.data(), T, pos0, n_head, n_kv, hd, 0.125f, type, type};
+    ref::attention(a, pool);
+    AttentionArgs f{q.data(), kd.data(), vd.data(), want.data(), T, pos0, n_head, n_kv, hd, 0.125f};
+    ref::attention(f, pool);
+    EXPECT_EQ(got, want) << dtype_name(type);
+  }
+}
+
 TEST(ReferenceKernels, GatedActivations) {
   const float g[3] = {-1.0f, 0.0f, 2.0f}, u[3] = {2.0f, 3.0f, 0.5f};
   float o[3];

@@ -50,10 +50,10 @@ void dequantize_bf16_row_neon(const uint8_t* row, float* out, size_t k);
 
 // cpu::AttentionKernels (attention_neon.cpp): the reference's sums, four at a time; head sizes must be
 // multiples of 4.
-void attention_head_scores_neon(size_t nh, const float* q, size_t hd, const float* k, size_t kv_dim,
-                                size_t n_keys, float scale, float* score, size_t stride);
-void attention_weighted_values_neon(const float* p, const float* v, size_t kv_dim, size_t n_keys, size_t hd,
-                                    float* out);
+void attention_head_scores_neon(size_t nh, const float* q, size_t hd, const uint8_t* k, size_t row_bytes,
+                               size_t n_keys, float scale, float* score, size_t stride);
+void attention_weighted_values_neon(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys, size_t hd,
+                                   float* out);
 
 // ref::gated_activation bit for bit: relu^2 vectorized, SiLU left to the reference (a vector exp would round
 // differently).
@@ -75,7 +75,9 @@ constexpr cpu::CpuKernels make_neon_kernels() {
   k.floats_for(DType::Q4_1) = {dot_q4_1_i16_neon, nullptr, cpu::reference_dequantize_row<DType::Q4_1>};
   k.quantize_blocks_i16 = quantize_blocks_i16_neon;
   k.dot_f32 = dot_f32_neon;
-  k.attention = {4, attention_head_scores_neon, attention_weighted_values_neon};
+  k.attention.head_dim_multiple = 4;
+  k.attention.head_scores[dtype_index(DType::F32)] = attention_head_scores_neon;
+  k.attention.weighted_values[dtype_index(DType::F32)] = attention_weighted_values_neon;
   k.gated_activation = gated_activation_neon;
   return k;
 }

@@ -77,16 +77,22 @@ struct ExternalGemm {
 using ScaledEpilogueFn = void (*)(const int32_t* dots, const float* scales, const int32_t* qsum, float xs,
                                   size_t n_rows, size_t n_groups, float* y);
 
-// Attention's two sums, for cpu::attention. head_scores: score[h * stride + j] = (sum over d, in order, of
-// q_h[d] * k_j[d]) * scale for the nh (1..kMaxSharedHeads) query heads at q + h * hd that share the KV head
-// at k, keys [0, n_keys). weighted_values: out[d] = sum over keys j, in order, of p[j] * v[j * kv_dim + d].
+// Attention's two sums, for cpu::attention, over a KV cache held in one of kv_cache_types(): `k` / `v`
+// point at the KV head's first element in the row of key 0, rows are row_bytes apart, and each element
+// counts as its exact dequantized value. head_scores: score[h * stride + j] = (sum over d, in order, of
+// q_h[d] * k_j[d]) * scale for the nh (1..kMaxSharedHeads) query heads at q + h * hd that share the KV head,
+// keys [0, n_keys). weighted_values: out[d] = sum over keys j, in order, of p[j] * v_j[d].
 inline constexpr size_t kMaxSharedHeads = 4;
+using HeadScoresFn = void (*)(size_t nh, const float* q, size_t hd, const uint8_t* k, size_t row_bytes,
+                              size_t n_keys, float scale, float* score, size_t stride);
+using WeightedValuesFn = void (*)(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys, size_t hd,
+                                  float* out);
 struct AttentionKernels {
   size_t head_dim_multiple = 0;  // head sizes the kernels take; others run the reference
-  void (*head_scores)(size_t nh, const float* q, size_t hd, const float* k, size_t kv_dim, size_t n_keys,
-                      float scale, float* score, size_t stride) = nullptr;
-  void (*weighted_values)(const float* p, const float* v, size_t kv_dim, size_t n_keys, size_t hd,
-                          float* out) = nullptr;
+  // Indexed by dtype_index() of the cache's type. With the F32 entries set, a type without its own entries
+  // runs them on the head's keys / values dequantized (exactly) into scratch.
+  std::array<HeadScoresFn, kDTypeCount> head_scores{};
+  std::array<WeightedValuesFn, kDTypeCount> weighted_values{};
 };
 
 struct CpuKernels {

@@ -141,15 +141,20 @@ void rope(float* x, size_t T, size_t n_heads, size_t hd, const int32_t* position
 
 void attention(const AttentionArgs& a, const Parallel& par) {
   const size_t hd = a.head_dim, kv_dim = a.n_head_kv * hd, group = a.n_head / a.n_head_kv;
+  const size_t k_row = dtype_row_bytes(a.k_type, kv_dim), v_row = dtype_row_bytes(a.v_type, kv_dim);
+  const auto* kc = static_cast<const uint8_t*>(a.k_cache);
+  const auto* vc = static_cast<const uint8_t*>(a.v_cache);
   par.for_range(a.n_tokens * a.n_head, [&](size_t i0, size_t i1) {
-    std::vector<float> score(a.pos0 + a.n_tokens);
+    std::vector<float> score(a.pos0 + a.n_tokens), k(hd), v(hd);
     for (size_t i = i0; i < i1; ++i) {
       const size_t t = i / a.n_head, h = i % a.n_head, kvh = h / group;
       const float* q = a.q + (t * a.n_head + h) * hd;
       const size_t n_keys = a.pos0 + t + 1;
+      const uint8_t* k_head = kc + dtype_row_bytes(a.k_type, kvh * hd);
+      const uint8_t* v_head = vc + dtype_row_bytes(a.v_type, kvh * hd);
       float mx = -INFINITY;
       for (size_t j = 0; j < n_keys; ++j) {
-        const float* k = a.k_cache + j * kv_dim + kvh * hd;
+        dequantize_row(a.k_type, k_head + j * k_row, k.data(), hd);
         float s = 0;
         for (size_t d = 0; d < hd; ++d) s += q[d] * k[d];
         score[j] = s * a.scale;
@@ -161,7 +166,7 @@ void attention(const AttentionArgs& a, const Parallel& par) {
       std::fill(out, out + hd, 0.0f);
       for (size_t j = 0; j < n_keys; ++j) {
         const float p = score[j] / sum;
-        const float* v = a.v_cache + j * kv_dim + kvh * hd;
+        dequantize_row(a.v_type, v_head + j * v_row, v.data(), hd);
         for (size_t d = 0; d < hd; ++d) out[d] += p * v[d];
       }
     }

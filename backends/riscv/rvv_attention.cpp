@@ -41,8 +41,10 @@ void head_scores(const float* q, size_t hd, const float* k, size_t kv_dim, size_
 
 }  // namespace
 
-void attention_head_scores_rvv(size_t nh, const float* q, size_t hd, const float* k, size_t kv_dim,
+void attention_head_scores_rvv(size_t nh, const float* q, size_t hd, const uint8_t* k_rows, size_t row_bytes,
                                size_t n_keys, float scale, float* score, size_t stride) {
+  const auto* k = reinterpret_cast<const float*>(k_rows);
+  const size_t kv_dim = row_bytes / sizeof(float);
   switch (nh) {
     case 1:
       return head_scores<1>(q, hd, k, kv_dim, n_keys, scale, score, stride);
@@ -56,8 +58,10 @@ void attention_head_scores_rvv(size_t nh, const float* q, size_t hd, const float
 }
 
 // out[d] = sum over keys j, in order, of p[j] * v[j * kv_dim + d]: one output dimension per lane.
-void attention_weighted_values_rvv(const float* p, const float* v, size_t kv_dim, size_t n_keys, size_t hd,
-                                   float* out) {
+void attention_weighted_values_rvv(const float* p, const uint8_t* v_rows, size_t row_bytes, size_t n_keys,
+                                   size_t hd, float* out) {
+  const auto* v = reinterpret_cast<const float*>(v_rows);
+  const size_t kv_dim = row_bytes / sizeof(float);
   for (size_t d = 0; d < hd;) {
     const size_t vl = __riscv_vsetvl_e32m8(hd - d);
     vfloat32m8_t o = __riscv_vfmv_v_f_f32m8(0.0f, vl);

@@ -55,9 +55,9 @@ void dequantize_bf16_row_rvv(const uint8_t* row, float* out, size_t k);
 
 // cpu::AttentionKernels (rvv_attention.cpp): one reference sum per lane, lanes over keys (strided loads of
 // the key rows) and over output dimensions; any head size.
-void attention_head_scores_rvv(size_t nh, const float* q, size_t hd, const float* k, size_t kv_dim,
+void attention_head_scores_rvv(size_t nh, const float* q, size_t hd, const uint8_t* k, size_t row_bytes,
                                size_t n_keys, float scale, float* score, size_t stride);
-void attention_weighted_values_rvv(const float* p, const float* v, size_t kv_dim, size_t n_keys, size_t hd,
+void attention_weighted_values_rvv(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys, size_t hd,
                                    float* out);
 
 // ref::gated_activation bit for bit: relu^2 vectorized, SiLU left to the reference (a vector exp would round
@@ -81,7 +81,9 @@ constexpr cpu::CpuKernels make_rvv_kernels() {
   k.floats_for(DType::Q4_1) = {dot_q4_1_i16_rvv, nullptr, cpu::reference_dequantize_row<DType::Q4_1>};
   k.quantize_blocks_i16 = quantize_blocks_i16_rvv;
   k.dot_f32 = dot_f32_rvv;
-  k.attention = {1, attention_head_scores_rvv, attention_weighted_values_rvv};
+  k.attention.head_dim_multiple = 1;
+  k.attention.head_scores[dtype_index(DType::F32)] = attention_head_scores_rvv;
+  k.attention.weighted_values[dtype_index(DType::F32)] = attention_weighted_values_rvv;
   k.gated_activation = gated_activation_rvv;
   return k;
 }

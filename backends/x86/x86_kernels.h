@@ -72,10 +72,13 @@ void tl2_tile_dot_avx2(const uint8_t* tile, const uint8_t* lut, size_t lut_strid
                        int32_t* out);
 
 // cpu::AttentionKernels (attention_avx2.cpp): the reference's sums, eight at a time (eight keys' scores,
-// eight output dimensions); head sizes must be multiples of 8.
-void attention_head_scores_avx2(size_t nh, const float* q, size_t hd, const float* k, size_t kv_dim,
+// eight output dimensions), on a cache of type kCache (F32, F16, Q8_0) read in place; head sizes must be
+// multiples of 8.
+template <DType kCache>
+void attention_head_scores_avx2(size_t nh, const float* q, size_t hd, const uint8_t* k, size_t row_bytes,
                                 size_t n_keys, float scale, float* score, size_t stride);
-void attention_weighted_values_avx2(const float* p, const float* v, size_t kv_dim, size_t n_keys, size_t hd,
+template <DType kCache>
+void attention_weighted_values_avx2(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys, size_t hd,
                                     float* out);
 
 // ref::gated_activation, bit for bit: relu^2 vectorized (the reference branches on every element's sign,
@@ -156,7 +159,13 @@ constexpr cpu::CpuKernels make_avx2_kernels() {
   k.dot_f32 = dot_f32_avx2;
   k.quantize_blocks_i16 = quantize_blocks_i16_avx2;
   k.external_gemm = {onednn_prefers_by_env, matmul_onednn_i2s, matmul_onednn_float};
-  k.attention = {8, attention_head_scores_avx2, attention_weighted_values_avx2};
+  k.attention.head_dim_multiple = 8;
+  k.attention.head_scores[dtype_index(DType::F32)] = attention_head_scores_avx2<DType::F32>;
+  k.attention.head_scores[dtype_index(DType::F16)] = attention_head_scores_avx2<DType::F16>;
+  k.attention.head_scores[dtype_index(DType::Q8_0)] = attention_head_scores_avx2<DType::Q8_0>;
+  k.attention.weighted_values[dtype_index(DType::F32)] = attention_weighted_values_avx2<DType::F32>;
+  k.attention.weighted_values[dtype_index(DType::F16)] = attention_weighted_values_avx2<DType::F16>;
+  k.attention.weighted_values[dtype_index(DType::Q8_0)] = attention_weighted_values_avx2<DType::Q8_0>;
   k.gated_activation = gated_activation_avx2;
   return k;
 }

@@ -55,6 +55,11 @@ static_assert([] {
 
 std::span<const DTypeTraits> all_dtypes() { return kTraits; }
 
+std::span<const DType> kv_cache_types() {
+  static constexpr DType kTypes[] = {DType::F32, DType::F16, DType::Q8_0};
+  return kTypes;
+}
+
 const DTypeTraits* dtype_traits(DType t) {
   for (const auto& tr : kTraits)
     if (tr.type == t) return &tr;

@@ -1,6 +1,7 @@
 #include "tern/model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -160,24 +161,48 @@ uint64_t Model::weight_bytes() const {
   return n;
 }
 
-Session::Session(const Model& model, size_t n_ctx, size_t n_threads)
+std::string kv_cache_type_name(DType type) {
+  std::string name = dtype_name(type);
+  for (char& c : name) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+void check_kv_cache_type(const HParams& hp, DType type, const std::string& option) {
+  const auto types = kv_cache_types();
+  if (std::find(types.begin(), types.end(), type) == types.end()) {
+    std::string names;
+    for (DType t : types) names += std::string(names.empty() ? "" : ", ") + kv_cache_type_name(t);
+    throw Error(option + " " + kv_cache_type_name(type) + ": a KV cache is held in one of " + names);
+  }
+  const size_t block = dtype_traits(type)->block_size;
+  if (hp.head_dim % block != 0)
+    throw Error(option + " " + kv_cache_type_name(type) + " needs a head size that is a multiple of " +
+                std::to_string(block) + "; this model's is " + std::to_string(hp.head_dim));
+}
+
+Session::Session(const Model& model, size_t n_ctx, size_t n_threads, KvCacheTypes cache)
     : model_(model),
       n_ctx_(n_ctx),
       own_pool_(std::make_unique<ThreadPool>(n_threads)),
-      pool_(own_pool_.get()) {
+      pool_(own_pool_.get()),
+      cache_(cache) {
   allocate();
 }
 
-Session::Session(const Model& model, size_t n_ctx, ThreadPool& shared_pool)
-    : model_(model), n_ctx_(n_ctx), pool_(&shared_pool) {
+Session::Session(const Model& model, size_t n_ctx, ThreadPool& shared_pool, KvCacheTypes cache)
+    : model_(model), n_ctx_(n_ctx), pool_(&shared_pool), cache_(cache) {
   allocate();
 }
 
 void Session::allocate() {
   const auto& hp = model_.hparams();
+  check_kv_cache_type(hp, cache_.k, "--cache-type-k");
+  check_kv_cache_type(hp, cache_.v, "--cache-type-v");
   const size_t kv = hp.n_head_kv * hp.head_dim;
-  k_cache_.assign(hp.n_layer * n_ctx_ * kv, 0.0f);
-  v_cache_.assign(hp.n_layer * n_ctx_ * kv, 0.0f);
+  k_row_bytes_ = dtype_row_bytes(cache_.k, kv);
+  v_row_bytes_ = dtype_row_bytes(cache_.v, kv);
+  k_cache_.assign(hp.n_layer * n_ctx_ * k_row_bytes_, 0);
+  v_cache_.assign(hp.n_layer * n_ctx_ * v_row_bytes_, 0);
   logits_.resize(hp.n_vocab);
 }
 
@@ -248,10 +273,12 @@ void Session::forward(const Model& model, const std::vector<Run>& runs, const in
     be.rope(k.data(), T, hp.n_head_kv, hd, positions.data(), hp.rope_theta, hp.rope_style);
     for (const Run& r : runs) {
       Session& s = *r.session;
-      float* kc = s.k_cache_.data() + l * s.n_ctx_ * kv_dim;
-      float* vc = s.v_cache_.data() + l * s.n_ctx_ * kv_dim;
-      std::copy_n(k.begin() + long(r.first * kv_dim), r.count * kv_dim, kc + s.pos_ * kv_dim);
-      std::copy_n(v.begin() + long(r.first * kv_dim), r.count * kv_dim, vc + s.pos_ * kv_dim);
+      uint8_t* kc = s.k_cache_.data() + l * s.n_ctx_ * s.k_row_bytes_;
+      uint8_t* vc = s.v_cache_.data() + l * s.n_ctx_ * s.v_row_bytes_;
+      for (size_t t = 0; t < r.count; ++t) {
+        quantize_row(s.cache_.k, &k[(r.first + t) * kv_dim], kc + (s.pos_ + t) * s.k_row_bytes_, kv_dim);
+        quantize_row(s.cache_.v, &v[(r.first + t) * kv_dim], vc + (s.pos_ + t) * s.v_row_bytes_, kv_dim);
+      }
       AttentionArgs args;
       args.q = q.data() + r.first * q_dim;
       args.k_cache = kc;
@@ -263,6 +290,8 @@ void Session::forward(const Model& model, const std::vector<Run>& runs, const in
       args.n_head_kv = hp.n_head_kv;
       args.head_dim = hd;
       args.scale = 1.0f / std::sqrt(float(hd));
+      args.k_type = s.cache_.k;
+      args.v_type = s.cache_.v;
       be.attention(args, pool);
     }
     if (hp.bitlinear) be.rms_norm(att.data(), L.attn_sub_norm.data(), att.data(), T, q_dim, hp.norm_eps);

@@ -18,9 +18,11 @@ def ok(binary, *args):
 
 
 def tern_record(binary, tmp, model, prompt, n):
-    """tern's greedy run: prompt ids, every step's logits, generated ids."""
+    """tern's greedy run: prompt ids, every step's logits, generated ids. The KV cache in F32, as ONNX Runtime
+    holds it, so that only the graphs differ."""
     path = os.path.join(tmp, "logits.json")
-    ok(binary, "run", model, "-p", prompt, "-n", str(n), "--temp", "0", "--threads", "1", "--logits-out", path)
+    ok(binary, "run", model, "-p", prompt, "-n", str(n), "--temp", "0", "--threads", "1", "--logits-out", path,
+       "-ctk", "f32", "-ctv", "f32")
     with open(path) as f:
         return json.load(f)
 

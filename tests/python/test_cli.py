@@ -245,6 +245,12 @@ class Bench(unittest.TestCase):
         self.assertEqual(out["kv_cache_bytes"] * 5, no_depth["kv_cache_bytes"] * 13)  # 8 + 4 + 1 vs 4 + 1 positions
         self.assertGreater(out["peak_rss_bytes"], st)
 
+    def test_every_pair_of_kv_cache_types(self):
+        out = self.bench_json("-p", "0", "-n", "2", "-t", "1", "-r", "1", "-ctk", "f32,q8_0", "--cache-type-v", "f16")
+        self.assertEqual([(x["type_k"], x["type_v"]) for x in out["results"]], [("f32", "f16"), ("q8_0", "f16")])
+        # 8 layers x 3 positions x (keys + values) of 4 heads x 32: f32 512 bytes a row, f16 256, q8_0 4 x 34.
+        self.assertEqual(out["kv_cache_bytes"], 8 * 3 * (512 + 256))
+
     def test_bandwidth_bound_is_bandwidth_over_bytes_per_token(self):
         out = self.bench_json("-p", "0", "-n", "2", "-t", "1", "-r", "1", "--bandwidth")
         (bw,) = out["bandwidth"]
@@ -265,7 +271,8 @@ class Bench(unittest.TestCase):
         self.assertTrue(all(b == bars[0] for b in bars), r.stdout)
 
     def test_bad_lists_are_one_line_errors(self):
-        for opt, value, fragment in (("-t", "0", "--threads"), ("-d", "3,x", "--depth"), ("-r", "0", "--repetitions")):
+        for opt, value, fragment in (("-t", "0", "--threads"), ("-d", "3,x", "--depth"), ("-r", "0", "--repetitions"),
+                                     ("-ctk", "f16,q4_0", "--cache-type-k"), ("--cache-type-v", "bf16", "--cache-type-v")):
             r = tern("bench", "-m", self.MODEL, opt, value)
             self.assertEqual(r.returncode, 1, r.stderr)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)

@@ -384,6 +384,8 @@ class Options(OneLineError):
                            (["run", "-m", m, "-p", "x", "--ctx", "-1"], "--ctx"),
                            (["run", "-m", m, "-p", "x", "--top-k", "-3"], "--top-k"),
                            (["run", "-m", m, "-p", "x", "--top-p", "nan"], "--top-p"),
+                           (["run", "-m", m, "-p", "x", "-ctk", "q4_0"], "--cache-type-k"),
+                           (["run", "-m", m, "-p", "x", "--cache-type-v", ""], "--cache-type-v"),
                            (["bench", "-m", m, "-p", "-1"], "--n-prompt"),
                            (["bench", "-m", m, "-r", "0"], "--repetitions"),
                            (["manifest", m, "-o", tmp("m.json"), "--bench-tokens", "-1"], "--bench-tokens"),

@@ -63,6 +63,15 @@ Stat stat(const std::vector<double>& v) {
   return s;
 }
 
+std::vector<std::string> split_list(const std::string& s, const char* what) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(item);
+  if (out.empty()) throw Error(std::string("tern bench: empty ") + what);
+  return out;
+}
+
 std::vector<size_t> parse_list(const std::string& s, const char* what, bool allow_zero = false) {
   std::vector<size_t> out;
   std::stringstream in(s);
@@ -84,9 +93,10 @@ std::vector<size_t> parse_list(const std::string& s, const char* what, bool allo
 
 }  // namespace
 
-int cmd_bench(const std::vector<std::string>& args) {
-  std::string model_path, threads_s = std::to_string(default_threads()),
-                          depth_s = "0";
+int cmd_bench(const std::vector<std::string>& raw_args) {
+  const std::vector<std::string> args = llama_style_options(raw_args);
+  std::string model_path, threads_s = std::to_string(default_threads()), depth_s = "0", cache_k_s = "f16",
+                          cache_v_s = "f16";
   std::vector<std::string> backends;
   int64_t n_prompt_opt = 128, n_gen_opt = 64, reps_opt = 3;
   bool as_json = false, bandwidth = false;
@@ -104,6 +114,10 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("threads,t", po::value(&threads_s), "thread counts, comma-separated (default: all cores)")
       ("depth,d", po::value(&depth_s), "tokens already in the KV cache when each test starts, comma-separated "
                                        "(default 0; like llama-bench -d: speed at a long context)")
+      ("cache-type-k", po::value(&cache_k_s), "KV cache types of the keys, comma-separated (f32, f16, q8_0; "
+                                              "default f16; -ctk)")
+      ("cache-type-v", po::value(&cache_v_s), "KV cache types of the values, comma-separated (default f16; -ctv); "
+                                              "every pair of k and v types is measured")
       ("repetitions,r", po::value(&reps_opt)->default_value(3), "repetitions of each test")
       ("bandwidth", po::bool_switch(&bandwidth), "also measure memory read bandwidth and the tg bound it implies")
       ("json", po::bool_switch(&as_json), "JSON on stdout instead of a table");
@@ -120,6 +134,10 @@ int cmd_bench(const std::vector<std::string>& args) {
   for (size_t t : thread_counts) option_threads("threads", int64_t(t));
   const auto depths = parse_list(depth_s, "--depth", true);
   for (size_t d : depths) option_in_range("depth", int64_t(d), 0, 1 << 20);
+  std::vector<KvCacheTypes> caches;
+  for (const auto& k : split_list(cache_k_s, "--cache-type-k"))
+    for (const auto& v : split_list(cache_v_s, "--cache-type-v"))
+      caches.push_back({kv_cache_type_option("cache-type-k", k), kv_cache_type_option("cache-type-v", v)});
   auto& reg = Registry::instance();
   if (backends.empty()) backends = reg.usable_backends();
 
@@ -128,10 +146,10 @@ int cmd_bench(const std::vector<std::string>& args) {
   std::string model_desc;
   uint64_t per_token = 0, prompt_macs = 0, kv_bytes_max = 0;
   if (!as_json)
-    std::printf("| %-34s | %9s | %-10s | %7s | %13s | %16s |\n|%s|%s|%s|%s|%s|%s|\n", "model", "size",
-                "backend", "threads", "test", "t/s", std::string(36, '-').c_str(),
+    std::printf("| %-34s | %9s | %-10s | %7s | %-9s | %13s | %16s |\n|%s|%s|%s|%s|%s|%s|%s|\n", "model", "size",
+                "backend", "threads", "kv", "test", "t/s", std::string(36, '-').c_str(),
                 std::string(11, '-').c_str(), std::string(12, '-').c_str(), std::string(9, '-').c_str(),
-                std::string(15, '-').c_str(), std::string(18, '-').c_str());
+                std::string(11, '-').c_str(), std::string(15, '-').c_str(), std::string(18, '-').c_str());
   std::mt19937 rng(1234);
   for (const auto& be_name : backends) {
     auto file = load_model_file(model_path);
@@ -150,10 +168,13 @@ int cmd_bench(const std::vector<std::string>& args) {
       return tokens;
     };
     const size_t n_ctx = *std::max_element(depths.begin(), depths.end()) + std::max(n_prompt, n_gen) + 1;
-    kv_bytes_max =
-        std::max<uint64_t>(kv_bytes_max, uint64_t(hp.n_layer) * n_ctx * hp.n_head_kv * hp.head_dim * 2 * 4);
+    for (const KvCacheTypes cache : caches)
     for (size_t threads : thread_counts) {
-      Session session(model, n_ctx, threads);
+      const size_t kv_dim = hp.n_head_kv * hp.head_dim;
+      kv_bytes_max = std::max<uint64_t>(
+          kv_bytes_max, uint64_t(hp.n_layer) * n_ctx * (dtype_row_bytes(cache.k, kv_dim) + dtype_row_bytes(cache.v, kv_dim)));
+      const std::string kv_types = kv_cache_type_name(cache.k) + "/" + kv_cache_type_name(cache.v);
+      Session session(model, n_ctx, threads, cache);
       session.eval({tok(rng)});  // warm-up: maps every weight page in
       for (const size_t depth : depths)
         for (const auto& [test, n] : {std::pair<std::string, size_t>{"pp", n_prompt}, {"tg", n_gen}}) {
@@ -178,6 +199,8 @@ int cmd_bench(const std::vector<std::string>& args) {
                              {"size_bytes", file_bytes},
                              {"backend", be_name},
                              {"threads", threads},
+                             {"type_k", kv_cache_type_name(cache.k)},
+                             {"type_v", kv_cache_type_name(cache.v)},
                              {"test", name},
                              {"depth", depth},
                              {"tokens_per_sec", s.mean},
@@ -188,8 +211,8 @@ int cmd_bench(const std::vector<std::string>& args) {
             std::snprintf(size, sizeof size, "%.2f GiB", double(file_bytes) / (1 << 30));
             std::snprintf(ts, sizeof ts, "%.2f ± %.2f", s.mean, s.sd);
             // 17 bytes for 16 columns: printf pads bytes, and "±" is two bytes of UTF-8.
-            std::printf("| %-34s | %9s | %-10s | %7zu | %13s | %17s |\n", model_desc.c_str(), size,
-                        be_name.c_str(), threads, name.c_str(), ts);
+            std::printf("| %-34s | %9s | %-10s | %7zu | %-9s | %13s | %17s |\n", model_desc.c_str(), size,
+                        be_name.c_str(), threads, kv_types.c_str(), name.c_str(), ts);
             std::fflush(stdout);
           }
         }

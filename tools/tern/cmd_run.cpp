@@ -44,22 +44,10 @@ std::string default_model_path() {
               " was not found (run scripts/setup.sh, or set TERN_MODEL)");
 }
 
-namespace {
-
-// llama.cpp's single-dash long options, which Boost would read as -c nv / -s ys.
-std::vector<std::string> llama_style_options(std::vector<std::string> args) {
-  for (auto& a : args) {
-    if (a == "-cnv") a = "--conversation";
-    if (a == "-sys") a = "--system";
-  }
-  return args;
-}
-
-}  // namespace
-
 int cmd_run(const std::vector<std::string>& raw_args) {
   const std::vector<std::string> args = llama_style_options(raw_args);
-  std::string model_path, prompt, backend_name, tokenizer_path, prompt_file, system_prompt, logits_out;
+  std::string model_path, prompt, backend_name, tokenizer_path, prompt_file, system_prompt, logits_out,
+      cache_k = "f16", cache_v = "f16";
   bool conversation = false;
   int64_t n_predict = 128, threads_opt = int64_t(default_threads()), n_ctx_opt = 0, top_k = 40, repeat_last_n = 64;
   std::vector<std::string> stop;
@@ -87,6 +75,8 @@ int cmd_run(const std::vector<std::string>& raw_args) {
       ("backend", po::value(&backend_name), "kernel backend to use (default: best for this CPU)")
       ("tokenizer", po::value(&tokenizer_path), "tokenizer file overriding the model's own")
       ("ctx,c", po::value(&n_ctx_opt), "context length (default: min(model's, 2048))")
+      ("cache-type-k", po::value(&cache_k)->default_value("f16"), kKvCacheTypeHelp)
+      ("cache-type-v", po::value(&cache_v)->default_value("f16"), kKvCacheTypeHelp)
       ("logits-out", po::value(&logits_out), "write the prompt's token ids, every step's logits and the generated ids to this JSON file")
       ("check-tensors", po::bool_switch(&check_tensors), "refuse a model with NaN / Inf weights (reads every tensor)")
       ("verbose,v", po::bool_switch(&verbose), "print model and backend details");
@@ -106,6 +96,7 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   option_in_range("presence-penalty", double(sp.presence_penalty), -2.0, 2.0);
   option_in_range("frequency-penalty", double(sp.frequency_penalty), -2.0, 2.0);
   sp.repeat_last_n = int(option_in_range("repeat-last-n", repeat_last_n, -1, 1 << 20));
+  const KvCacheTypes cache{kv_cache_type_option("cache-type-k", cache_k), kv_cache_type_option("cache-type-v", cache_v)};
   for (const auto& s : stop)
     if (s.empty()) throw Error("--stop is empty");
   if (vm.count("model") && model_path.empty()) throw Error("-m / --model is empty");
@@ -146,7 +137,7 @@ int cmd_run(const std::vector<std::string>& raw_args) {
     chat.sampler = sp;
     chat.n_predict = int(n_predict);
     chat.stop = stop;
-    Session session(model, n_ctx, threads);
+    Session session(model, n_ctx, threads, cache);
     return run_conversation(chat, session, *tokenizer);
   }
   const auto tokens = tokenizer->encode(prompt, tokenizer->vocab().add_bos);
@@ -154,7 +145,7 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   if (tokens.size() + size_t(n_predict) > n_ctx)
     throw Error("prompt (" + std::to_string(tokens.size()) + " tokens) plus -n " + std::to_string(n_predict) +
                 " exceeds the context of " + std::to_string(n_ctx) + " (raise --ctx)");
-  Session session(model, n_ctx, threads);
+  Session session(model, n_ctx, threads, cache);
   const double load_s = std::chrono::duration<double>(clock::now() - t_load).count();
   if (verbose) {
     std::string chosen = backend_name;

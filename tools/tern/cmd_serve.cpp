@@ -20,10 +20,8 @@ namespace po = boost::program_options;
 namespace tern::cli {
 
 int cmd_serve(const std::vector<std::string>& raw_args) {
-  std::vector<std::string> args = raw_args;
-  for (auto& a : args)
-    if (a == "-np") a = "--parallel";  // llama-server's spelling
-  std::string model_path, backend_name, alias;
+  const std::vector<std::string> args = llama_style_options(raw_args);
+  std::string model_path, backend_name, alias, cache_k = "f16", cache_v = "f16";
   serve::ServerOptions so;
   int64_t port = 8080, parallel = 4, n_ctx_opt = 0, threads_opt = int64_t(default_threads()),
           max_body = 1 << 20, max_connections = 64, idle = 30;
@@ -34,6 +32,8 @@ int cmd_serve(const std::vector<std::string>& raw_args) {
       "port", po::value(&port)->default_value(8080), "port (0: any free one, printed at start)")(
       "parallel,np", po::value(&parallel)->default_value(4), "-np: slots, requests decoded together")(
       "ctx,c", po::value(&n_ctx_opt), "context per slot (default: min(model's, 4096))")(
+      "cache-type-k", po::value(&cache_k)->default_value("f16"), kKvCacheTypeHelp)(
+      "cache-type-v", po::value(&cache_v)->default_value("f16"), kKvCacheTypeHelp)(
       "threads,t", po::value(&threads_opt), "worker threads (default: all cores)")(
       "backend", po::value(&backend_name), "kernel backend (default: best for this CPU)")(
       "alias", po::value(&alias), "model name in the API (default: the file name)")(
@@ -49,6 +49,7 @@ int cmd_serve(const std::vector<std::string>& raw_args) {
   const size_t n_slots = size_t(option_in_range("parallel", parallel, 1, 64));
   size_t n_ctx = size_t(option_in_range("ctx", n_ctx_opt, 0, 1 << 20));
   const size_t threads = option_threads("threads", threads_opt);
+  const KvCacheTypes cache{kv_cache_type_option("cache-type-k", cache_k), kv_cache_type_option("cache-type-v", cache_v)};
   so.max_body_bytes = size_t(option_in_range("max-body", max_body, 1024, int64_t(1) << 30));
   so.max_connections = size_t(option_in_range("max-connections", max_connections, 1, 4096));
   so.idle_timeout_s = int(option_in_range("idle-timeout", idle, 1, 3600));
@@ -77,7 +78,7 @@ int cmd_serve(const std::vector<std::string>& raw_args) {
                         n_ctx,
                         token_text(*tokenizer, tokenizer->bos()),
                         token_text(*tokenizer, tokenizer->eos())};
-  serve::Engine engine(model, *tokenizer, n_slots, n_ctx, threads);
+  serve::Engine engine(model, *tokenizer, n_slots, n_ctx, threads, cache);
   std::fprintf(stderr, "tern serve: %s, %zu slots of %zu tokens, %zu threads\n", alias.c_str(), n_slots,
                n_ctx, threads);
   return serve::run_http_server(so, engine, api);

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <cctype>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -139,6 +140,26 @@ size_t default_threads() { return std::max(1u, std::thread::hardware_concurrency
 
 size_t option_threads(const char* name, int64_t value) {
   return size_t(option_in_range(name, value, 1, int64_t(std::max<size_t>(16, 4 * default_threads()))));
+}
+
+std::vector<std::string> llama_style_options(std::vector<std::string> args) {
+  static const std::map<std::string, std::string> kLong = {{"-cnv", "--conversation"}, {"-sys", "--system"},
+                                                            {"-np", "--parallel"},      {"-ctk", "--cache-type-k"},
+                                                            {"-ctv", "--cache-type-v"}};
+  for (auto& a : args)
+    if (const auto it = kLong.find(a); it != kLong.end()) a = it->second;
+  return args;
+}
+
+DType kv_cache_type_option(const char* name, const std::string& value) {
+  const auto t = dtype_from_name(value);
+  const auto types = kv_cache_types();
+  if (!t || std::find(types.begin(), types.end(), *t) == types.end()) {
+    std::string names;
+    for (DType k : types) names += (names.empty() ? "" : ", ") + kv_cache_type_name(k);
+    throw Error(std::string("--") + name + " '" + value + "' is not a KV cache type (" + names + ")");
+  }
+  return *t;
 }
 
 void check_runnable(const ModelFile& f, const std::string& source) {

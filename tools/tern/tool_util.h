@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tern/dtype.h"
 #include "tern/model_file.h"
 #include "tern/tokenizer.h"
 
@@ -53,6 +54,14 @@ double option_in_range(const char* name, double value, double lo, double hi);  /
 // Worker-thread options: 1 up to a few times the hardware threads (more only thrashes; 2^15 starves the machine).
 size_t option_threads(const char* name, int64_t value);
 size_t default_threads();
+
+// llama.cpp's single-dash long options (-cnv, -sys, -np, -ctk, -ctv), which Boost would read as -c nv etc.,
+// rewritten to tern's long names.
+std::vector<std::string> llama_style_options(std::vector<std::string> args);
+// A --cache-type-k / --cache-type-v value ("f32", "f16", "q8_0"), or tern::Error naming the option and the
+// types a KV cache may be held in.
+DType kv_cache_type_option(const char* name, const std::string& value);
+inline constexpr const char* kKvCacheTypeHelp = "KV cache type: f32, f16 or q8_0 (head sizes multiple of 32)";
 
 // Throws "SOURCE cannot be written as a runnable model: <why>" unless `f` builds a Model on the reference
 // backend (every tensor present, with its shape and type) and its embedded tokenizer fits the embedding.

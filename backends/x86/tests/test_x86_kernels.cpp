@@ -240,7 +240,8 @@ TEST(X86Kernels, GatedActivationIsBitExact) {
 
 // Decode (one token) and prefill (several, causal), plain heads and GQA groups of 2, 3, 4 and 8 (the kernel
 // shares key loads among up to 4 heads), context lengths around its 8- and 16-key blocks, and a head size it
-// leaves to the reference (12): every output bit as the reference's.
+// leaves to the reference (12), for every KV cache type read in place (Q8_0 on head sizes of whole blocks):
+// every output bit as the reference's.
 TEST(X86Kernels, AttentionIsBitIdenticalToTheReference) {
   if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
   std::mt19937 rng(8);
@@ -249,27 +250,33 @@ TEST(X86Kernels, AttentionIsBitIdenticalToTheReference) {
   struct Shape {
     size_t n_tokens, pos0, n_head, n_head_kv, head_dim;
   };
-  for (const Shape s :
-       {Shape{1, 0, 4, 4, 64}, Shape{1, 30, 20, 5, 128}, Shape{1, 7, 8, 2, 32}, Shape{5, 11, 4, 2, 64},
-        Shape{17, 0, 2, 1, 128}, Shape{3, 4, 3, 3, 12}, Shape{2, 40, 6, 3, 72}, Shape{3, 9, 6, 2, 64},
-        Shape{2, 20, 8, 1, 32}, Shape{4, 13, 6, 3, 72}, Shape{6, 3, 8, 2, 32}, Shape{9, 0, 3, 1, 16},
-        Shape{5, 2, 8, 1, 64}, Shape{4, 0, 4, 4, 64}}) {
-    const size_t n_ctx = s.pos0 + s.n_tokens, kv_dim = s.n_head_kv * s.head_dim,
-                 q_dim = s.n_head * s.head_dim;
-    std::vector<float> q(s.n_tokens * q_dim), k(n_ctx * kv_dim), v(n_ctx * kv_dim);
-    for (auto* vec : {&q, &k, &v})
-      for (auto& x : *vec) x = nd(rng);
-    std::vector<float> want(q.size()), got(q.size());
-    AttentionArgs a{q.data(), k.data(), v.data(),    want.data(), s.n_tokens,
-                    s.pos0,   s.n_head, s.n_head_kv, s.head_dim,  1.0f / std::sqrt(float(s.head_dim))};
-    ref::attention(a, pool);
-    a.out = got.data();
-    cpu::attention(x86::kAvx2Kernels.attention, a, pool);
-    for (size_t i = 0; i < got.size(); ++i)
-      ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0)
-          << "n_tokens " << s.n_tokens << " pos0 " << s.pos0 << " heads " << s.n_head << "/" << s.n_head_kv
-          << " head_dim " << s.head_dim << " output " << i << ": " << got[i] << " vs " << want[i];
-  }
+  for (const DType cache : kv_cache_types())
+    for (const Shape s :
+         {Shape{1, 0, 4, 4, 64}, Shape{1, 30, 20, 5, 128}, Shape{1, 7, 8, 2, 32}, Shape{5, 11, 4, 2, 64},
+          Shape{17, 0, 2, 1, 128}, Shape{3, 4, 3, 3, 12}, Shape{2, 40, 6, 3, 72}, Shape{3, 9, 6, 2, 64},
+          Shape{2, 20, 8, 1, 32}, Shape{4, 13, 6, 3, 72}, Shape{6, 3, 8, 2, 32}, Shape{9, 0, 3, 1, 16},
+          Shape{5, 2, 8, 1, 64}, Shape{4, 0, 4, 4, 64}}) {
+      if (s.head_dim % dtype_traits(cache)->block_size != 0) continue;
+      const size_t n_ctx = s.pos0 + s.n_tokens, kv_dim = s.n_head_kv * s.head_dim,
+                   q_dim = s.n_head * s.head_dim, row_bytes = dtype_row_bytes(cache, kv_dim);
+      std::vector<float> q(s.n_tokens * q_dim), kf(n_ctx * kv_dim), vf(n_ctx * kv_dim);
+      for (auto* vec : {&q, &kf, &vf})
+        for (auto& x : *vec) x = nd(rng);
+      std::vector<uint8_t> k(n_ctx * row_bytes), v(n_ctx * row_bytes);
+      quantize_matrix(cache, kf.data(), k.data(), kv_dim, n_ctx);
+      quantize_matrix(cache, vf.data(), v.data(), kv_dim, n_ctx);
+      std::vector<float> want(q.size()), got(q.size());
+      AttentionArgs a{q.data(), k.data(), v.data(),    want.data(), s.n_tokens,
+                      s.pos0,   s.n_head, s.n_head_kv, s.head_dim,  1.0f / std::sqrt(float(s.head_dim)),
+                      cache,    cache};
+      ref::attention(a, pool);
+      a.out = got.data();
+      cpu::attention(x86::kAvx2Kernels.attention, a, pool);
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0)
+            << dtype_name(cache) << " n_tokens " << s.n_tokens << " pos0 " << s.pos0 << " heads " << s.n_head << "/"
+            << s.n_head_kv << " head_dim " << s.head_dim << " output " << i << ": " << got[i] << " vs " << want[i];
+    }
 }
 
 // Decode's row dots take blocks in pairs, and the Q4 ones add m * (sum of x) per block from sums computed

@@ -47,6 +47,8 @@ const DTypeTraits* dtype_traits(DType t);  // nullptr for unknown ids
 std::span<const DTypeTraits> all_dtypes();
 // A type's position in all_dtypes(), for arrays indexed by type (kernel tables); kDTypeCount for unknown ids.
 inline constexpr size_t kDTypeCount = 12;
+// The types a KV cache may be held in (AttentionArgs), in the order of --cache-type-k's help.
+std::span<const DType> kv_cache_types();
 constexpr size_t dtype_index(DType t) {
   switch (t) {
     case DType::F32:

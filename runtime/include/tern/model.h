@@ -53,12 +53,25 @@ class Model {
   std::vector<float> output_norm_;
 };
 
+// The types a session holds its cached keys and values in (llama.cpp's -ctk / -ctv). F16 halves the bytes
+// attention reads per token at a small cost in accuracy; Q8_0 (head sizes that are multiples of 32) halves
+// them again.
+struct KvCacheTypes {
+  DType k = DType::F16;
+  DType v = DType::F16;
+};
+// "f16", "q8_0": the spelling of --cache-type-k's values.
+std::string kv_cache_type_name(DType type);
+// Throws tern::Error naming `option` unless `type` is one of kv_cache_types() that the model's head size
+// allows.
+void check_kv_cache_type(const HParams& hp, DType type, const std::string& option);
+
 // One generation stream: KV cache plus scratch buffers.
 class Session {
  public:
-  Session(const Model& model, size_t n_ctx, size_t n_threads);
+  Session(const Model& model, size_t n_ctx, size_t n_threads, KvCacheTypes cache = {});
   // A session that runs on a pool it shares with others (a server's slots): no threads of its own.
-  Session(const Model& model, size_t n_ctx, ThreadPool& shared_pool);
+  Session(const Model& model, size_t n_ctx, ThreadPool& shared_pool, KvCacheTypes cache = {});
   // Appends `tokens` at the current position and returns logits for the last of them ([n_vocab]).
   const std::vector<float>& eval(const std::vector<int32_t>& tokens);
   // Continuous batching: appends tokens[i] to sessions[i] (distinct sessions of one model) in one forward
@@ -68,6 +81,7 @@ class Session {
   const std::vector<float>& logits() const { return logits_; }
   size_t position() const { return pos_; }
   size_t n_ctx() const { return n_ctx_; }
+  KvCacheTypes cache_types() const { return cache_; }
   void reset() { pos_ = 0; }
 
  private:
@@ -85,7 +99,9 @@ class Session {
   size_t pos_ = 0;
   std::unique_ptr<ThreadPool> own_pool_;
   ThreadPool* pool_;
-  std::vector<float> k_cache_, v_cache_;  // [layer][pos][n_head_kv * head_dim]
+  KvCacheTypes cache_;
+  size_t k_row_bytes_ = 0, v_row_bytes_ = 0;  // one position's n_head_kv * head_dim keys / values
+  std::vector<uint8_t> k_cache_, v_cache_;    // [layer][pos] rows of cache_.k / cache_.v
   std::vector<float> logits_;
   struct Scratch {
     std::vector<float> x, xn, q, k, v, att, o, g, u, head_in, head_out;

@@ -30,9 +30,10 @@ void Job::push(Event e) {
   cv_.notify_one();
 }
 
-Engine::Engine(const Model& model, const Tokenizer& tokenizer, size_t n_slots, size_t n_ctx, size_t n_threads)
+Engine::Engine(const Model& model, const Tokenizer& tokenizer, size_t n_slots, size_t n_ctx, size_t n_threads,
+               KvCacheTypes cache)
     : model_(model), tokenizer_(tokenizer), n_ctx_(n_ctx), pool_(n_threads), slots_(n_slots) {
-  for (auto& s : slots_) s.session = std::make_unique<Session>(model, n_ctx, pool_);
+  for (auto& s : slots_) s.session = std::make_unique<Session>(model, n_ctx, pool_, cache);
   stats_.slots = n_slots;
   thread_ = std::thread([this] { loop(); });
 }

@@ -64,7 +64,8 @@ struct EngineStats {
 
 class Engine {
  public:
-  Engine(const Model& model, const Tokenizer& tokenizer, size_t n_slots, size_t n_ctx, size_t n_threads);
+  Engine(const Model& model, const Tokenizer& tokenizer, size_t n_slots, size_t n_ctx, size_t n_threads,
+         KvCacheTypes cache = {});
   ~Engine();
   std::shared_ptr<Job> submit(Request r);
   EngineStats stats() const;

@@ -11,7 +11,7 @@
 
 namespace tern {
 
-inline constexpr uint32_t kBackendAbiVersion = 2;  // 2: matmul_multi
+inline constexpr uint32_t kBackendAbiVersion = 3;  // 2: matmul_multi; 3: KV cache types
 
 // Runs fn(begin, end) over disjoint chunks of [0, n) on the runtime's thread pool and waits for all of them.
 class Parallel {
@@ -40,10 +40,14 @@ struct WeightView {
   std::shared_ptr<const void> prepared;
 };
 
+// The KV cache: row j (one per position) holds the n_head_kv * head_dim keys (values) of position j in
+// k_type (v_type), dtype_row_bytes(type, n_head_kv * head_dim) bytes per row. Types are F32, F16 or Q8_0
+// (kv_cache_types()); with Q8_0 head_dim is a multiple of 32, so every head starts on a block. A backend
+// computes as if each row were first dequantized exactly (dequantize_row) into floats.
 struct AttentionArgs {
   const float* q = nullptr;      // [n_tokens, n_head * head_dim], RoPE applied
-  const float* k_cache = nullptr;  // [n_ctx, n_head_kv * head_dim]
-  const float* v_cache = nullptr;  // [n_ctx, n_head_kv * head_dim]
+  const void* k_cache = nullptr;  // [n_ctx] rows of k_type
+  const void* v_cache = nullptr;  // [n_ctx] rows of v_type
   float* out = nullptr;          // [n_tokens, n_head * head_dim]
   size_t n_tokens = 0;
   size_t pos0 = 0;               // position of the first query token; token t attends to [0, pos0 + t]
@@ -51,6 +55,8 @@ struct AttentionArgs {
   size_t n_head_kv = 0;
   size_t head_dim = 0;
   float scale = 1.0f;            // usually 1/sqrt(head_dim)
+  DType k_type = DType::F32;
+  DType v_type = DType::F32;
 };
 
 class Backend {
