@@ -52,10 +52,14 @@ echo "bench: $CEILING" >&2
 "$BUILD/bin/bench_x86_kernels" --benchmark_filter="^$CEILING/" --benchmark_repetitions=5 --benchmark_format=json \
   >"$RAW/ceiling/multiply_add.json"
 
-# Generation at a long context (attention over 1024 cached tokens), 2 threads.
+# Generation at a long context (attention over 1024 and 4096 cached tokens), 2 threads, for each KV cache type
+# (keys and values in the same type).
 mkdir -p "$RAW/depth"
-echo "bench: i2_s tg32 at depths 0 and 1024" >&2
-"$TERN" bench -m "$MODELS/2b4t-i2_s.gguf" --backend "$X86" -p 0 -n 32 -d 0,1024 -t 2 -r 2 --json >"$RAW/depth/i2_s.json"
+for kv in f32 f16 q8_0; do
+  echo "bench: i2_s tg32 at depths 0, 1024 and 4096, KV cache $kv" >&2
+  "$TERN" bench -m "$MODELS/2b4t-i2_s.gguf" --backend "$X86" -p 0 -n 32 -d 0,1024,4096 -t 2 -r 2 -ctk $kv -ctv $kv \
+    --json >"$RAW/depth/i2_s-$kv.json"
+done
 
 # The default model (scripts/setup.sh fetches it): llama architecture, Q4_1 projections, Q8_0 embeddings.
 SMOL=models/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -183,13 +187,21 @@ if smol:
               "Its Q4_1 dot is still compute-bound (`bench_x86_kernels`: about 15 GB/s in cache), so it stays short "
               "of its bound.", "", "| weights | backend | threads | pp t/s | tg t/s | tg bound t/s | tg / bound | pp / tg |",
               "|---|---|---|---|---|---|---|---|"] + speed_rows(smol)
-depth = json.load(open(os.path.join(raw, "depth", "i2_s.json")))["results"]
-lines += ["", "Generation at a long context, 2 threads: the same test with 1024 tokens already in the KV cache "
-          "(`tern bench -d`). Attention reads the cached keys and values; the x86 plugin vectorizes it bit-identically "
-          "to the reference (`bench_x86_kernels` BM_AttentionAvx2 vs BM_AttentionReference).", "",
-          "| weights | backend | test | t/s |", "|---|---|---|---|"]
-for x in depth:
-    lines.append(f"| {x['model'].split()[-1]} | {x['backend']} | {x['test']} | {x['tokens_per_sec']:.2f} |")
+depth = {kv: {x["depth"]: x["tokens_per_sec"]
+              for x in json.load(open(os.path.join(raw, "depth", f"i2_s-{kv}.json")))["results"]}
+         for kv in ("f32", "f16", "q8_0")}
+depths = sorted(depth["f32"])
+lines += ["", "Generation at a long context, I2_S, 2 threads: tg32 with 0, 1024 and 4096 tokens already in the KV "
+          "cache (`tern bench -d`), for each KV cache type (`-ctk` / `-ctv`; F16 is the default). Attention reads the "
+          "cached keys and values in their type; the x86 plugin vectorizes it bit-identically to the reference "
+          "(`bench_x86_kernels` BM_AttentionAvx2 for each type vs BM_AttentionReference). The last columns are "
+          "generation at depth over generation at depth 0 with the same cache.", "",
+          "| KV cache | " + " | ".join(f"tg32 @ d{d} t/s" for d in depths) + " | "
+          + " | ".join(f"d{d} / d0" for d in depths[1:]) + " |",
+          "|---|" + "---|" * (2 * len(depths) - 1)]
+for kv, by_depth in depth.items():
+    lines.append(f"| {kv} | " + " | ".join(f"{by_depth[d]:.2f}" for d in depths) + " | "
+                 + " | ".join(f"{by_depth[d] / by_depth[0]:.0%}" for d in depths[1:]) + " |")
 # llama.cpp ran the 2B4T weights written as `bitnet` ("-as-bitnet"): they pair with tern's runs of the same weights.
 llama = {os.path.basename(p)[:-5].replace("-as-bitnet", ""): json.load(open(p))
          for p in sorted(glob.glob(os.path.join(raw, "llama.cpp", "*.json")))}
@@ -259,9 +271,48 @@ if os.path.exists(riscv_mca):
               "instructions retired per generated token under qemu against the reference and llama.cpp's RVV build "
               "(`scripts/qemu_icount.sh riscv64`, tables in docs/backends.md); no RISC-V wall time.", ""]
     lines += open(riscv_mca).read().strip().splitlines()
+lines += ["", "Generation against its bound, per type and thread count (`scripts/bench_report.sh` draws it from the "
+          "table above):", "", "![tg t/s and the bound per type](benchmarks_tg.png)"]
 lines += ["", "Raw `tern bench --json` output of this run:", "", "```json",
-          json.dumps([{k: v for k, v in r.items()} for r in runs + smol] + [{"results": depth}], indent=1), "```", ""]
+          json.dumps([{k: v for k, v in r.items()} for r in runs + smol]
+                     + [json.load(open(p)) for p in sorted(glob.glob(os.path.join(raw, "depth", "*.json")))], indent=1),
+          "```", ""]
 open(out + ".part", "w").write("\n".join(lines))
 os.replace(out + ".part", out)
 print(f"wrote {out}")
+PY
+
+# The plot: generated t/s per type and thread count next to the bound (matplotlib, in the test venv only).
+.venv/bin/python -c "import matplotlib" 2>/dev/null ||
+  .venv/bin/python -m pip install -q --disable-pip-version-check matplotlib==3.9.2
+.venv/bin/python - "$RAW" "${OUT%.md}_tg.png" <<'PY'
+import glob, json, os, sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+raw, png = sys.argv[1:3]
+bars = []  # (label, threads, tg, bound)
+for p in sorted(glob.glob(os.path.join(raw, "*.json"))):
+    r = json.load(open(p))
+    if r["results"][0]["backend"] == "reference":
+        continue
+    for bw in r["bandwidth"]:
+        bars.append((r["results"][0]["model"].split()[-1], bw["threads"], bw["best_tg_tokens_per_sec"],
+                     bw["tg_bound_tokens_per_sec"]))
+types = sorted({b[0] for b in bars}, key=lambda t: [b[0] for b in bars].index(t))
+threads = sorted({b[1] for b in bars})
+fig, ax = plt.subplots(figsize=(8, 4))
+width = 0.8 / len(threads)
+for i, t in enumerate(threads):
+    xs = [types.index(b[0]) + (i - (len(threads) - 1) / 2) * width for b in bars if b[1] == t]
+    ax.bar(xs, [b[2] for b in bars if b[1] == t], width, label=f"tg, {t} thread{'s' if t > 1 else ''}")
+    ax.scatter(xs, [b[3] for b in bars if b[1] == t], marker="_", s=400, color="black", zorder=3,
+               label="bound" if i == 0 else None)
+ax.set_xticks(range(len(types)), types)
+ax.set_ylabel("generated tokens / s")
+ax.set_title("2B4T-sized models: generation against the bandwidth bound")
+ax.legend()
+fig.tight_layout()
+fig.savefig(png, dpi=100)
+print(f"wrote {png}")
 PY

@@ -16,11 +16,13 @@ int32_t tq2_block_dot_codes_avx512vnni(const uint8_t* qs, const int8_t* q);
 void tq2_row_dots_avx512vnni(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
 void tq2_gemm_dots_avx512vnni(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                               int32_t* dots);
+int32_t tq1_block_dot_codes_avx512vnni(const uint8_t* blk, const int8_t* q);
+void tq1_row_dots_avx512vnni(const uint8_t* row, const int8_t* q, size_t n_blocks, int32_t* dots);
 // Four groups (two pairs, one quad of the table layout) per 512-bit vpshufb.
 void tl2_tile_dot_avx512(const uint8_t* tile, const uint8_t* lut, size_t lut_stride, size_t n_tokens,
                          size_t k, int32_t* out);
 
-// The AVX-512 kernels above in the AVX2 table; TQ1_0 keeps the AVX2 kernels.
+// The AVX-512 kernels above in the AVX2 table; TQ1_0's prefill keeps the AVX2 kernel.
 extern const cpu::CpuKernels kAvx512VnniKernels;
 
 }  // namespace tern::x86

@@ -80,6 +80,24 @@ TEST(Avx512Kernels, CodeDotsEqualTheAvx2KernelsOnArbitraryBytes) {
     EXPECT_EQ(x86::tq2_block_dot_codes_avx512vnni(qs.data(), q.data()),
               x86::tq2_block_dot_codes_avx2(qs.data(), q.data()));
   }
+  // TQ1_0's base-3 decode: random bytes cover all 256 values of every code byte (the five-trit bytes' top
+  // values 243-255 included), and rows of 1 to 9 blocks the four-block reductions and their tails.
+  for (int trial = 0; trial < 64; ++trial) {
+    std::vector<uint8_t> blk(54);
+    for (auto& b : blk) b = uint8_t(rng());
+    const std::vector<int8_t> q = random_i8(256, rng);
+    EXPECT_EQ(x86::tq1_block_dot_codes_avx512vnni(blk.data(), q.data()),
+              x86::tq1_block_dot_codes_avx2(blk.data(), q.data()));
+  }
+  for (size_t n_blocks = 1; n_blocks <= 9; ++n_blocks) {
+    std::vector<uint8_t> row(n_blocks * 54);
+    for (auto& b : row) b = uint8_t(rng());
+    const std::vector<int8_t> q = random_i8(n_blocks * 256, rng);
+    std::vector<int32_t> got(n_blocks);
+    x86::tq1_row_dots_avx512vnni(row.data(), q.data(), n_blocks, got.data());
+    for (size_t b = 0; b < n_blocks; ++b)
+      EXPECT_EQ(got[b], x86::tq1_block_dot_codes_avx2(row.data() + b * 54, q.data() + b * 256)) << n_blocks << " " << b;
+  }
 }
 
 // All +1 weights against -128 activations is the largest sum a row can make; AVX2 accumulates it in int16
