@@ -167,13 +167,20 @@ std::string kv_cache_type_name(DType type) {
   return name;
 }
 
-void check_kv_cache_type(const HParams& hp, DType type, const std::string& option) {
+std::string kv_cache_type_names() {
+  std::string names;
+  for (DType t : kv_cache_types()) names += (names.empty() ? "" : ", ") + kv_cache_type_name(t);
+  return names;
+}
+
+bool is_kv_cache_type(DType type) {
   const auto types = kv_cache_types();
-  if (std::find(types.begin(), types.end(), type) == types.end()) {
-    std::string names;
-    for (DType t : types) names += std::string(names.empty() ? "" : ", ") + kv_cache_type_name(t);
-    throw Error(option + " " + kv_cache_type_name(type) + ": a KV cache is held in one of " + names);
-  }
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
+void check_kv_cache_type(const HParams& hp, DType type, const std::string& option) {
+  if (!is_kv_cache_type(type))
+    throw Error(option + " " + kv_cache_type_name(type) + ": a KV cache is held in one of " + kv_cache_type_names());
   const size_t block = dtype_traits(type)->block_size;
   if (hp.head_dim % block != 0)
     throw Error(option + " " + kv_cache_type_name(type) + " needs a head size that is a multiple of " +

@@ -74,9 +74,7 @@ std::vector<std::string> split_list(const std::string& s, const char* what) {
 
 std::vector<size_t> parse_list(const std::string& s, const char* what, bool allow_zero = false) {
   std::vector<size_t> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
+  for (const std::string& item : split_list(s, what)) {
     try {
       size_t pos = 0;
       const long long v = std::stoll(item, &pos);
@@ -87,7 +85,6 @@ std::vector<size_t> parse_list(const std::string& s, const char* what, bool allo
                   (allow_zero ? "numbers >= 0" : "positive numbers") + ", not '" + s + "'");
     }
   }
-  if (out.empty()) throw Error(std::string("tern bench: empty ") + what);
   return out;
 }
 
@@ -168,9 +165,9 @@ int cmd_bench(const std::vector<std::string>& raw_args) {
       return tokens;
     };
     const size_t n_ctx = *std::max_element(depths.begin(), depths.end()) + std::max(n_prompt, n_gen) + 1;
+    const size_t kv_dim = hp.n_head_kv * hp.head_dim;
     for (const KvCacheTypes cache : caches)
     for (size_t threads : thread_counts) {
-      const size_t kv_dim = hp.n_head_kv * hp.head_dim;
       kv_bytes_max = std::max<uint64_t>(
           kv_bytes_max, uint64_t(hp.n_layer) * n_ctx * (dtype_row_bytes(cache.k, kv_dim) + dtype_row_bytes(cache.v, kv_dim)));
       const std::string kv_types = kv_cache_type_name(cache.k) + "/" + kv_cache_type_name(cache.v);

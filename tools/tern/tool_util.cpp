@@ -9,7 +9,6 @@
 #include <ctime>
 #include <cctype>
 #include <fstream>
-#include <algorithm>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -153,12 +152,8 @@ std::vector<std::string> llama_style_options(std::vector<std::string> args) {
 
 DType kv_cache_type_option(const char* name, const std::string& value) {
   const auto t = dtype_from_name(value);
-  const auto types = kv_cache_types();
-  if (!t || std::find(types.begin(), types.end(), *t) == types.end()) {
-    std::string names;
-    for (DType k : types) names += (names.empty() ? "" : ", ") + kv_cache_type_name(k);
-    throw Error(std::string("--") + name + " '" + value + "' is not a KV cache type (" + names + ")");
-  }
+  if (!t || !is_kv_cache_type(*t))
+    throw Error(std::string("--") + name + " '" + value + "' is not a KV cache type (" + kv_cache_type_names() + ")");
   return *t;
 }
 

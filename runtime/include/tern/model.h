@@ -60,8 +60,10 @@ struct KvCacheTypes {
   DType k = DType::F16;
   DType v = DType::F16;
 };
-// "f16", "q8_0": the spelling of --cache-type-k's values.
+// "f16", "q8_0": the spelling of --cache-type-k's values; all of kv_cache_types() so spelled ("f32, f16, q8_0").
 std::string kv_cache_type_name(DType type);
+std::string kv_cache_type_names();
+bool is_kv_cache_type(DType type);
 // Throws tern::Error naming `option` unless `type` is one of kv_cache_types() that the model's head size
 // allows.
 void check_kv_cache_type(const HParams& hp, DType type, const std::string& option);
@@ -81,7 +83,6 @@ class Session {
   const std::vector<float>& logits() const { return logits_; }
   size_t position() const { return pos_; }
   size_t n_ctx() const { return n_ctx_; }
-  KvCacheTypes cache_types() const { return cache_; }
   void reset() { pos_ = 0; }
 
  private:
