@@ -27,6 +27,9 @@ struct TernaryTypeKernels {
   TernaryGemvFn gemv = nullptr;  // decode: one token
   TernaryGemmFn gemm = nullptr;  // prefill: a tile of tokens
   BlockScalesFn block_scales = nullptr;
+  // Tokens per gemm call, 0 for the driver's default: a kernel that decodes its rows once per call into a
+  // form every token then uses (AMX tiles) amortizes that over more tokens.
+  size_t gemm_tokens = 0;
 };
 
 // Float-output types (F32, F16, BF16, Q8_0, Q4_0, Q4_1).
@@ -85,8 +88,8 @@ using ScaledEpilogueFn = void (*)(const int32_t* dots, const float* scales, cons
 inline constexpr size_t kMaxSharedHeads = 4;
 using HeadScoresFn = void (*)(size_t nh, const float* q, size_t hd, const uint8_t* k, size_t row_bytes,
                               size_t n_keys, float scale, float* score, size_t stride);
-using WeightedValuesFn = void (*)(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys, size_t hd,
-                                  float* out);
+using WeightedValuesFn = void (*)(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys,
+                                  size_t hd, float* out);
 struct AttentionKernels {
   size_t head_dim_multiple = 0;  // head sizes the kernels take; others run the reference
   // Indexed by dtype_index() of the cache's type. With the F32 entries set, a type without its own entries

@@ -125,7 +125,7 @@ void ternary_rows_matmul(const TernaryTypeKernels& k, ScaledEpilogueFn epilogue,
   // Decode: I2_S streams 64 rows per call; TQ rows go eight at a time, so that the block scales, read after
   // the kernel, are still in L1 (read before it, they would stream the rows from DRAM a first time).
   const size_t kRows = w.type == DType::I2_S ? 64 : (T == 1 ? 8 : 32);
-  const size_t kTokens = w.type == DType::I2_S ? 64 : 32;
+  const size_t kTokens = k.gemm_tokens && T > 1 ? k.gemm_tokens : (w.type == DType::I2_S ? 64 : 32);
   const size_t nt_max = std::min(T, kTokens);
   thread_local std::vector<int32_t> dots_buffer;
   thread_local std::vector<float> scales_buffer;

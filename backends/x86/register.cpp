@@ -1,11 +1,13 @@
-// Compiled without ISA flags, once per plugin variant (TERN_X86_AVX512 selects the AVX-512 one, and with
-// TERN_X86_AVX512_SIMDE its test-only emulated twin): the registry reads kInfo and checks the CPU before any
-// AVX2 or AVX-512 code runs.
+// Compiled without ISA flags, once per plugin variant (TERN_X86_AMX selects the AMX one, TERN_X86_AVX512 the
+// AVX-512 one, and with TERN_X86_AVX512_SIMDE its test-only emulated twin): the registry reads kInfo and
+// checks the CPU before any AVX2, AVX-512 or AMX code runs.
 #include "cpu_backend.h"
 #include "tern/plugin/export.h"
 #include "x86_kernels.h"
 
-#if defined(TERN_X86_AVX512)
+#if defined(TERN_X86_AMX)
+#include "amx_kernels.h"
+#elif defined(TERN_X86_AVX512)
 #include "x86_kernels_avx512.h"
 #endif
 
@@ -17,6 +19,13 @@ namespace {
 const tern::BackendInfo kInfo{
     "x86-avx512-simde", "test only: the x86-avx512 kernels on SIMDe's portable AVX-512", 1, "avx2 fma f16c"};
 const tern::cpu::CpuKernels& kKernels = tern::x86::kAvx512VnniKernels;
+#elif defined(TERN_X86_AMX)
+// Preferred over x86-avx512 where both are usable: the same kernels but for ternary prefill. amx_tile /
+// amx_int8 are reported only once Linux has granted the process the tile data state.
+const tern::BackendInfo kInfo{
+    "x86-amx", "AMX-INT8 (tdpbsud) I2_S/TQ2_0/TQ1_0 prefill; the x86-avx512 kernels for the rest", 40,
+    "avx2 fma f16c avx512f avx512bw avx512vl avx512vnni amx_tile amx_int8"};
+const tern::cpu::CpuKernels& kKernels = tern::x86::kAmxKernels;
 #elif defined(TERN_X86_AVX512)
 // Preferred over x86-avx2 where both are usable. oneDNN picks its own AVX-512 VNNI code at run time.
 const tern::BackendInfo kInfo{

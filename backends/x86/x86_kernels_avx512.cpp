@@ -19,6 +19,7 @@
 // AVX-512 flags could be the one the linker keeps for the AVX2 code too (see simd_reduce.h).
 #include "dpbusd_avx512.h"
 #include "simd_reduce.h"
+#include "tq1_decode_avx512.h"
 #include "x86_kernels_avx512.h"
 
 namespace tern::x86 {
@@ -157,56 +158,17 @@ void tq2_row_dots_avx512vnni(const uint8_t* row, const int8_t* q, size_t n_block
 
 namespace {
 
-// TQ1_0's base-3 digits (the scheme of x86_kernels_avx2.cpp: trit n of byte p is the top base-3 digit of p *
-// 3^n mod 256, (p * 3) >> 8 by two rounding averages), 64 bytes per operation. Plane n of bytes 0-31 holds
-// elements 32n..32n+31, so two planes side by side are 64 elements in order: three vectors hold elements
-// 0-159 (the third's upper half, plane 5, is replaced), one holds bytes 32-47's planes 0-3 (elements
-// 160-223), and the third's upper half takes plane 4 of bytes 32-47 (224-239) and planes 0-3 of bytes 48-51
-// (240-255). Four vpdpbusd per block, against AVX2's ten multiply-add pairs.
-inline __m512i times9_u8(__m512i x) {
-  return _mm512_add_epi8(_mm512_and_si512(_mm512_slli_epi16(x, 3), _mm512_set1_epi8(char(0xf8))), x);
-}
-inline __m256i times9_u8(__m256i x) {
-  return _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(x, 3), _mm256_set1_epi8(char(0xf8))), x);
-}
-inline __m128i times9_u8(__m128i x) {
-  return _mm_add_epi8(_mm_and_si128(_mm_slli_epi16(x, 3), _mm_set1_epi8(char(0xf8))), x);
-}
-inline __m256i times3_u8(__m256i x) {
-  return _mm256_add_epi8(x, _mm256_add_epi8(x, x));
-}
-inline __m128i times3_u8(__m128i x) {
-  return _mm_add_epi8(x, _mm_add_epi8(x, x));
-}
-inline __m512i top_trit_u8(__m512i p) {
-  const __m512i pm = _mm512_subs_epu8(p, _mm512_set1_epi8(1));
-  const __m512i c = _mm512_avg_epu8(pm, _mm512_avg_epu8(pm, _mm512_setzero_si512()));
-  return _mm512_and_si512(_mm512_srli_epi16(c, 6), _mm512_set1_epi8(3));
-}
-
+// Four vpdpbusd per block, against AVX2's ten multiply-add pairs.
 inline __m512i tq1_block_acc(const uint8_t* blk, const int8_t* q) {
   _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes), _MM_HINT_T0);
-  const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk));
-  const __m512i x01 = _mm512_inserti64x4(_mm512_castsi256_si512(x), times3_u8(x), 1);  // elements 0-63
-  const __m512i x23 = times9_u8(x01);                                                  // 64-127
-  const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 32));
-  const __m256i y01 = _mm256_inserti128_si256(_mm256_castsi128_si256(y), times3_u8(y), 1);
-  const __m256i y23 = times9_u8(y01);
-  const __m512i y0123 = _mm512_inserti64x4(_mm512_castsi256_si512(y01), y23, 1);  // 160-223
-  int32_t h;
-  std::memcpy(&h, blk + 48, 4);
-  const __m128i z = _mm_set1_epi32(h), z3 = times3_u8(z);
-  const __m128i z0123 = _mm_blend_epi32(_mm_blend_epi32(z, z3, 0x2), times9_u8(_mm_blend_epi32(z, z3, 0x8)), 0xc);
-  const __m256i tail = _mm256_inserti128_si256(_mm256_castsi128_si256(times9_u8(_mm256_castsi256_si128(y23))),
-                                               z0123, 1);                             // 224-255
-  const __m512i x4_tail = _mm512_inserti64x4(times9_u8(x23), tail, 1);                // 128-159, 224-255
+  const Tq1BlockCodes c = tq1_block_codes(blk);
   const __m512i q_x4_tail = _mm512_inserti64x4(
       _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 128))),
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 224)), 1);
-  const __m512i a = dpbusd(dpbusd(_mm512_setzero_si512(), top_trit_u8(x01), load512(q)), top_trit_u8(x4_tail),
-                           q_x4_tail);
+  const __m512i a =
+      dpbusd(dpbusd(_mm512_setzero_si512(), c.e0_63, load512(q)), c.e128_159_224_255, q_x4_tail);
   const __m512i b =
-      dpbusd(dpbusd(_mm512_setzero_si512(), top_trit_u8(x23), load512(q + 64)), top_trit_u8(y0123), load512(q + 160));
+      dpbusd(dpbusd(_mm512_setzero_si512(), c.e64_127, load512(q + 64)), c.e160_223, load512(q + 160));
   return _mm512_add_epi32(a, b);
 }
 

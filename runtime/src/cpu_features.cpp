@@ -9,6 +9,13 @@
 #if defined(__linux__)
 #include <sys/auxv.h>
 #endif
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+#if defined(__linux__) && defined(__x86_64__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #if defined(__linux__) && defined(__riscv)
 #include <asm/hwprobe.h>
 #include <sys/syscall.h>
@@ -46,6 +53,29 @@ size_t riscv_vector_bits() {
   unsigned long vlenb;
   __asm__ volatile(".option push\n.option arch, +v\ncsrr %0, vlenb\n.option pop" : "=r"(vlenb));
   return size_t(vlenb) * 8;
+}
+#endif
+
+#if defined(__x86_64__)
+// AMX, which Debian's cpuinfo does not know: the CPU must have it (CPUID leaf 7), the OS must save its state
+// (XCR0 bits 17-18), and on Linux the process must be granted the tile data state before its first tile
+// instruction (arch_prctl ARCH_REQ_XCOMP_PERM, Linux 5.16+). Reported only when all three hold.
+void add_x86_amx_features(CpuFeatures& f) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+  const bool tile = d & (1u << 24), int8 = d & (1u << 25), bf16 = d & (1u << 22);
+  unsigned a1, b1, c1, d1;
+  if (!tile || !__get_cpuid(1, &a1, &b1, &c1, &d1) || !(c1 & (1u << 27))) return;  // OSXSAVE: xgetbv works
+  unsigned xcr0_lo, xcr0_hi;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  if ((xcr0_lo & (3u << 17)) != (3u << 17)) return;
+#if defined(__linux__)
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  if (syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) return;
+  f.flags.insert("amx_tile");
+  if (int8) f.flags.insert("amx_int8");
+  if (bf16) f.flags.insert("amx_bf16");
+#endif
 }
 #endif
 
@@ -122,6 +152,9 @@ void add_riscv_hwprobe_features(CpuFeatures& f) {
 
 CpuFeatures detect() {
   CpuFeatures f = detect_flags();
+#if defined(__x86_64__)
+  add_x86_amx_features(f);
+#endif
 #if defined(__riscv)
   if (f.has("rvv")) {
     f.vector_bits = riscv_vector_bits();

@@ -32,17 +32,19 @@ inline std::string first_mismatch(DType t, const std::vector<float>& y, const st
 }
 
 // A prefill kernel (a TernaryTypeKernels::gemm) against scalar sums of
-// code * q, on arbitrary bytes (code 3 included; TQ1_0 decoded by the reference): 1 to 5 rows (tiles of two
-// and an odd row) times 1 to 9 tokens (groups of four and every ragged tail), K of one block and of more than
-// one I2_S int16 run. TQ2_0 / TQ1_0 give one dot per 256-weight block, I2_S one per row. Returns the first
-// mismatch, or "".
+// code * q, on arbitrary bytes (code 3 included; TQ1_0 decoded by the reference): by default 1 to 5 rows
+// (tiles of two and an odd row) times 1 to 9 tokens (groups of four and every ragged tail), K of one block
+// and of more than one I2_S int16 run. TQ2_0 / TQ1_0 give one dot per 256-weight block, I2_S one per row.
+// Returns the first mismatch, or "".
 template <class GemmDots>
-std::string check_ternary_gemm(DType type, GemmDots gemm_dots) {
+std::string check_ternary_gemm(DType type, GemmDots gemm_dots,
+                               const std::vector<size_t>& row_counts = {1, 2, 3, 4, 5},
+                               const std::vector<size_t>& token_counts = {1, 2, 3, 4, 5, 6, 7, 8, 9}) {
   std::mt19937 rng(29);
   const bool per_block = type != DType::I2_S;
   for (size_t k : {size_t(256), size_t(128 * 18)})
-    for (size_t n_rows = 1; n_rows <= 5; ++n_rows)
-      for (size_t n_tokens = 1; n_tokens <= 9; ++n_tokens) {
+    for (size_t n_rows : row_counts)
+      for (size_t n_tokens : token_counts) {
         const size_t row_bytes = dtype_row_bytes(type, k), per_item = per_block ? k / 256 : 1,
                      items_per_dot = k / per_item;
         std::vector<uint8_t> rows(n_rows * row_bytes);
@@ -83,8 +85,8 @@ std::string check_ternary_gemm(DType type, GemmDots gemm_dots) {
   return "";
 }
 
-// cpu::matmul with `kernels` against ref::matmul on ragged shapes: any row count, K of one to six blocks (TL2:
-// any K, partial row tiles), decode and batches with ragged token tiles, with and without activation
+// cpu::matmul with `kernels` against ref::matmul on ragged shapes: any row count, K of one to six blocks
+// (TL2: any K, partial row tiles), decode and batches with ragged token tiles, with and without activation
 // quantization, our kernels only (no oneDNN).
 inline std::string check_matmul_against_reference(const cpu::CpuKernels& kernels, DType t,
                                                   std::mt19937& rng) {
@@ -112,8 +114,7 @@ inline std::string check_matmul_against_reference(const cpu::CpuKernels& kernels
 // cpu::matmul_multi against one ref::matmul per weight: three weights of type t with the same K and different
 // N, for decode, a few tokens and a oneDNN-sized batch. Returns the first mismatch, or "" (exact for ternary
 // types, relative 1e-4 for float ones).
-inline std::string check_multi_against_reference(const cpu::CpuKernels& kernels, DType t,
-                                                 std::mt19937& rng) {
+inline std::string check_multi_against_reference(const cpu::CpuKernels& kernels, DType t, std::mt19937& rng) {
   ThreadPool pool(2);
   const size_t K = t == DType::TL2 ? 1 + rng() % 900 : dtype_traits(t)->block_size * (1 + rng() % 4) * 4;
   for (size_t T : {1, 3, 70}) {

@@ -1,0 +1,291 @@
+// AMX-INT8 prefill. Tiles: C[t][r] (int32, 16 tokens x 16 rows) += A[t][k] (int8 activations, 16 tokens x 64,
+// loaded straight from the token-major activations) times B (16 rows' codes in the VNNI order tdpbsud wants:
+// tile row j holds codes 4j..4j+3 of each of the 16 rows). C's layout is the driver's dots layout, so tiles
+// are stored in place. B is the costly side: each call decodes its rows to bytes and transposes them into
+// tiles once, then runs them against all of the call's tokens (TernaryTypeKernels::gemm_tokens).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+// No STL containers in this file (see x86_kernels_avx512.cpp).
+#include "amx_kernels.h"
+#include "tq1_decode_avx512.h"
+#include "x86_kernels_avx512.h"
+
+namespace tern::x86 {
+namespace {
+
+constexpr size_t kTileRows = 16;  // tokens of an A / C tile, weight rows of a B / C tile
+constexpr size_t kTileK = 64;     // int8 per A row: the k-step of one tdpbsud
+constexpr size_t kTileBytes = 1024;
+
+// Palette 1: every tile 16 rows of 64 bytes. Tiles 0-3 accumulate (C[token tile][row tile] = tile 2 t + r),
+// 4-5 hold activations, 6-7 codes.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+void configure_tiles() {
+  TileConfig c;
+  for (int i = 0; i < 8; ++i) {
+    c.colsb[i] = 64;
+    c.rows[i] = kTileRows;
+  }
+  _tile_loadconfig(&c);
+}
+
+// A thread's reusable buffer (pool threads run many calls).
+struct Scratch {
+  uint8_t* p = nullptr;
+  size_t n = 0;
+  ~Scratch() { std::free(p); }
+  uint8_t* get(size_t bytes) {
+    if (bytes > n) {
+      std::free(p);
+      n = 0;
+      p = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+      if (!p) throw std::bad_alloc();
+      n = bytes;
+    }
+    return p;
+  }
+};
+thread_local Scratch code_tiles, token_tail;
+
+inline __m512i load512(const void* p) {
+  return _mm512_loadu_si512(p);
+}
+inline __m512i load256_twice(const uint8_t* p) {
+  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline __m512i two_bit_codes(__m512i p, short shift_lo, short shift_hi) {
+  const __m512i shifts = _mm512_inserti64x4(_mm512_set1_epi16(shift_lo), _mm256_set1_epi16(shift_hi), 1);
+  return _mm512_and_si512(_mm512_srlv_epi16(p, shifts), _mm512_set1_epi8(3));
+}
+
+// One decode unit of a row (kUnit weights: an I2_S block pair... see each) as kUnit code bytes in order.
+template <DType kType>
+struct Codes;
+
+template <>
+struct Codes<DType::I2_S> {  // 128-weight blocks of 32 bytes: element 32 m + j is bits 6 - 2m of byte j
+  static constexpr size_t kUnit = 128;
+  static size_t row_bytes(size_t k) { return k / 4; }
+  static void decode(const uint8_t* row, size_t u, uint8_t* out) {
+    const __m512i p = load256_twice(row + u * 32);
+    _mm512_store_si512(out, two_bit_codes(p, 6, 4));
+    _mm512_store_si512(out + 64, two_bit_codes(p, 2, 0));
+  }
+};
+
+template <>
+struct Codes<DType::TQ2_0> {  // 66-byte blocks: element 128 c + 32 m + j is bits 2m of byte 32 c + j
+  static constexpr size_t kUnit = 256;
+  static size_t row_bytes(size_t k) { return k / 256 * 66; }
+  static void decode(const uint8_t* row, size_t u, uint8_t* out) {
+    for (int c = 0; c < 2; ++c) {
+      const __m512i p = load256_twice(row + u * 66 + 32 * c);
+      _mm512_store_si512(out + 128 * c, two_bit_codes(p, 0, 2));
+      _mm512_store_si512(out + 128 * c + 64, two_bit_codes(p, 4, 6));
+    }
+  }
+};
+
+template <>
+struct Codes<DType::TQ1_0> {  // 54-byte blocks of base-3 digits
+  static constexpr size_t kUnit = 256;
+  static size_t row_bytes(size_t k) { return k / 256 * 54; }
+  static void decode(const uint8_t* row, size_t u, uint8_t* out) {
+    const Tq1BlockCodes c = tq1_block_codes(row + u * 54);
+    _mm512_store_si512(out, c.e0_63);
+    _mm512_store_si512(out + 64, c.e64_127);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out + 128), _mm512_castsi512_si256(c.e128_159_224_255));
+    _mm512_storeu_si512(out + 160, c.e160_223);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out + 224),
+                       _mm512_extracti64x4_epi64(c.e128_159_224_255, 1));
+  }
+};
+
+// A 16 x 64 block of codes (row n at codes + n * stride) as a B tile: tile row j = dword j of every row, a
+// 16 x 16 transpose of dwords (within 128-bit lanes, then of the lanes).
+void store_vnni_tile(const uint8_t* codes, size_t stride, uint8_t* tile) {
+  __m512i r[16], t[16], u[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_load_si512(codes + i * stride);
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4 g + c], lane l: dword 4 l + c of rows 4g .. 4g + 3.
+  for (int g = 0; g < 4; ++g) {
+    u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  // Tile row 4 l + c takes lane l of u[c], u[4 + c], u[8 + c], u[12 + c].
+  for (int c = 0; c < 4; ++c) {
+    const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44),
+                  v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
+    const __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44),
+                  v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
+    _mm512_store_si512(tile + 64 * c, _mm512_shuffle_i32x4(v0, v2, 0x88));
+    _mm512_store_si512(tile + 64 * (4 + c), _mm512_shuffle_i32x4(v0, v2, 0xdd));
+    _mm512_store_si512(tile + 64 * (8 + c), _mm512_shuffle_i32x4(v1, v3, 0x88));
+    _mm512_store_si512(tile + 64 * (12 + c), _mm512_shuffle_i32x4(v1, v3, 0xdd));
+  }
+}
+
+// B tiles of all n_rows rows, [row tile][k-step]; rows past n_rows are zero codes.
+template <DType kType>
+void decode_code_tiles(const uint8_t* rows, size_t n_rows, size_t k, uint8_t* tiles) {
+  using C = Codes<kType>;
+  alignas(64) uint8_t unit[kTileRows][C::kUnit];
+  const size_t row_bytes = C::row_bytes(k), k_steps = k / kTileK, row_tiles = (n_rows + 15) / 16;
+  for (size_t rt = 0; rt < row_tiles; ++rt) {
+    const size_t nr = n_rows - rt * 16 < 16 ? n_rows - rt * 16 : 16;
+    if (nr < 16) std::memset(unit[nr], 0, (16 - nr) * C::kUnit);
+    for (size_t u = 0; u < k / C::kUnit; ++u) {
+      for (size_t n = 0; n < nr; ++n) C::decode(rows + (rt * 16 + n) * row_bytes, u, unit[n]);
+      for (size_t s = 0; s < C::kUnit / kTileK; ++s)
+        store_vnni_tile(&unit[0][s * kTileK], C::kUnit,
+                        tiles + (rt * k_steps + u * (C::kUnit / kTileK) + s) * kTileBytes);
+    }
+  }
+}
+
+// Where C tile (token tile ti, row tile ri) of a block goes: in place when whole, else through `partial`.
+struct DotsOut {
+  int32_t* dots;
+  size_t n_rows, n_tokens, n_groups;
+  void store_partial(const int32_t (&c)[16][16], size_t t0, size_t r0, size_t g) const {
+    const size_t nt = n_tokens - t0 < 16 ? n_tokens - t0 : 16, nr = n_rows - r0 < 16 ? n_rows - r0 : 16;
+    for (size_t t = 0; t < nt; ++t) std::memcpy(dots + ((t0 + t) * n_groups + g) * n_rows + r0, c[t], nr * 4);
+  }
+  bool whole(size_t t0, size_t r0) const { return t0 + 16 <= n_tokens && r0 + 16 <= n_rows; }
+  int32_t* at(size_t t0, size_t r0, size_t g) const { return dots + (t0 * n_groups + g) * n_rows + r0; }
+  size_t stride() const { return n_groups * n_rows * 4; }
+};
+
+#define TERN_AMX_STORE(tile, t0, r0, g)                    \
+  do {                                                     \
+    if (out.whole(t0, r0)) {                               \
+      _tile_stored(tile, out.at(t0, r0, g), out.stride()); \
+    } else {                                               \
+      alignas(64) int32_t c[16][16];                       \
+      _tile_stored(tile, c, 64);                           \
+      out.store_partial(c, t0, r0, g);                     \
+    }                                                      \
+  } while (0)
+
+// NT token tiles (at a[0], a[1], rows k apart) x NR row tiles (code tiles b[0], b[1]), all groups.
+template <int NT, int NR>
+void run_block(const int8_t* const (&a)[2], const uint8_t* const (&b)[2], size_t k, size_t group_steps,
+               const DotsOut& out, size_t t0, size_t r0) {
+  const size_t n_groups = k / kTileK / group_steps;
+  for (size_t g = 0; g < n_groups; ++g) {
+    _tile_zero(0);
+    if constexpr (NR > 1) _tile_zero(1);
+    if constexpr (NT > 1) _tile_zero(2);
+    if constexpr (NT > 1 && NR > 1) _tile_zero(3);
+    for (size_t s = g * group_steps; s < (g + 1) * group_steps; ++s) {
+      _tile_loadd(4, a[0] + s * kTileK, k);
+      _tile_loadd(6, b[0] + s * kTileBytes, 64);
+      _tile_dpbsud(0, 4, 6);
+      if constexpr (NR > 1) {
+        _tile_loadd(7, b[1] + s * kTileBytes, 64);
+        _tile_dpbsud(1, 4, 7);
+      }
+      if constexpr (NT > 1) {
+        _tile_loadd(5, a[1] + s * kTileK, k);
+        _tile_dpbsud(2, 5, 6);
+        if constexpr (NR > 1) _tile_dpbsud(3, 5, 7);
+      }
+    }
+    TERN_AMX_STORE(0, t0, r0, g);
+    if constexpr (NR > 1) TERN_AMX_STORE(1, t0, r0 + 16, g);
+    if constexpr (NT > 1) TERN_AMX_STORE(2, t0 + 16, r0, g);
+    if constexpr (NT > 1 && NR > 1) TERN_AMX_STORE(3, t0 + 16, r0 + 16, g);
+  }
+}
+#undef TERN_AMX_STORE
+
+template <DType kType>
+void gemm_amx(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k, int32_t* dots) {
+  const size_t k_steps = k / kTileK, row_tiles = (n_rows + 15) / 16;
+  const size_t group_steps = kType == DType::I2_S ? k_steps : 256 / kTileK;
+  uint8_t* tiles = code_tiles.get(row_tiles * k_steps * kTileBytes);
+  decode_code_tiles<kType>(rows, n_rows, k, tiles);
+  // The last token tile, when partial, runs from a copy padded with zero tokens (a tile load reads 16 rows).
+  const size_t full_tokens = n_tokens / 16 * 16;
+  int8_t* tail = nullptr;
+  if (full_tokens < n_tokens) {
+    tail = reinterpret_cast<int8_t*>(token_tail.get(16 * k));
+    std::memcpy(tail, q + full_tokens * k, (n_tokens - full_tokens) * k);
+    std::memset(tail + (n_tokens - full_tokens) * k, 0, (16 - (n_tokens - full_tokens)) * k);
+  }
+  auto tokens_at = [&](size_t t0) { return t0 < full_tokens ? q + t0 * k : tail; };
+  const DotsOut out{dots, n_rows, n_tokens, k_steps / group_steps};
+  configure_tiles();
+  for (size_t t0 = 0; t0 < n_tokens; t0 += 32) {
+    const bool two_t = t0 + 16 < n_tokens;
+    const int8_t* const a[2] = {tokens_at(t0), two_t ? tokens_at(t0 + 16) : nullptr};
+    for (size_t rt = 0; rt < row_tiles; rt += 2) {
+      const bool two_r = rt + 1 < row_tiles;
+      const uint8_t* const b[2] = {tiles + rt * k_steps * kTileBytes,
+                                   two_r ? tiles + (rt + 1) * k_steps * kTileBytes : nullptr};
+      if (two_t && two_r)
+        run_block<2, 2>(a, b, k, group_steps, out, t0, rt * 16);
+      else if (two_t)
+        run_block<2, 1>(a, b, k, group_steps, out, t0, rt * 16);
+      else if (two_r)
+        run_block<1, 2>(a, b, k, group_steps, out, t0, rt * 16);
+      else
+        run_block<1, 1>(a, b, k, group_steps, out, t0, rt * 16);
+    }
+  }
+  _tile_release();
+}
+
+}  // namespace
+
+void i2s_gemm_codes_amx(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                        int32_t* dots) {
+  gemm_amx<DType::I2_S>(rows, n_rows, q, n_tokens, k, dots);
+}
+void tq2_gemm_dots_amx(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                       int32_t* dots) {
+  gemm_amx<DType::TQ2_0>(rows, n_rows, q, n_tokens, k, dots);
+}
+void tq1_gemm_dots_amx(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
+                       int32_t* dots) {
+  gemm_amx<DType::TQ1_0>(rows, n_rows, q, n_tokens, k, dots);
+}
+
+namespace {
+// Tokens per call: the decoded tiles of a call's rows (64 I2_S rows, 32 TQ rows) serve this many tokens.
+constexpr size_t kAmxGemmTokens = 128;
+
+cpu::CpuKernels make_amx_kernels() {
+  cpu::CpuKernels k = kAvx512VnniKernels;
+  k.ternary_for(DType::I2_S).gemm = i2s_gemm_codes_amx;
+  k.ternary_for(DType::TQ2_0).gemm = tq2_gemm_dots_amx;
+  k.ternary_for(DType::TQ1_0).gemm = tq1_gemm_dots_amx;
+  for (DType t : {DType::I2_S, DType::TQ2_0, DType::TQ1_0}) k.ternary_for(t).gemm_tokens = kAmxGemmTokens;
+  return k;
+}
+}  // namespace
+
+// kAvx512VnniKernels is constant-initialized, so reading it here during dynamic initialization is safe.
+const cpu::CpuKernels kAmxKernels = make_amx_kernels();
+
+}  // namespace tern::x86

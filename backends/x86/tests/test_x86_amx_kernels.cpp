@@ -1,0 +1,74 @@
+// Conformance of the AMX-INT8 prefill kernels: exact against scalar sums on arbitrary bytes and, through the
+// shared matmul driver, bit-identical to the reference. AMX has no emulator: on CPUs without it (or where
+// Linux does not grant the tile state) every test here skips and says so.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "amx_kernels.h"
+#include "reference_kernels.h"
+#include "tern/cpu_features.h"
+#include "x86_test_util.h"
+
+using namespace tern;
+
+namespace {
+
+bool cpu_ok() {
+  const auto& f = cpu_features();
+  bool ok = true;
+  for (const char* x :
+       {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "amx_tile", "amx_int8"})
+    ok = ok && f.has(x);
+  return ok;
+}
+#define TERN_REQUIRE_AMX()                                                                             \
+  if (!cpu_ok())                                                                                       \
+  GTEST_SKIP() << "no AMX-INT8 here (not emulable; skipped): the CPU lacks it or Linux did not grant " \
+                  "the tile state; CPU flags: "                                                        \
+               << cpu_features().flags_string()
+
+class AmxMatmul : public ::testing::TestWithParam<DType> {};
+
+// Row and token counts around the 16 x 16 tiles and the 2 x 2 blocks of them: single rows / tokens, one
+// short of a tile, whole tiles, one past, three tiles, and more tokens than one block.
+TEST_P(AmxMatmul, GemmDotsAreExactOnArbitraryBytes) {
+  TERN_REQUIRE_AMX();
+  const DType t = GetParam();
+  const auto gemm = t == DType::I2_S    ? x86::i2s_gemm_codes_amx
+                    : t == DType::TQ2_0 ? x86::tq2_gemm_dots_amx
+                                        : x86::tq1_gemm_dots_amx;
+  EXPECT_EQ(x86_test::check_ternary_gemm(t, gemm, {1, 15, 16, 17, 33, 64}, {1, 15, 16, 17, 33, 64, 100}), "");
+}
+
+TEST_P(AmxMatmul, MatchesReferenceOnRaggedShapes) {
+  TERN_REQUIRE_AMX();
+  std::mt19937 rng(unsigned(GetParam()) * 11 + 3);
+  EXPECT_EQ(x86_test::check_matmul_against_reference(x86::kAmxKernels, GetParam(), rng), "");
+}
+
+TEST_P(AmxMatmul, MultiMatchesOneReferenceMatmulPerWeight) {
+  TERN_REQUIRE_AMX();
+  std::mt19937 rng(unsigned(GetParam()) * 5 + 1);
+  EXPECT_EQ(x86_test::check_multi_against_reference(x86::kAmxKernels, GetParam(), rng), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(TernaryTypes, AmxMatmul, ::testing::Values(DType::I2_S, DType::TQ2_0, DType::TQ1_0),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// All +1 weights against -128 activations: the largest sum a row can make, over more than one 2 x 2 block
+// of tiles and a partial token tile.
+TEST(AmxKernels, I2SGemmIsExactAtTheLimits) {
+  TERN_REQUIRE_AMX();
+  const size_t K = 128 * 21, rows = 20, tokens = 37;
+  std::vector<float> ones(K * rows, 1.0f);
+  std::vector<uint8_t> w(dtype_tensor_bytes(DType::I2_S, K, rows));
+  quantize_matrix(DType::I2_S, ones.data(), w.data(), K, rows, 1.0f);
+  std::vector<int8_t> q(tokens * K, -128);
+  std::vector<int32_t> got(tokens * rows);
+  x86::i2s_gemm_codes_amx(w.data(), rows, q.data(), tokens, K, got.data());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], 2 * -128 * int32_t(K)) << i;
+}
+
+}  // namespace
