@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "amx_kernels.h"
 #include "multiply_add_ceiling.h"
 #include "reference_kernels.h"
 #include "tern/cpu_features.h"
@@ -68,6 +69,15 @@ bool avx512_vnni_or_skip(benchmark::State& state) {
   return true;
 }
 
+bool amx_or_skip(benchmark::State& state) {
+  if (!avx512_vnni_or_skip(state)) return false;
+  if (!tern::cpu_features().has("amx_int8")) {
+    state.SkipWithError("no AMX-INT8 (or Linux did not grant the tile state)");
+    return false;
+  }
+  return true;
+}
+
 void BM_MatmulReference(benchmark::State& state, tern::DType type) {
   run_matmul(state, type, nullptr);
 }
@@ -77,6 +87,10 @@ void BM_MatmulAvx2(benchmark::State& state, tern::DType type) {
 void BM_MatmulAvx512Vnni(benchmark::State& state, tern::DType type) {
   if (!avx512_vnni_or_skip(state)) return;
   run_matmul(state, type, &tern::x86::kAvx512VnniKernels);
+}
+void BM_MatmulAmx(benchmark::State& state, tern::DType type) {
+  if (!amx_or_skip(state)) return;
+  run_matmul(state, type, &tern::x86::kAmxKernels);
 }
 // Prefill through oneDNN's GEMM instead of our kernels: where this wins decides kOneDnnMinTokens*.
 void BM_MatmulOneDnn(benchmark::State& state, tern::DType type) {
@@ -96,6 +110,13 @@ TERN_BENCH_TERNARY(I2_S)
 TERN_BENCH_TERNARY(TL2)
 TERN_BENCH_TERNARY(TQ2_0)
 TERN_BENCH_TERNARY(TQ1_0)
+// Prefill batches: AMX against the AVX-512 VNNI tiles, same shapes, same run.
+#define TERN_BENCH_AMX(T)                                                            \
+  BENCHMARK_CAPTURE(BM_MatmulAvx512Vnni, T, tern::DType::T)->Args({2560, 512, 128}); \
+  BENCHMARK_CAPTURE(BM_MatmulAmx, T, tern::DType::T)->Args({2560, 512, 16})->Args({2560, 512, 128});
+TERN_BENCH_AMX(I2_S)
+TERN_BENCH_AMX(TQ2_0)
+TERN_BENCH_AMX(TQ1_0)
 TERN_BENCH_PAIR(Q4_1)
 TERN_BENCH_PAIR(Q4_ZP)
 TERN_BENCH_PAIR(Q8_0)
@@ -182,7 +203,12 @@ void BM_I2SGemmCodesAvx512Vnni(benchmark::State& state) {
   run_i2s_gemm_codes(state, tern::x86::i2s_gemm_codes_avx512vnni);
 }
 BENCHMARK(BM_I2SGemmCodesAvx2)->Args({2560, 64, 4})->Args({2560, 64, 16});
-BENCHMARK(BM_I2SGemmCodesAvx512Vnni)->Args({2560, 64, 4})->Args({2560, 64, 16});
+BENCHMARK(BM_I2SGemmCodesAvx512Vnni)->Args({2560, 64, 4})->Args({2560, 64, 16})->Args({2560, 64, 128});
+void BM_I2SGemmCodesAmx(benchmark::State& state) {
+  if (!amx_or_skip(state)) return;
+  run_i2s_gemm_codes(state, tern::x86::i2s_gemm_codes_amx);
+}
+BENCHMARK(BM_I2SGemmCodesAmx)->Args({2560, 64, 16})->Args({2560, 64, 128});
 
 // What BM_I2SGemmCodes* would reach with free loads, decoding and reductions (multiply_add_ceiling.h). Run on
 // one and two threads at once: MAC/s is the total.
@@ -201,6 +227,11 @@ void BM_MultiplyAddCeilingAvx512Vnni(benchmark::State& state) {
 }
 BENCHMARK(BM_MultiplyAddCeilingAvx2)->ThreadRange(1, 2)->UseRealTime();
 BENCHMARK(BM_MultiplyAddCeilingAvx512Vnni)->ThreadRange(1, 2)->UseRealTime();
+void BM_MultiplyAddCeilingAmx(benchmark::State& state) {
+  if (!amx_or_skip(state)) return;
+  run_multiply_add_ceiling(state, tern::x86::multiply_add_ceiling_amx, 4 * 16 * 16 * 64);
+}
+BENCHMARK(BM_MultiplyAddCeilingAmx)->ThreadRange(1, 2)->UseRealTime();
 
 // n standard normal floats; different seeds give independent vectors.
 std::vector<float> normal_floats(size_t n, unsigned seed) {
@@ -212,21 +243,24 @@ std::vector<float> normal_floats(size_t n, unsigned seed) {
 }
 
 // Attention of 2B4T's 20 query heads over 5 KV heads of 128: one decode step at a context of range(0) keys,
-// and a prefill of range(1) tokens after range(0) - range(1) cached ones, on a cache of kv_cache_types()[range(2)]
-// (the label says which): bytes per key fall 2x with F16 and 3.8x with Q8_0.
+// and a prefill of range(1) tokens after range(0) - range(1) cached ones, on a cache of
+// kv_cache_types()[range(2)] (the label says which): bytes per key fall 2x with F16 and 3.8x with Q8_0.
 void run_attention(benchmark::State& state, bool x86) {
   const size_t n_ctx = size_t(state.range(0)), n_tokens = size_t(state.range(1)), n_head = 20, n_head_kv = 5,
                hd = 128, kv_dim = n_head_kv * hd;
   const tern::DType cache = tern::kv_cache_types()[size_t(state.range(2))];
-  const std::vector<float> q = normal_floats(n_tokens * n_head * hd, 1), kf = normal_floats(n_ctx * kv_dim, 2),
-                           vf = normal_floats(kf.size(), 3);
+  const std::vector<float> q = normal_floats(n_tokens * n_head * hd, 1),
+                           kf = normal_floats(n_ctx * kv_dim, 2), vf = normal_floats(kf.size(), 3);
   std::vector<uint8_t> k(n_ctx * tern::dtype_row_bytes(cache, kv_dim)), v(k.size());
   tern::quantize_matrix(cache, kf.data(), k.data(), kv_dim, n_ctx);
   tern::quantize_matrix(cache, vf.data(), v.data(), kv_dim, n_ctx);
   std::vector<float> out(q.size());
-  const tern::AttentionArgs a{q.data(),  k.data(), v.data(), out.data(), n_tokens,
-                              n_ctx - n_tokens, n_head, n_head_kv, hd, 1.0f / std::sqrt(float(hd)),
-                              cache,     cache};
+  const tern::AttentionArgs a{q.data(), k.data(),
+                              v.data(), out.data(),
+                              n_tokens, n_ctx - n_tokens,
+                              n_head,   n_head_kv,
+                              hd,       1.0f / std::sqrt(float(hd)),
+                              cache,    cache};
   tern::ThreadPool pool(1);
   for (auto _ : state) {
     if (x86)

@@ -16,5 +16,8 @@ int32_t multiply_add_ceiling_avx2(size_t n_steps);
 // because vpdpbusd's latency times its throughput is about 10 (the AVX2 step's adds take one cycle). Only on
 // CPUs with AVX-512 F/BW/VL + VNNI.
 int32_t multiply_add_ceiling_avx512vnni(size_t n_steps);
+// n_steps of 4 tdpbsud (16 x 16 x 64 multiply-adds each) into four tile accumulators, the AMX kernels' block.
+// Only on CPUs with AMX-INT8 whose tile state Linux has granted.
+int32_t multiply_add_ceiling_amx(size_t n_steps);
 
 }  // namespace tern::x86
