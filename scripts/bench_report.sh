@@ -12,9 +12,11 @@ RAW=$(mktemp -d)
 trap 'rm -rf "$RAW"' EXIT
 mkdir -p "$MODELS"
 
-# The best x86 plugin this CPU can run (x86-avx512 needs AVX-512 F/BW/VL + VNNI).
+# The best x86 plugin this CPU can run (x86-avx512 needs AVX-512 F/BW/VL + VNNI, x86-amx AMX-INT8 on top).
+usable() { "$TERN" backends | grep -Eq "^backend +$1 +[0-9]+ +usable"; }
 X86=x86-avx2
-"$TERN" backends | grep -Eq '^backend +x86-avx512 +[0-9]+ +usable' && X86=x86-avx512
+usable x86-avx512 && X86=x86-avx512
+usable x86-amx && X86=x86-amx
 # type, backend, prompt tokens, generated tokens, repetitions
 RUNS=(
   "i2_s $X86 128 64 3"
@@ -24,6 +26,10 @@ RUNS=(
   "f16 $X86 32 16 1"
   "i2_s reference 8 4 1"
 )
+# On AMX machines the VNNI tiles too (x86-avx512: the same decode kernels, VNNI prefill), against their ceiling.
+if [[ $X86 == x86-amx ]]; then
+  RUNS+=("i2_s x86-avx512 128 64 3" "tq2_0 x86-avx512 128 64 3" "tq1_0 x86-avx512 64 32 2")
+fi
 for run in "${RUNS[@]}"; do
   read -r type backend pp tg reps <<<"$run"
   model=$MODELS/2b4t-$type.gguf
@@ -43,14 +49,13 @@ for run in "i2_s 128" "f16 32"; do
   done
 done
 
-# The most int8 multiply-adds per second this CPU does (the prefill tiles' instructions on registers only), best
-# of five, at 1 and 2 threads: what bounds prefill.
-CEILING=BM_MultiplyAddCeilingAvx2
-[[ $X86 == x86-avx512 ]] && CEILING=BM_MultiplyAddCeilingAvx512Vnni
+# The most int8 multiply-adds per second this CPU does with each plugin's prefill instructions (on registers
+# only), best of five, at 1 and 2 threads: what bounds prefill. Those the CPU lacks report an error and are left
+# out.
 mkdir -p "$RAW/ceiling"
-echo "bench: $CEILING" >&2
-"$BUILD/bin/bench_x86_kernels" --benchmark_filter="^$CEILING/" --benchmark_repetitions=5 --benchmark_format=json \
-  >"$RAW/ceiling/multiply_add.json"
+echo "bench: BM_MultiplyAddCeiling*" >&2
+"$BUILD/bin/bench_x86_kernels" --benchmark_filter="^BM_MultiplyAddCeiling" --benchmark_repetitions=5 \
+  --benchmark_format=json >"$RAW/ceiling/multiply_add.json"
 
 # Generation at a long context (attention over 1024 and 4096 cached tokens), 2 threads, for each KV cache type
 # (keys and values in the same type).
@@ -123,9 +128,10 @@ lines = [
     "",
     "Targets (issue 3): generation at >= 85% of the bound for I2_S / TL2, and prompt processing >= 10x generation "
     "per token. The reference rows show what the x86 kernels gain. The x86 rows use the best x86 plugin this CPU "
-    "can load: `x86-avx512` (AVX-512 F/BW/VL + VNNI) where it exists, otherwise `x86-avx2`; the backend column "
-    "says which. `bench_x86_kernels` compares the two plugins' kernels (BM_MatmulAvx2 vs BM_MatmulAvx512Vnni) "
-    "on CPUs that have both.",
+    "can load: `x86-amx` (AMX-INT8 prefill on top of x86-avx512) where it exists, then `x86-avx512` (AVX-512 "
+    "F/BW/VL + VNNI), otherwise `x86-avx2`; the backend column says which (on AMX machines x86-avx512 runs the "
+    "ternary types too, for its VNNI prefill). `bench_x86_kernels` compares the plugins' kernels "
+    "(BM_MatmulAvx2, BM_MatmulAvx512Vnni, BM_MatmulAmx) on CPUs that have them.",
     "",
     "| weights | backend | threads | pp t/s | tg t/s | tg bound t/s | tg / bound | pp / tg |",
     "|---|---|---|---|---|---|---|---|",
@@ -144,18 +150,23 @@ def speed_rows(runs):
             f"{100 * bw['tg_fraction_of_bound']:.0f}% | {pp['tokens_per_sec'] / tg['tokens_per_sec']:.1f}x |"
             for _, bw, pp, tg in pp_tg_by_threads(runs)]
 lines += speed_rows(runs)
-ceiling = {}
+ceilings = {}  # benchmark name -> threads -> MAC/s
 for b in json.load(open(os.path.join(raw, "ceiling", "multiply_add.json")))["benchmarks"]:
-    if b.get("run_type", "iteration") == "iteration":
-        ceiling_name = b["name"].split("/")[0]
-        ceiling[b["threads"]] = max(ceiling.get(b["threads"], 0), b["MAC/s"])
+    if b.get("run_type", "iteration") == "iteration" and "MAC/s" in b and not b.get("error_occurred"):
+        c = ceilings.setdefault(b["name"].split("/")[0], {})
+        c[b["threads"]] = max(c.get(b["threads"], 0), b["MAC/s"])
+ceiling_of = {"x86-avx2": "BM_MultiplyAddCeilingAvx2", "x86-avx512": "BM_MultiplyAddCeilingAvx512Vnni",
+              "x86-amx": "BM_MultiplyAddCeilingAmx"}
 macs = next(r["matmul_macs_per_prompt_token"] for r in runs)
 lines += ["", f"Prefill against this CPU's arithmetic: a prompt token takes {macs / 1e9:.2f} G multiply-adds in the "
           "weight matrices (`tern bench --json`: `matmul_macs_per_prompt_token`; the LM head runs for a prompt's "
-          f"last token only). `bench_x86_kernels` {ceiling_name} runs the prefill tiles' int8 multiply-add "
-          "instructions on registers only (no loads, decoding or reductions; best of 5): "
-          + ", ".join(f"{ceiling[t] / 1e9:.0f} G/s at {t} thread{'s' * (t > 1)}" for t in sorted(ceiling))
-          + ". No multiply-add kernel can prefill faster than that rate divided by the multiply-adds per token "
+          "last token only). `bench_x86_kernels` BM_MultiplyAddCeiling* runs each plugin's prefill int8 multiply-add "
+          "instructions (vpmaddubsw for x86-avx2, vpdpbusd for x86-avx512, tdpbsud tiles for x86-amx) on registers "
+          "only (no loads, decoding or reductions; best of 5): "
+          + "; ".join(f"{name[len('BM_MultiplyAddCeiling'):]} "
+                      + ", ".join(f"{c[t] / 1e9:.0f} G/s at {t} thread{'s' * (t > 1)}" for t in sorted(c))
+                      for name, c in ceilings.items())
+          + ". No multiply-add kernel can prefill faster than its rate divided by the multiply-adds per token "
           "(the pp ceiling), so the pp ceiling divided by the generation bound is the largest prefill / generation "
           "ratio this machine allows, whatever the kernels. TL2 prefills through table lookups, which this ceiling "
           "does not bound, but its tiles are slower than I2_S's (above).", "",
@@ -164,7 +175,10 @@ lines += ["", f"Prefill against this CPU's arithmetic: a prompt token takes {mac
 for r, bw, pp, _ in pp_tg_by_threads(runs):
     if pp["backend"] == "reference" or pp["model"].split()[-1] not in ("I2_S", "TQ2_0", "TQ1_0"):
         continue
-    th, pp_ceiling = bw["threads"], ceiling[bw["threads"]] / r["matmul_macs_per_prompt_token"]
+    c = ceilings.get(ceiling_of.get(pp["backend"], ""), {})
+    if bw["threads"] not in c:
+        continue
+    th, pp_ceiling = bw["threads"], c[bw["threads"]] / r["matmul_macs_per_prompt_token"]
     lines.append(f"| {pp['model'].split()[-1]} | {pp['backend']} | {th} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
                  f"{pp_ceiling:.2f} | {100 * pp['tokens_per_sec'] / pp_ceiling:.0f}% | "
                  f"{pp_ceiling / bw['tg_bound_tokens_per_sec']:.1f}x |")
@@ -297,11 +311,11 @@ for p in sorted(glob.glob(os.path.join(raw, "*.json"))):
     if r["results"][0]["backend"] == "reference":
         continue
     for bw in r["bandwidth"]:
-        bars.append((r["results"][0]["model"].split()[-1], bw["threads"], bw["best_tg_tokens_per_sec"],
-                     bw["tg_bound_tokens_per_sec"]))
+        bars.append((r["results"][0]["model"].split()[-1] + "\n" + r["results"][0]["backend"], bw["threads"],
+                     bw["best_tg_tokens_per_sec"], bw["tg_bound_tokens_per_sec"]))
 types = sorted({b[0] for b in bars}, key=lambda t: [b[0] for b in bars].index(t))
 threads = sorted({b[1] for b in bars})
-fig, ax = plt.subplots(figsize=(8, 4))
+fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(types)), 4))
 width = 0.8 / len(threads)
 for i, t in enumerate(threads):
     xs = [types.index(b[0]) + (i - (len(threads) - 1) / 2) * width for b in bars if b[1] == t]

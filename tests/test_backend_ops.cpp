@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "random_weights.h"
+#include "tern/cpu_features.h"
 #include "tern/registry.h"
 #include "tern/thread_pool.h"
 
@@ -259,6 +260,15 @@ TEST(BackendOpsCoverage, ExpectedBackendsAreTested) {
   if (!expected || !*expected) GTEST_SKIP() << "no backends expected beyond the reference";
   const auto names = backends_under_test();
   std::string list = expected;
+#if defined(__x86_64__)
+  // The plugins for this CPU's features too: one that fails to load where it should would otherwise leave its
+  // kernels untested here without a word.
+  const auto& f = cpu_features();
+  if (f.has("avx512f") && f.has("avx512bw") && f.has("avx512vl") && f.has("avx512vnni")) {
+    list += " x86-avx512";
+    if (f.has("amx_tile") && f.has("amx_int8")) list += " x86-amx";
+  }
+#endif
   for (size_t i = 0; i < list.size();) {
     const size_t j = std::min(list.find(' ', i), list.size());
     const std::string want = list.substr(i, j - i);

@@ -62,59 +62,53 @@ struct Scratch {
 };
 thread_local Scratch code_tiles, token_tail;
 
-inline __m512i load512(const void* p) {
-  return _mm512_loadu_si512(p);
-}
-inline __m512i load256_twice(const uint8_t* p) {
-  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-}
-inline __m512i two_bit_codes(__m512i p, short shift_lo, short shift_hi) {
-  const __m512i shifts = _mm512_inserti64x4(_mm512_set1_epi16(shift_lo), _mm256_set1_epi16(shift_hi), 1);
-  return _mm512_and_si512(_mm512_srlv_epi16(p, shifts), _mm512_set1_epi8(3));
-}
-
-// One decode unit of a row (kUnit weights: an I2_S block pair... see each) as kUnit code bytes in order.
-template <DType kType>
-struct Codes;
-
-template <>
-struct Codes<DType::I2_S> {  // 128-weight blocks of 32 bytes: element 32 m + j is bits 6 - 2m of byte j
-  static constexpr size_t kUnit = 128;
-  static size_t row_bytes(size_t k) { return k / 4; }
-  static void decode(const uint8_t* row, size_t u, uint8_t* out) {
-    const __m512i p = load256_twice(row + u * 32);
-    _mm512_store_si512(out, two_bit_codes(p, 6, 4));
-    _mm512_store_si512(out + 64, two_bit_codes(p, 2, 0));
+// 2-bit types (I2_S, TQ2_0) hold their codes in 32-byte chunks of 128 weights: element 32 m + i of a chunk is
+// bits kShift[m] of byte i. Tile row j of the chunk's first k-step (elements 0-63) is then dword j % 8 of
+// every row's chunk shifted by kShift[j / 8], and of its second k-step (64-127) the same dwords shifted by
+// kShift[2 + j / 8]: an 8 x 8 dword transpose of the packed chunks (in both 256-bit halves at once, rows 0-7
+// and 8-15) and shifts, a quarter of the shuffles of transposing decoded bytes.
+template <int kShift0, int kShift1, int kShift2, int kShift3>
+void store_chunk_tiles(const uint8_t* chunk, size_t row_bytes, size_t nr, uint8_t* tile0, uint8_t* tile1) {
+  __m512i z[8], t[8], u[8];
+  auto row = [&](size_t n) {
+    return n < nr ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk + n * row_bytes))
+                  : _mm256_setzero_si256();
+  };
+  for (int m = 0; m < 8; ++m) z[m] = _mm512_inserti64x4(_mm512_castsi256_si512(row(m)), row(m + 8), 1);
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(z[2 * i], z[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(z[2 * i], z[2 * i + 1]);
   }
-};
-
-template <>
-struct Codes<DType::TQ2_0> {  // 66-byte blocks: element 128 c + 32 m + j is bits 2m of byte 32 c + j
-  static constexpr size_t kUnit = 256;
-  static size_t row_bytes(size_t k) { return k / 256 * 66; }
-  static void decode(const uint8_t* row, size_t u, uint8_t* out) {
-    for (int c = 0; c < 2; ++c) {
-      const __m512i p = load256_twice(row + u * 66 + 32 * c);
-      _mm512_store_si512(out + 128 * c, two_bit_codes(p, 0, 2));
-      _mm512_store_si512(out + 128 * c + 64, two_bit_codes(p, 4, 6));
+  // u[4 g + c], 128-bit lane 2 h + l: dword 4 l + c of rows 8 h + 4 g .. 8 h + 4 g + 3.
+  for (int g = 0; g < 2; ++g) {
+    u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  const __m512i lanes_l0 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
+                lanes_l1 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2), mask = _mm512_set1_epi8(3);
+  for (int c = 0; c < 4; ++c)
+    for (int l = 0; l < 2; ++l) {
+      // dword j = 4 l + c of rows 0-15, in row order
+      const __m512i p = _mm512_permutex2var_epi64(u[c], l ? lanes_l1 : lanes_l0, u[4 + c]);
+      const int j = 4 * l + c;
+      _mm512_store_si512(tile0 + 64 * j, _mm512_and_si512(_mm512_srli_epi16(p, kShift0), mask));
+      _mm512_store_si512(tile0 + 64 * (8 + j), _mm512_and_si512(_mm512_srli_epi16(p, kShift1), mask));
+      _mm512_store_si512(tile1 + 64 * j, _mm512_and_si512(_mm512_srli_epi16(p, kShift2), mask));
+      _mm512_store_si512(tile1 + 64 * (8 + j), _mm512_and_si512(_mm512_srli_epi16(p, kShift3), mask));
     }
-  }
-};
+}
 
-template <>
-struct Codes<DType::TQ1_0> {  // 54-byte blocks of base-3 digits
-  static constexpr size_t kUnit = 256;
-  static size_t row_bytes(size_t k) { return k / 256 * 54; }
-  static void decode(const uint8_t* row, size_t u, uint8_t* out) {
-    const Tq1BlockCodes c = tq1_block_codes(row + u * 54);
-    _mm512_store_si512(out, c.e0_63);
-    _mm512_store_si512(out + 64, c.e64_127);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out + 128), _mm512_castsi512_si256(c.e128_159_224_255));
-    _mm512_storeu_si512(out + 160, c.e160_223);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out + 224),
-                       _mm512_extracti64x4_epi64(c.e128_159_224_255, 1));
-  }
-};
+// TQ1_0's base-3 blocks decoded to bytes first (tq1_decode_avx512.h), then transposed.
+void decode_tq1_block(const uint8_t* blk, uint8_t* out) {
+  const Tq1BlockCodes c = tq1_block_codes(blk);
+  _mm512_store_si512(out, c.e0_63);
+  _mm512_store_si512(out + 64, c.e64_127);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out + 128), _mm512_castsi512_si256(c.e128_159_224_255));
+  _mm512_storeu_si512(out + 160, c.e160_223);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out + 224), _mm512_extracti64x4_epi64(c.e128_159_224_255, 1));
+}
 
 // A 16 x 64 block of codes (row n at codes + n * stride) as a B tile: tile row j = dword j of every row, a
 // 16 x 16 transpose of dwords (within 128-bit lanes, then of the lanes).
@@ -145,20 +139,36 @@ void store_vnni_tile(const uint8_t* codes, size_t stride, uint8_t* tile) {
   }
 }
 
+size_t row_bytes_of(DType t, size_t k) {
+  return t == DType::I2_S ? k / 4 : t == DType::TQ2_0 ? k / 256 * 66 : k / 256 * 54;
+}
+
 // B tiles of all n_rows rows, [row tile][k-step]; rows past n_rows are zero codes.
 template <DType kType>
 void decode_code_tiles(const uint8_t* rows, size_t n_rows, size_t k, uint8_t* tiles) {
-  using C = Codes<kType>;
-  alignas(64) uint8_t unit[kTileRows][C::kUnit];
-  const size_t row_bytes = C::row_bytes(k), k_steps = k / kTileK, row_tiles = (n_rows + 15) / 16;
+  const size_t row_bytes = row_bytes_of(kType, k), k_steps = k / kTileK, row_tiles = (n_rows + 15) / 16;
   for (size_t rt = 0; rt < row_tiles; ++rt) {
     const size_t nr = n_rows - rt * 16 < 16 ? n_rows - rt * 16 : 16;
-    if (nr < 16) std::memset(unit[nr], 0, (16 - nr) * C::kUnit);
-    for (size_t u = 0; u < k / C::kUnit; ++u) {
-      for (size_t n = 0; n < nr; ++n) C::decode(rows + (rt * 16 + n) * row_bytes, u, unit[n]);
-      for (size_t s = 0; s < C::kUnit / kTileK; ++s)
-        store_vnni_tile(&unit[0][s * kTileK], C::kUnit,
-                        tiles + (rt * k_steps + u * (C::kUnit / kTileK) + s) * kTileBytes);
+    const uint8_t* r0 = rows + rt * 16 * row_bytes;
+    uint8_t* out = tiles + rt * k_steps * kTileBytes;
+    if constexpr (kType == DType::I2_S) {  // 128-weight blocks of 32 bytes, bits 6 - 2m
+      for (size_t b = 0; b < k / 128; ++b)
+        store_chunk_tiles<6, 4, 2, 0>(r0 + b * 32, row_bytes, nr, out + 2 * b * kTileBytes,
+                                      out + (2 * b + 1) * kTileBytes);
+    } else if constexpr (kType == DType::TQ2_0) {  // 66-byte blocks: two chunks, bits 2m, then the scale
+      for (size_t b = 0; b < k / 256; ++b)
+        for (size_t c = 0; c < 2; ++c)
+          store_chunk_tiles<0, 2, 4, 6>(r0 + b * 66 + 32 * c, row_bytes, nr,
+                                        out + (4 * b + 2 * c) * kTileBytes,
+                                        out + (4 * b + 2 * c + 1) * kTileBytes);
+    } else {
+      alignas(64) uint8_t unit[kTileRows][256];
+      if (nr < 16) std::memset(unit[nr], 0, (16 - nr) * 256);
+      for (size_t b = 0; b < k / 256; ++b) {
+        for (size_t n = 0; n < nr; ++n) decode_tq1_block(r0 + n * row_bytes + b * 54, unit[n]);
+        for (size_t s = 0; s < 4; ++s)
+          store_vnni_tile(&unit[0][s * kTileK], 256, out + (4 * b + s) * kTileBytes);
+      }
     }
   }
 }
