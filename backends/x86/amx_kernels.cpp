@@ -229,8 +229,14 @@ void run_block(const int8_t* const (&a)[2], const uint8_t* const (&b)[2], size_t
 }
 #undef TERN_AMX_STORE
 
+// Fewer tokens than this leave too much of each tile empty to pay for decoding the rows into tiles: they run
+// on the VNNI kernels (bench_x86_kernels BM_MatmulAmx vs BM_MatmulAvx512Vnni at 4, 8 and 16 tokens).
+constexpr size_t kAmxMinTokens = 8;
+
 template <DType kType>
 void gemm_amx(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k, int32_t* dots) {
+  if (n_tokens < kAmxMinTokens)
+    return kAvx512VnniKernels.ternary_for(kType).gemm(rows, n_rows, q, n_tokens, k, dots);
   const size_t k_steps = k / kTileK, row_tiles = (n_rows + 15) / 16;
   const size_t group_steps = kType == DType::I2_S ? k_steps : 256 / kTileK;
   uint8_t* tiles = code_tiles.get(row_tiles * k_steps * kTileBytes);

@@ -111,9 +111,17 @@ TERN_BENCH_TERNARY(TL2)
 TERN_BENCH_TERNARY(TQ2_0)
 TERN_BENCH_TERNARY(TQ1_0)
 // Prefill batches: AMX against the AVX-512 VNNI tiles, same shapes, same run.
-#define TERN_BENCH_AMX(T)                                                            \
-  BENCHMARK_CAPTURE(BM_MatmulAvx512Vnni, T, tern::DType::T)->Args({2560, 512, 128}); \
-  BENCHMARK_CAPTURE(BM_MatmulAmx, T, tern::DType::T)->Args({2560, 512, 16})->Args({2560, 512, 128});
+#define TERN_BENCH_AMX(T)                                   \
+  BENCHMARK_CAPTURE(BM_MatmulAvx512Vnni, T, tern::DType::T) \
+      ->Args({2560, 512, 4})                                \
+      ->Args({2560, 512, 8})                                \
+      ->Args({2560, 512, 16})                               \
+      ->Args({2560, 512, 128});                             \
+  BENCHMARK_CAPTURE(BM_MatmulAmx, T, tern::DType::T)        \
+      ->Args({2560, 512, 4})                                \
+      ->Args({2560, 512, 8})                                \
+      ->Args({2560, 512, 16})                               \
+      ->Args({2560, 512, 128});
 TERN_BENCH_AMX(I2_S)
 TERN_BENCH_AMX(TQ2_0)
 TERN_BENCH_AMX(TQ1_0)

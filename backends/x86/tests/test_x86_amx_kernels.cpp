@@ -32,14 +32,16 @@ bool cpu_ok() {
 class AmxMatmul : public ::testing::TestWithParam<DType> {};
 
 // Row and token counts around the 16 x 16 tiles and the 2 x 2 blocks of them: single rows / tokens, one
-// short of a tile, whole tiles, one past, three tiles, and more tokens than one block.
+// short of a tile, whole tiles, one past, three tiles, and more tokens than one block; below 8 tokens the
+// VNNI kernels run instead.
 TEST_P(AmxMatmul, GemmDotsAreExactOnArbitraryBytes) {
   TERN_REQUIRE_AMX();
   const DType t = GetParam();
   const auto gemm = t == DType::I2_S    ? x86::i2s_gemm_codes_amx
                     : t == DType::TQ2_0 ? x86::tq2_gemm_dots_amx
                                         : x86::tq1_gemm_dots_amx;
-  EXPECT_EQ(x86_test::check_ternary_gemm(t, gemm, {1, 15, 16, 17, 33, 64}, {1, 15, 16, 17, 33, 64, 100}), "");
+  EXPECT_EQ(
+      x86_test::check_ternary_gemm(t, gemm, {1, 15, 16, 17, 33, 64}, {1, 7, 8, 15, 16, 17, 33, 64, 100}), "");
 }
 
 TEST_P(AmxMatmul, MatchesReferenceOnRaggedShapes) {
