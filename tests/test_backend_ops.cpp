@@ -179,8 +179,9 @@ TEST_P(BackendOps, GetRows) {
 }
 
 TEST_P(BackendOps, RmsNorm) {
-  for (int trial = 0; trial < 4; ++trial) {
-    const size_t T = 1 + rng_() % 5, dim = 1 + rng_() % 300;
+  for (int trial = 0; trial < 6; ++trial) {
+    // decode, a few tokens, and batches past the eight-token groups of vector kernels
+    const size_t T = trial < 2 ? 1 + rng_() % 5 : 8 + rng_() % 30, dim = 1 + rng_() % 300;
     const auto x = normal(T * dim, rng_), weight = normal(dim, rng_);
     std::vector<float> got(T * dim), want(T * dim);
     backend_->rms_norm(x.data(), weight.data(), got.data(), T, dim, 1e-5f);
@@ -213,7 +214,8 @@ TEST_P(BackendOps, Attention) {
           const size_t kv_heads = 1 + rng_() % 2, n_head = kv_heads * (1 + rng_() % 3), pos0 = rng_() % 40;
           const size_t n_ctx = pos0 + n_tokens, kv_dim = kv_heads * hd;
           const auto q = normal(n_tokens * n_head * hd, rng_);
-          std::vector<uint8_t> k(n_ctx * dtype_row_bytes(k_type, kv_dim)), v(n_ctx * dtype_row_bytes(v_type, kv_dim));
+          std::vector<uint8_t> k(n_ctx * dtype_row_bytes(k_type, kv_dim)),
+              v(n_ctx * dtype_row_bytes(v_type, kv_dim));
           quantize_matrix(k_type, normal(n_ctx * kv_dim, rng_).data(), k.data(), kv_dim, n_ctx);
           quantize_matrix(v_type, normal(n_ctx * kv_dim, rng_).data(), v.data(), kv_dim, n_ctx);
           std::vector<float> got(n_tokens * n_head * hd), want(got.size());
@@ -223,8 +225,9 @@ TEST_P(BackendOps, Attention) {
           backend_->attention(a, pool_);
           a.out = want.data();
           reference_->attention(a, pool_);
-          EXPECT_EQ(mismatch("out", got, want, 0), "") << "k " << dtype_name(k_type) << " v " << dtype_name(v_type)
-                                                       << " head_dim=" << hd << " tokens=" << n_tokens;
+          EXPECT_EQ(mismatch("out", got, want, 0), "")
+              << "k " << dtype_name(k_type) << " v " << dtype_name(v_type) << " head_dim=" << hd
+              << " tokens=" << n_tokens;
         }
       }
 }

@@ -25,6 +25,12 @@ class CpuBackend final : public ReferenceBackend {
     else
       ReferenceBackend::gated_activation(gate, up, out, n, act);
   }
+  void rms_norm(const float* x, const float* w, float* y, size_t T, size_t dim, float eps) const override {
+    if (kernels_.rms_norm)
+      kernels_.rms_norm(x, w, y, T, dim, eps);
+    else
+      ReferenceBackend::rms_norm(x, w, y, T, dim, eps);
+  }
   void attention(const AttentionArgs& a, const Parallel& par) const override {
     cpu::attention(kernels_.attention, a, par);  // the reference where the table has no attention kernels
   }

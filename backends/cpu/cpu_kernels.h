@@ -115,6 +115,8 @@ struct CpuKernels {
   AttentionKernels attention;
   void (*gated_activation)(const float* gate, const float* up, float* out, size_t n,
                            Activation act) = nullptr;
+  void (*rms_norm)(const float* x, const float* weight, float* y, size_t n_tokens, size_t dim,
+                   float eps) = nullptr;
 
   constexpr TernaryTypeKernels& ternary_for(DType t) { return ternary[dtype_index(t)]; }
   constexpr const TernaryTypeKernels& ternary_for(DType t) const { return ternary[dtype_index(t)]; }

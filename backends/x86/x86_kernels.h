@@ -78,12 +78,14 @@ template <DType kCache>
 void attention_head_scores_avx2(size_t nh, const float* q, size_t hd, const uint8_t* k, size_t row_bytes,
                                 size_t n_keys, float scale, float* score, size_t stride);
 template <DType kCache>
-void attention_weighted_values_avx2(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys, size_t hd,
-                                    float* out);
+void attention_weighted_values_avx2(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys,
+                                    size_t hd, float* out);
 
 // ref::gated_activation, bit for bit: relu^2 vectorized (the reference branches on every element's sign,
 // which mispredicts half the time), SiLU left to the reference (a vector exp would round differently).
 void gated_activation_avx2(const float* gate, const float* up, float* out, size_t n, Activation act);
+// ref::rms_norm, bit-identical (y may be x).
+void rms_norm_avx2(const float* x, const float* weight, float* y, size_t n_tokens, size_t dim, float eps);
 
 float dot_f32_avx2(const float* a, const float* b, size_t n);
 // Dot product of a row of F16 or BF16 weights with f32 activations, converting in registers.
@@ -167,6 +169,7 @@ constexpr cpu::CpuKernels make_avx2_kernels() {
   k.attention.weighted_values[dtype_index(DType::F16)] = attention_weighted_values_avx2<DType::F16>;
   k.attention.weighted_values[dtype_index(DType::Q8_0)] = attention_weighted_values_avx2<DType::Q8_0>;
   k.gated_activation = gated_activation_avx2;
+  k.rms_norm = rms_norm_avx2;
   return k;
 }
 extern const cpu::CpuKernels kAvx2Kernels;

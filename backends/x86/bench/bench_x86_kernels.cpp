@@ -241,6 +241,26 @@ void BM_MultiplyAddCeilingAmx(benchmark::State& state) {
 }
 BENCHMARK(BM_MultiplyAddCeilingAmx)->ThreadRange(1, 2)->UseRealTime();
 
+// A prefill batch's norm (128 tokens of 2B4T's 2560): the reference's one add chain at a time against eight
+// tokens' chains side by side.
+void run_rms_norm(benchmark::State& state,
+                  void (*rms_norm)(const float*, const float*, float*, size_t, size_t, float)) {
+  const size_t T = 128, dim = 2560;
+  std::vector<float> x(T * dim, 0.5f), w(dim, 1.5f), y(T * dim);
+  for (auto _ : state) {
+    rms_norm(x.data(), w.data(), y.data(), T, dim, 1e-5f);
+    benchmark::DoNotOptimize(y.data());
+  }
+}
+void BM_RmsNormReference(benchmark::State& state) {
+  run_rms_norm(state, tern::ref::rms_norm);
+}
+void BM_RmsNormAvx2(benchmark::State& state) {
+  run_rms_norm(state, tern::x86::rms_norm_avx2);
+}
+BENCHMARK(BM_RmsNormReference);
+BENCHMARK(BM_RmsNormAvx2);
+
 // n standard normal floats; different seeds give independent vectors.
 std::vector<float> normal_floats(size_t n, unsigned seed) {
   std::mt19937 rng(seed);

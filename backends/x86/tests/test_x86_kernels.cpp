@@ -238,6 +238,24 @@ TEST(X86Kernels, GatedActivationIsBitExact) {
   }
 }
 
+// Token counts around the eight-token groups (and a ragged rest), row sizes around the vectors, in place too.
+TEST(X86Kernels, RmsNormIsBitIdenticalToTheReference) {
+  if (!cpu_ok()) GTEST_SKIP() << "CPU lacks avx2/fma/f16c";
+  std::mt19937 rng(43);
+  std::normal_distribution<float> nd;
+  for (size_t T : {1, 7, 8, 9, 17, 40})
+    for (size_t dim : {1, 7, 8, 300, 2560}) {
+      std::vector<float> x(T * dim), w(dim), want(T * dim), got(T * dim);
+      for (auto& v : x) v = nd(rng) * 4.0f;
+      for (auto& v : w) v = nd(rng);
+      ref::rms_norm(x.data(), w.data(), want.data(), T, dim, 1e-5f);
+      x86::rms_norm_avx2(x.data(), w.data(), got.data(), T, dim, 1e-5f);
+      ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0) << T << " x " << dim;
+      x86::rms_norm_avx2(x.data(), w.data(), x.data(), T, dim, 1e-5f);  // y == x, as the model calls it
+      ASSERT_EQ(std::memcmp(x.data(), want.data(), x.size() * 4), 0) << T << " x " << dim << " in place";
+    }
+}
+
 // Decode (one token) and prefill (several, causal), plain heads and GQA groups of 2, 3, 4 and 8 (the kernel
 // shares key loads among up to 4 heads), context lengths around its 8- and 16-key blocks, and a head size it
 // leaves to the reference (12), for every KV cache type read in place (Q8_0 on head sizes of whole blocks):
@@ -274,8 +292,9 @@ TEST(X86Kernels, AttentionIsBitIdenticalToTheReference) {
       cpu::attention(x86::kAvx2Kernels.attention, a, pool);
       for (size_t i = 0; i < got.size(); ++i)
         ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0)
-            << dtype_name(cache) << " n_tokens " << s.n_tokens << " pos0 " << s.pos0 << " heads " << s.n_head << "/"
-            << s.n_head_kv << " head_dim " << s.head_dim << " output " << i << ": " << got[i] << " vs " << want[i];
+            << dtype_name(cache) << " n_tokens " << s.n_tokens << " pos0 " << s.pos0 << " heads " << s.n_head
+            << "/" << s.n_head_kv << " head_dim " << s.head_dim << " output " << i << ": " << got[i] << " vs "
+            << want[i];
     }
 }
 
