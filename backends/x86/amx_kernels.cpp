@@ -15,6 +15,7 @@
 
 // No STL containers in this file (see x86_kernels_avx512.cpp).
 #include "amx_kernels.h"
+#include "amx_tiles.h"
 #include "tq1_decode_avx512.h"
 #include "x86_kernels_avx512.h"
 
@@ -25,24 +26,8 @@ constexpr size_t kTileRows = 16;  // tokens of an A / C tile, weight rows of a B
 constexpr size_t kTileK = 64;     // int8 per A row: the k-step of one tdpbsud
 constexpr size_t kTileBytes = 1024;
 
-// Palette 1: every tile 16 rows of 64 bytes. Tiles 0-3 accumulate (C[token tile][row tile] = tile 2 t + r),
-// 4-5 hold activations, 6-7 codes.
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-void configure_tiles() {
-  TileConfig c;
-  for (int i = 0; i < 8; ++i) {
-    c.colsb[i] = 64;
-    c.rows[i] = kTileRows;
-  }
-  _tile_loadconfig(&c);
-}
+// Tiles (amx_tiles.h): 0-3 accumulate (C[token tile][row tile] = tile 2 t + r), 4-5 hold activations, 6-7
+// codes.
 
 // A thread's reusable buffer (pool threads run many calls).
 struct Scratch {
@@ -62,6 +47,17 @@ struct Scratch {
 };
 thread_local Scratch code_tiles, token_tail;
 
+// Rows r[0..3] -> u[0..3], 128-bit lane l of u[c]: dword 4 l + c of rows 0-3 (a 4 x 4 dword transpose in
+// each lane). The first two stages of both transposes below.
+inline void transpose_dwords_in_lanes(const __m512i* r, __m512i* u) {
+  const __m512i t0 = _mm512_unpacklo_epi32(r[0], r[1]), t1 = _mm512_unpackhi_epi32(r[0], r[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(r[2], r[3]), t3 = _mm512_unpackhi_epi32(r[2], r[3]);
+  u[0] = _mm512_unpacklo_epi64(t0, t2);
+  u[1] = _mm512_unpackhi_epi64(t0, t2);
+  u[2] = _mm512_unpacklo_epi64(t1, t3);
+  u[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
 // 2-bit types (I2_S, TQ2_0) hold their codes in 32-byte chunks of 128 weights: element 32 m + i of a chunk is
 // bits kShift[m] of byte i. Tile row j of the chunk's first k-step (elements 0-63) is then dword j % 8 of
 // every row's chunk shifted by kShift[j / 8], and of its second k-step (64-127) the same dwords shifted by
@@ -69,23 +65,15 @@ thread_local Scratch code_tiles, token_tail;
 // and 8-15) and shifts, a quarter of the shuffles of transposing decoded bytes.
 template <int kShift0, int kShift1, int kShift2, int kShift3>
 void store_chunk_tiles(const uint8_t* chunk, size_t row_bytes, size_t nr, uint8_t* tile0, uint8_t* tile1) {
-  __m512i z[8], t[8], u[8];
+  __m512i z[8], u[8];
   auto row = [&](size_t n) {
     return n < nr ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(chunk + n * row_bytes))
                   : _mm256_setzero_si256();
   };
   for (int m = 0; m < 8; ++m) z[m] = _mm512_inserti64x4(_mm512_castsi256_si512(row(m)), row(m + 8), 1);
-  for (int i = 0; i < 4; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(z[2 * i], z[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(z[2 * i], z[2 * i + 1]);
-  }
   // u[4 g + c], 128-bit lane 2 h + l: dword 4 l + c of rows 8 h + 4 g .. 8 h + 4 g + 3.
-  for (int g = 0; g < 2; ++g) {
-    u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
-    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
-    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
-    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
-  }
+  transpose_dwords_in_lanes(z, u);
+  transpose_dwords_in_lanes(z + 4, u + 4);
   const __m512i lanes_l0 = _mm512_set_epi64(13, 12, 5, 4, 9, 8, 1, 0),
                 lanes_l1 = _mm512_set_epi64(15, 14, 7, 6, 11, 10, 3, 2), mask = _mm512_set1_epi8(3);
   for (int c = 0; c < 4; ++c)
@@ -113,19 +101,10 @@ void decode_tq1_block(const uint8_t* blk, uint8_t* out) {
 // A 16 x 64 block of codes (row n at codes + n * stride) as a B tile: tile row j = dword j of every row, a
 // 16 x 16 transpose of dwords (within 128-bit lanes, then of the lanes).
 void store_vnni_tile(const uint8_t* codes, size_t stride, uint8_t* tile) {
-  __m512i r[16], t[16], u[16];
+  __m512i r[16], u[16];
   for (int i = 0; i < 16; ++i) r[i] = _mm512_load_si512(codes + i * stride);
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
   // u[4 g + c], lane l: dword 4 l + c of rows 4g .. 4g + 3.
-  for (int g = 0; g < 4; ++g) {
-    u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
-    u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
-    u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
-    u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
-  }
+  for (int g = 0; g < 4; ++g) transpose_dwords_in_lanes(r + 4 * g, u + 4 * g);
   // Tile row 4 l + c takes lane l of u[c], u[4 + c], u[8 + c], u[12 + c].
   for (int c = 0; c < 4; ++c) {
     const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44),
@@ -251,7 +230,7 @@ void gemm_amx(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_toke
   }
   auto tokens_at = [&](size_t t0) { return t0 < full_tokens ? q + t0 * k : tail; };
   const DotsOut out{dots, n_rows, n_tokens, k_steps / group_steps};
-  configure_tiles();
+  configure_amx_tiles();
   for (size_t t0 = 0; t0 < n_tokens; t0 += 32) {
     const bool two_t = t0 + 16 < n_tokens;
     const int8_t* const a[2] = {tokens_at(t0), two_t ? tokens_at(t0 + 16) : nullptr};

@@ -5,25 +5,12 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include "amx_tiles.h"
 #include "multiply_add_ceiling.h"
 
 namespace tern::x86 {
-namespace {
-
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-}  // namespace
-
 int32_t multiply_add_ceiling_amx(size_t n_steps) {
-  TileConfig cfg;
-  for (int i = 0; i < 8; ++i) cfg.colsb[i] = 64, cfg.rows[i] = 16;
-  _tile_loadconfig(&cfg);
+  configure_amx_tiles();
   alignas(64) int8_t a[16 * 64];
   alignas(64) uint8_t b[16 * 64];
   for (int i = 0; i < 16 * 64; ++i) a[i] = int8_t(i % 7 - 3), b[i] = uint8_t(i % 3);
