@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds llama.cpp's llama-bench for scripts/bench_report.sh to compare against, from the llama.cpp sources that
 # the llama-cpp-python sdist on PyPI vendors (this project reaches only Debian's archive and PyPI, not GitHub).
-# CPU backend only, tuned for this CPU (GGML_NATIVE), like a user's own build. About 10 minutes on 2 cores.
+# CPU backend only, tuned for this CPU (GGML_NATIVE) but without AMX (below), like a user's own build. About 10
+# minutes on 2 cores.
 # Usage: scripts/build_llama_cpp.sh [dir] [target] [toolchain]   (default build-llama.cpp/, which git ignores, and
 # llama-bench); prints the built program's path. scripts/check_interchange.sh builds llama-simple with it. With a
 # toolchain file (toolchains/aarch64-linux-gnu.cmake) it cross-builds instead, for LLAMA_ARM_ARCH (default
@@ -22,7 +23,11 @@ if [[ ! -f $SRC/CMakeLists.txt ]]; then
   tar -xzf "$DIR/llama_cpp_python-$VERSION.tar.gz" -C "$DIR"
 fi
 TOOLCHAIN=${3:-}
-CPU_FLAGS=(-DGGML_NATIVE=ON)
+# Without AMX: on CPUs that have it (Sapphire Rapids), this llama.cpp's AMX path dies with SIGILL in these VMs
+# (SmolLM2 Q4_1, a few tokens in), though the tiles work (tern's x86-amx runs on them). -mno-amx-* wins over
+# -march=native in either order, so ggml compiles its AMX code out and uses its AVX-512 kernels.
+NO_AMX="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+CPU_FLAGS=(-DGGML_NATIVE=ON "-DCMAKE_C_FLAGS=$NO_AMX" "-DCMAKE_CXX_FLAGS=$NO_AMX")
 if [[ $TOOLCHAIN == *riscv64* ]]; then
   # Plain RVV 1.0, the rvv plugin's baseline: without ggml's default Zfh / Zvfh / Zicbop additions. Some of its
   # inline assembly omits vsetvli's tail / mask policies, which clang-19's assembler refuses: spell out the
