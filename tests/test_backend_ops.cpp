@@ -269,7 +269,8 @@ TEST(BackendOpsCoverage, ExpectedBackendsAreTested) {
   const auto& f = cpu_features();
   if (f.has("avx512f") && f.has("avx512bw") && f.has("avx512vl") && f.has("avx512vnni")) {
     list += " x86-avx512";
-    if (f.has("amx_tile") && f.has("amx_int8")) list += " x86-amx";
+    if (f.has("avx512bf16") && f.has("amx_tile") && f.has("amx_int8") && f.has("amx_bf16"))
+      list += " x86-amx";
   }
 #endif
   for (size_t i = 0; i < list.size();) {

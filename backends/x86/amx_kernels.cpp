@@ -276,6 +276,10 @@ cpu::CpuKernels make_amx_kernels() {
   k.ternary_for(DType::TQ2_0).gemm = tq2_gemm_dots_amx;
   k.ternary_for(DType::TQ1_0).gemm = tq1_gemm_dots_amx;
   for (DType t : {DType::I2_S, DType::TQ2_0, DType::TQ1_0}) k.ternary_for(t).gemm_tokens = kAmxGemmTokens;
+  k.external_gemm.prefers = [](DType t, size_t n) {
+    return amx_float_gemm_takes(t, n) || onednn_prefers_by_env(t, n);
+  };
+  k.external_gemm.float_gemm = amx_float_gemm;
   return k;
 }
 }  // namespace

@@ -20,11 +20,13 @@ const tern::BackendInfo kInfo{
     "x86-avx512-simde", "test only: the x86-avx512 kernels on SIMDe's portable AVX-512", 1, "avx2 fma f16c"};
 const tern::cpu::CpuKernels& kKernels = tern::x86::kAvx512VnniKernels;
 #elif defined(TERN_X86_AMX)
-// Preferred over x86-avx512 where both are usable: the same kernels but for ternary prefill. amx_tile /
-// amx_int8 are reported only once Linux has granted the process the tile data state.
+// Preferred over x86-avx512 where both are usable: the same kernels but for prefill. The amx_* flags are
+// reported only once Linux has granted the process the tile data state.
 const tern::BackendInfo kInfo{
-    "x86-amx", "AMX-INT8 (tdpbsud) I2_S/TQ2_0/TQ1_0 prefill; the x86-avx512 kernels for the rest", 40,
-    "avx2 fma f16c avx512f avx512bw avx512vl avx512vnni amx_tile amx_int8"};
+    "x86-amx",
+    "AMX-INT8 (tdpbsud) I2_S/TQ2_0/TQ1_0 and AMX-BF16 Q8_0/Q4_0/Q4_1 prefill; the x86-avx512 kernels for the "
+    "rest",
+    40, "avx2 fma f16c avx512f avx512bw avx512vl avx512vnni avx512bf16 amx_tile amx_int8 amx_bf16"};
 const tern::cpu::CpuKernels& kKernels = tern::x86::kAmxKernels;
 #elif defined(TERN_X86_AVX512)
 // Preferred over x86-avx2 where both are usable. oneDNN picks its own AVX-512 VNNI code at run time.

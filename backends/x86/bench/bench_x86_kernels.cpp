@@ -71,7 +71,8 @@ bool avx512_vnni_or_skip(benchmark::State& state) {
 
 bool amx_or_skip(benchmark::State& state) {
   if (!avx512_vnni_or_skip(state)) return false;
-  if (!tern::cpu_features().has("amx_int8")) {
+  const auto& f = tern::cpu_features();
+  if (!f.has("amx_int8") || !f.has("amx_bf16") || !f.has("avx512bf16")) {
     state.SkipWithError("no AMX-INT8 (or Linux did not grant the tile state)");
     return false;
   }
@@ -90,7 +91,9 @@ void BM_MatmulAvx512Vnni(benchmark::State& state, tern::DType type) {
 }
 void BM_MatmulAmx(benchmark::State& state, tern::DType type) {
   if (!amx_or_skip(state)) return;
-  run_matmul(state, type, &tern::x86::kAmxKernels);
+  // Auto: the AMX table's own batched GEMM (Q8_0 / Q4_0 / Q4_1) stays in; oneDNN is not preferred for the
+  // rest.
+  run_matmul(state, type, &tern::x86::kAmxKernels, tern::x86::OneDnnUse::Auto);
 }
 // Prefill through oneDNN's GEMM instead of our kernels: where this wins decides kOneDnnMinTokens*.
 void BM_MatmulOneDnn(benchmark::State& state, tern::DType type) {
@@ -125,6 +128,11 @@ TERN_BENCH_TERNARY(TQ1_0)
 TERN_BENCH_AMX(I2_S)
 TERN_BENCH_AMX(TQ2_0)
 TERN_BENCH_AMX(TQ1_0)
+// Float-output types' prefill: AMX-BF16 with split activations against oneDNN's sgemm (x86-avx512's path).
+BENCHMARK_CAPTURE(BM_MatmulOneDnn, Q4_1, tern::DType::Q4_1)->Args({2560, 512, 128});
+BENCHMARK_CAPTURE(BM_MatmulAmx, Q4_1, tern::DType::Q4_1)->Args({2560, 512, 16})->Args({2560, 512, 128});
+BENCHMARK_CAPTURE(BM_MatmulOneDnn, Q8_0, tern::DType::Q8_0)->Args({2560, 512, 128});
+BENCHMARK_CAPTURE(BM_MatmulAmx, Q8_0, tern::DType::Q8_0)->Args({2560, 512, 128});
 TERN_BENCH_PAIR(Q4_1)
 TERN_BENCH_PAIR(Q4_ZP)
 TERN_BENCH_PAIR(Q8_0)

@@ -1,14 +1,17 @@
-// Conformance of the AMX-INT8 prefill kernels: exact against scalar sums on arbitrary bytes and, through the
-// shared matmul driver, bit-identical to the reference. AMX has no emulator: on CPUs without it (or where
-// Linux does not grant the tile state) every test here skips and says so.
+// Conformance of the AMX prefill kernels: the AMX-INT8 ternary ones exact against scalar sums on arbitrary
+// bytes and, through the shared matmul driver, bit-identical to the reference; the AMX-BF16 float one within
+// the float tolerance. AMX has no emulator: on CPUs without it (or where Linux does not grant the tile state)
+// every test here skips and says so.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
 #include "amx_kernels.h"
 #include "reference_kernels.h"
 #include "tern/cpu_features.h"
+#include "tern/thread_pool.h"
 #include "x86_test_util.h"
 
 using namespace tern;
@@ -18,8 +21,8 @@ namespace {
 bool cpu_ok() {
   const auto& f = cpu_features();
   bool ok = true;
-  for (const char* x :
-       {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "amx_tile", "amx_int8"})
+  for (const char* x : {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "avx512bf16",
+                        "amx_tile", "amx_int8", "amx_bf16"})
     ok = ok && f.has(x);
   return ok;
 }
@@ -58,6 +61,30 @@ TEST_P(AmxMatmul, MultiMatchesOneReferenceMatmulPerWeight) {
 
 INSTANTIATE_TEST_SUITE_P(TernaryTypes, AmxMatmul, ::testing::Values(DType::I2_S, DType::TQ2_0, DType::TQ1_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// Q8_0 / Q4_0 / Q4_1 prefill on AMX-BF16 against ref::matmul, within the float types' tolerance (1e-4
+// relative): one block and more, ragged rows (one to three row tiles of a job, jobs split over two threads),
+// token counts from the smallest it takes through partial tiles.
+TEST(AmxKernels, FloatGemmStaysWithinTheFloatTolerance) {
+  TERN_REQUIRE_AMX();
+  ThreadPool pool(2);
+  std::mt19937 rng(47);
+  std::normal_distribution<float> nd;
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_1})
+    for (size_t K : {32, 96, 576})
+      for (size_t N : {1, 17, 45, 70})
+        for (size_t T : {x86::kAmxFloatMinTokens, size_t(17), size_t(40)}) {
+          float scale;
+          auto bytes = x86_test::make_weight(t, K, N, rng, &scale);
+          WeightView w{t, bytes.data(), bytes.size(), K, N, scale, nullptr};
+          std::vector<float> x(T * K), want(T * N), got(T * N, NAN);
+          for (auto& v : x) v = nd(rng);
+          ASSERT_TRUE(x86::amx_float_gemm_takes(t, T));
+          ref::matmul(w, x.data(), want.data(), T, false, pool);
+          x86::amx_float_gemm(w, x.data(), got.data(), T, pool);
+          ASSERT_EQ(x86_test::first_mismatch(t, got, want), "") << "K=" << K << " N=" << N << " T=" << T;
+        }
+}
 
 // All +1 weights against -128 activations: the largest sum a row can make, over more than one 2 x 2 block
 // of tiles and a partial token tile.
