@@ -34,10 +34,11 @@ float top_two_margin(const std::vector<float>& logits) {
 }
 
 Generation greedy(const std::string& model_path, const std::string& prompt, int n,
-                  const std::string& backend = "", KvCacheTypes cache = {}) {
+                  const std::string& backend = "", KvCacheTypes cache = {},
+                  WeightPlacement placement = WeightPlacement::Mapped) {
   auto file = load_model_file(model_path);
   auto tok = Tokenizer::from_model_file(*file);
-  Model model(std::move(file), Registry::instance().backend(backend));
+  Model model(std::move(file), Registry::instance().backend(backend), placement);
   Session s(model, 512, 2, cache);
   const auto ids = tok->encode(prompt, tok->vocab().add_bos);
   Generation g;
@@ -129,6 +130,20 @@ TEST(SmolLM2, KnowsTheCapitalOfFrance) {
   EXPECT_NE(g.text.find("Paris"), std::string::npos) << g.text;
 }
 
+// Weights copied into huge-page memory (run / serve / bench's default) are the same bytes: the same logits at
+// every step, for a GGUF file (a shared file mapping, whose pages the copy drops; SmolLM2's tied embeddings
+// share one copy) and a Hugging Face checkpoint converted at load (heap buffers, which it must leave intact).
+TEST(Models, WeightsInMemoryGiveTheMappedWeightsLogits) {
+  for (const std::string& path : {test::source_dir() + "/models/SmolLM2-135M-Instruct.Q4_1.gguf",
+                                  test::shared_dir() + "/models/bitnet-tinystories-3m-packed"}) {
+    ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing: run scripts/setup.sh";
+    const Generation mapped = greedy(path, "Once upon a time", 12, "", {}, WeightPlacement::Mapped);
+    const Generation copied = greedy(path, "Once upon a time", 12, "", {}, WeightPlacement::Memory);
+    EXPECT_EQ(copied.tokens, mapped.tokens) << path;
+    EXPECT_EQ(copied.margins, mapped.margins) << path;
+  }
+}
+
 // The x86 plugin decodes Q4_1 / Q8_0 against int16 activations (x86_kernels.h: quantize_blocks_i16_avx2); the
 // reference uses float ones. One token at a time (decode, where the int16 dots run), the logits of the two
 // stay within 2e-3 of the logits' RMS (measured: 4.4e-4; float activations gave 1.4e-5; 8-bit ones, as in
@@ -174,7 +189,8 @@ TEST(KvCache, CompactCachesStayCloseToF32) {
   };
   const Case cases[] = {
       {test::shared_dir() + "/models/bitnet-tinystories-3m-packed", "Once upon a time", 0.08, 0.15},
-      {test::source_dir() + "/models/SmolLM2-135M-Instruct.Q4_1.gguf", "The capital of France is", 0.01, 0.25}};
+      {test::source_dir() + "/models/SmolLM2-135M-Instruct.Q4_1.gguf", "The capital of France is", 0.01,
+       0.25}};
   for (const Case& c : cases) {
     auto file = load_model_file(c.path);
     auto tok = Tokenizer::from_model_file(*file);
@@ -205,7 +221,8 @@ TEST(KvCache, CompactCachesStayCloseToF32) {
         }
         const double rel = max_diff / std::sqrt(square_sum / double(want[t].size()));
         worst = std::max(worst, rel);
-        EXPECT_LE(rel, tol) << c.path << " k " << dtype_name(cache.k) << " v " << dtype_name(cache.v) << " step " << t;
+        EXPECT_LE(rel, tol) << c.path << " k " << dtype_name(cache.k) << " v " << dtype_name(cache.v)
+                            << " step " << t;
         if (t < f32_tokens.size()) {
           EXPECT_EQ(argmax(got[t]), f32_tokens[t]) << c.path << " k " << dtype_name(cache.k) << " step " << t;
         }

@@ -4,11 +4,13 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <optional>
 
 #include "tern/arch.h"
 #include "tern/error.h"
 #include "tern/health.h"
+#include "tern/weight_memory.h"
 
 namespace tern {
 
@@ -115,7 +117,7 @@ std::vector<float> norm_weight(const ModelFile& f, const std::string& name, size
 
 }  // namespace
 
-Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend)
+Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend, WeightPlacement placement)
     : file_(std::move(file)), backend_(std::move(backend)) {
   const auto& f = *file_;
   hp_ = HParams::from_metadata(f);
@@ -151,9 +153,27 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend)
     L.w_down = weight(f, *backend_, name(R::FfnDown), F, D);
     layers_.push_back(std::move(L));
   }
+  if (placement == WeightPlacement::Memory) place_weights_in_memory();
 }
 
 Model::~Model() = default;
+
+void Model::place_weights_in_memory() {
+  std::vector<WeightView*> views = {&token_embd_, &output_};
+  for (Layer& L : layers_)
+    for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) views.push_back(w);
+  // Views of the same bytes (tied embeddings) share one copy.
+  std::map<const uint8_t*, const uint8_t*> copied;
+  size_t bytes = 0;
+  for (const WeightView* w : views)
+    if (copied.emplace(w->data, nullptr).second) bytes += (w->nbytes + 63) / 64 * 64;
+  weight_memory_ = std::make_unique<WeightMemory>(bytes);
+  for (WeightView* w : views) {
+    const uint8_t*& to = copied[w->data];
+    if (!to) to = weight_memory_->copy(w->data, w->nbytes);
+    w->data = to;
+  }
+}
 
 uint64_t Model::weight_bytes() const {
   uint64_t n = 0;
@@ -180,7 +200,8 @@ bool is_kv_cache_type(DType type) {
 
 void check_kv_cache_type(const HParams& hp, DType type, const std::string& option) {
   if (!is_kv_cache_type(type))
-    throw Error(option + " " + kv_cache_type_name(type) + ": a KV cache is held in one of " + kv_cache_type_names());
+    throw Error(option + " " + kv_cache_type_name(type) + ": a KV cache is held in one of " +
+                kv_cache_type_names());
   const size_t block = dtype_traits(type)->block_size;
   if (hp.head_dim % block != 0)
     throw Error(option + " " + kv_cache_type_name(type) + " needs a head size that is a multiple of " +

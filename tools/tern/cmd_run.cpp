@@ -52,7 +52,7 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   int64_t n_predict = 128, threads_opt = int64_t(default_threads()), n_ctx_opt = 0, top_k = 40, repeat_last_n = 64;
   std::vector<std::string> stop;
   SamplerParams sp;
-  bool verbose = false, check_tensors = false;
+  bool verbose = false, check_tensors = false, mmap_weights = false;
   po::options_description opts("tern run [options]");
   opts.add_options()("help,h", "show this help")
       ("model,m", po::value(&model_path), "model file (GGUF) or Hugging Face checkpoint directory")
@@ -74,6 +74,7 @@ int cmd_run(const std::vector<std::string>& raw_args) {
       ("threads,t", po::value(&threads_opt), "worker threads (default: all cores)")
       ("backend", po::value(&backend_name), "kernel backend to use (default: best for this CPU)")
       ("tokenizer", po::value(&tokenizer_path), "tokenizer file overriding the model's own")
+      ("mmap", po::bool_switch(&mmap_weights), kMmapHelp)
       ("ctx,c", po::value(&n_ctx_opt), "context length (default: min(model's, 2048))")
       ("cache-type-k", po::value(&cache_k)->default_value("f16"), kKvCacheTypeHelp)
       ("cache-type-v", po::value(&cache_v)->default_value("f16"), kKvCacheTypeHelp)
@@ -120,7 +121,7 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   if (check_tensors)
     if (const std::string bad = find_non_finite(*file); !bad.empty()) throw Error(model_path + ": " + bad);
   auto tokenizer = tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
-  Model model(std::move(file), backend);
+  Model model(std::move(file), backend, mmap_weights ? WeightPlacement::Mapped : WeightPlacement::Memory);
   const auto& hp = model.hparams();
   check_tokenizer_matches(*tokenizer, model, model_path);
   if (n_ctx == 0) n_ctx = std::min<size_t>(hp.n_ctx_train ? hp.n_ctx_train : 2048, 2048);

@@ -13,7 +13,8 @@
 namespace tern::cli {
 
 // Parses args[1..] (args[0] is the subcommand). Returns false after printing --help.
-bool parse_command_line(const std::vector<std::string>& args, const boost::program_options::options_description& opts,
+bool parse_command_line(const std::vector<std::string>& args,
+                        const boost::program_options::options_description& opts,
                         const boost::program_options::positional_options_description& pos,
                         boost::program_options::variables_map& vm);
 
@@ -47,11 +48,12 @@ std::string lowercase(std::string s);
 // Bytes of a model on disk: a file's size, or for a checkpoint directory the sum of its .safetensors files.
 uint64_t model_bytes(const std::filesystem::path& path);
 
-// Numeric options: the value if it lies in [lo, hi], else tern::Error "--NAME must be between LO and HI, not V"
-// (counts are parsed as signed so that "-1" is refused instead of wrapping to 2^64 - 1).
+// Numeric options: the value if it lies in [lo, hi], else tern::Error "--NAME must be between LO and HI, not
+// V" (counts are parsed as signed so that "-1" is refused instead of wrapping to 2^64 - 1).
 int64_t option_in_range(const char* name, int64_t value, int64_t lo, int64_t hi);
 double option_in_range(const char* name, double value, double lo, double hi);  // NaN is out of every range
-// Worker-thread options: 1 up to a few times the hardware threads (more only thrashes; 2^15 starves the machine).
+// Worker-thread options: 1 up to a few times the hardware threads (more only thrashes; 2^15 starves the
+// machine).
 size_t option_threads(const char* name, int64_t value);
 size_t default_threads();
 
@@ -62,6 +64,10 @@ std::vector<std::string> llama_style_options(std::vector<std::string> args);
 // types a KV cache may be held in.
 DType kv_cache_type_option(const char* name, const std::string& value);
 inline constexpr const char* kKvCacheTypeHelp = "KV cache type: f32, f16 or q8_0 (head sizes multiple of 32)";
+// --mmap of run, serve and bench (WeightPlacement).
+inline constexpr const char* kMmapHelp =
+    "read the weights in place from the file's mapping instead of copying them into huge-page memory at load "
+    "(faster start, one page-cache copy shared between processes; slower generation)";
 
 // Throws "SOURCE cannot be written as a runnable model: <why>" unless `f` builds a Model on the reference
 // backend (every tensor present, with its shape and type) and its embedded tokenizer fits the embedding.

@@ -24,10 +24,18 @@ struct HParams {
   static HParams from_metadata(const ModelFile& file);
 };
 
+class WeightMemory;
+
+// Where a model's matrices live while it runs. Memory: copied into anonymous memory on huge pages at load,
+// for generation's streaming reads (faster than the 4 KB pages of a file mapping; costs a copy at load and
+// keeps processes from sharing the page cache's copy). Mapped: read in place from the file's mapping.
+enum class WeightPlacement { Mapped, Memory };
+
 class Model {
  public:
   // Validates every tensor's presence, dtype and shape against the hyper-parameters; throws tern::Error.
-  Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend);
+  Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend,
+        WeightPlacement placement = WeightPlacement::Mapped);
   ~Model();
 
   const HParams& hparams() const { return hp_; }
@@ -45,12 +53,14 @@ class Model {
   const std::vector<float>& output_norm() const { return output_norm_; }
 
  private:
+  void place_weights_in_memory();
   std::unique_ptr<ModelFile> file_;
   std::shared_ptr<Backend> backend_;
   HParams hp_;
   std::vector<Layer> layers_;
   WeightView token_embd_, output_;
   std::vector<float> output_norm_;
+  std::unique_ptr<WeightMemory> weight_memory_;  // WeightPlacement::Memory's copies
 };
 
 // The types a session holds its cached keys and values in (llama.cpp's -ctk / -ctv). F16 halves the bytes
@@ -60,7 +70,8 @@ struct KvCacheTypes {
   DType k = DType::F16;
   DType v = DType::F16;
 };
-// "f16", "q8_0": the spelling of --cache-type-k's values; all of kv_cache_types() so spelled ("f32, f16, q8_0").
+// "f16", "q8_0": the spelling of --cache-type-k's values; all of kv_cache_types() so spelled ("f32, f16,
+// q8_0").
 std::string kv_cache_type_name(DType type);
 std::string kv_cache_type_names();
 bool is_kv_cache_type(DType type);

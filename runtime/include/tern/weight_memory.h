@@ -1,0 +1,29 @@
+#pragma once
+// Weights copied out of a model file's mapping into anonymous memory on transparent huge pages. Decode
+// streams every weight once per token; from a file mapping (4 KB pages of the page cache) the hardware
+// prefetchers stop at every page boundary and each page costs a TLB miss, from 2 MB pages they do not
+// (`tern bench` with and without --mmap, docs/benchmarks.md).
+#include <cstddef>
+#include <cstdint>
+
+namespace tern {
+
+class WeightMemory {
+ public:
+  // Room for `bytes` of weights (each copy 64-byte aligned); throws tern::Error if the memory cannot be had.
+  explicit WeightMemory(size_t bytes);
+  ~WeightMemory();
+  WeightMemory(const WeightMemory&) = delete;
+  WeightMemory& operator=(const WeightMemory&) = delete;
+
+  // Copies n bytes of src to the next free place and returns it. Source pages in a shared file mapping are
+  // dropped from this process as they are copied (they stay in the page cache and come back from the file if
+  // read again), so the resident memory never holds a model twice.
+  const uint8_t* copy(const uint8_t* src, size_t n);
+
+ private:
+  uint8_t* base_ = nullptr;
+  size_t size_ = 0, used_ = 0;
+};
+
+}  // namespace tern
