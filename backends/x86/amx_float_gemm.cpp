@@ -12,9 +12,7 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 // No STL containers in this file (see x86_kernels_avx512.cpp).
 #include "amx_kernels.h"
@@ -27,22 +25,7 @@ constexpr size_t kBlock = 32;     // weights per Q block: the k of one bf16 tile
 constexpr size_t kRowBlock = 32;  // rows per job: two row tiles
 constexpr size_t kTileBytes = 1024;
 
-struct Buffer {  // a thread's reusable buffer (pool threads run many jobs)
-  uint8_t* p = nullptr;
-  size_t n = 0;
-  ~Buffer() { std::free(p); }
-  void* get(size_t bytes) {
-    if (bytes > n) {
-      std::free(p);
-      n = 0;
-      p = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-      if (!p) throw std::bad_alloc();
-      n = bytes;
-    }
-    return p;
-  }
-};
-thread_local Buffer split_buffer, tiles_buffer, scales_buffer;
+thread_local AmxBuffer split_buffer, tiles_buffer, scales_buffer;
 
 inline __m256i bits(__m256bh h) {
   __m256i v;
@@ -101,33 +84,6 @@ inline __m512i block_weights_bf16(const uint8_t* blk, float* d, float* m) {
                             bits(_mm512_cvtneps_pbh(hi)), 1);
 }
 
-// 16 rows' bf16 weights (row n at w + 32 n) as a B tile: tile row j = dword (bf16 pair) j of every row.
-void store_pair_tile(const uint16_t* w, uint8_t* tile) {
-  __m512i r[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_load_si512(w + 32 * i);
-  // The 16 x 16 dword transpose of amx_kernels.cpp's store_vnni_tile.
-  __m512i u[16];
-  for (int g = 0; g < 4; ++g) {
-    const __m512i* q = r + 4 * g;
-    const __m512i t0 = _mm512_unpacklo_epi32(q[0], q[1]), t1 = _mm512_unpackhi_epi32(q[0], q[1]);
-    const __m512i t2 = _mm512_unpacklo_epi32(q[2], q[3]), t3 = _mm512_unpackhi_epi32(q[2], q[3]);
-    u[4 * g] = _mm512_unpacklo_epi64(t0, t2);
-    u[4 * g + 1] = _mm512_unpackhi_epi64(t0, t2);
-    u[4 * g + 2] = _mm512_unpacklo_epi64(t1, t3);
-    u[4 * g + 3] = _mm512_unpackhi_epi64(t1, t3);
-  }
-  for (int c = 0; c < 4; ++c) {
-    const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44),
-                  v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
-    const __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44),
-                  v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
-    _mm512_store_si512(tile + 64 * c, _mm512_shuffle_i32x4(v0, v2, 0x88));
-    _mm512_store_si512(tile + 64 * (4 + c), _mm512_shuffle_i32x4(v0, v2, 0xdd));
-    _mm512_store_si512(tile + 64 * (8 + c), _mm512_shuffle_i32x4(v1, v3, 0x88));
-    _mm512_store_si512(tile + 64 * (12 + c), _mm512_shuffle_i32x4(v1, v3, 0xdd));
-  }
-}
-
 // The B tiles of rows [r0, r0 + nr) (nr <= 32: two row tiles), [row tile][block], and their d / m as
 // [row tile][block][16 rows].
 template <DType kType>
@@ -153,7 +109,7 @@ void decode_rows(const uint8_t* data, size_t row_bytes, size_t r0, size_t nr, si
           db[n] = mb[n] = 0.0f;
         }
       }
-      store_pair_tile(&w[0][0], tiles + (rt * nb + b) * kTileBytes);
+      store_vnni_tile(reinterpret_cast<const uint8_t*>(&w[0][0]), 64, tiles + (rt * nb + b) * kTileBytes);
     }
 }
 
@@ -162,8 +118,8 @@ template <DType kType>
 void rows_gemm(const WeightView& w, const uint16_t* split, const float* block_sums, float* y, size_t T,
                size_t T16, size_t r0, size_t nr) {
   const size_t K = w.k, N = w.n, nb = K / kBlock, row_bytes = dtype_row_bytes(kType, K);
-  uint8_t* tiles = static_cast<uint8_t*>(tiles_buffer.get(2 * nb * kTileBytes));
-  float* dm = static_cast<float*>(scales_buffer.get(2 * 2 * nb * 16 * sizeof(float)));
+  uint8_t* tiles = tiles_buffer.get(2 * nb * kTileBytes);
+  float* dm = reinterpret_cast<float*>(scales_buffer.get(2 * 2 * nb * 16 * sizeof(float)));
   float *d = dm, *m = dm + 2 * nb * 16;
   decode_rows<kType>(w.data, row_bytes, r0, nr, nb, tiles, d, m);
   configure_amx_tiles();
@@ -212,7 +168,7 @@ void gemm_bf16_split(const WeightView& w, const float* x, float* y, size_t T, co
   const size_t K = w.k, T16 = (T + 15) / 16 * 16, nb = K / kBlock;
   // The split activations and block sums are prepared on the calling thread, for every row job.
   uint16_t* split =
-      static_cast<uint16_t*>(split_buffer.get(3 * T16 * K * sizeof(uint16_t) + T * nb * sizeof(float)));
+      reinterpret_cast<uint16_t*>(split_buffer.get(3 * T16 * K * sizeof(uint16_t) + T * nb * sizeof(float)));
   float* block_sums = reinterpret_cast<float*>(split + 3 * T16 * K);
   split_activations(x, T, T16, K, split, block_sums);
   par.for_range((w.n + kRowBlock - 1) / kRowBlock, [&](size_t j0, size_t j1) {

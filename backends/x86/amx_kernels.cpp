@@ -9,9 +9,7 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 // No STL containers in this file (see x86_kernels_avx512.cpp).
 #include "amx_kernels.h"
@@ -29,34 +27,7 @@ constexpr size_t kTileBytes = 1024;
 // Tiles (amx_tiles.h): 0-3 accumulate (C[token tile][row tile] = tile 2 t + r), 4-5 hold activations, 6-7
 // codes.
 
-// A thread's reusable buffer (pool threads run many calls).
-struct Scratch {
-  uint8_t* p = nullptr;
-  size_t n = 0;
-  ~Scratch() { std::free(p); }
-  uint8_t* get(size_t bytes) {
-    if (bytes > n) {
-      std::free(p);
-      n = 0;
-      p = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-      if (!p) throw std::bad_alloc();
-      n = bytes;
-    }
-    return p;
-  }
-};
-thread_local Scratch code_tiles, token_tail;
-
-// Rows r[0..3] -> u[0..3], 128-bit lane l of u[c]: dword 4 l + c of rows 0-3 (a 4 x 4 dword transpose in
-// each lane). The first two stages of both transposes below.
-inline void transpose_dwords_in_lanes(const __m512i* r, __m512i* u) {
-  const __m512i t0 = _mm512_unpacklo_epi32(r[0], r[1]), t1 = _mm512_unpackhi_epi32(r[0], r[1]);
-  const __m512i t2 = _mm512_unpacklo_epi32(r[2], r[3]), t3 = _mm512_unpackhi_epi32(r[2], r[3]);
-  u[0] = _mm512_unpacklo_epi64(t0, t2);
-  u[1] = _mm512_unpackhi_epi64(t0, t2);
-  u[2] = _mm512_unpacklo_epi64(t1, t3);
-  u[3] = _mm512_unpackhi_epi64(t1, t3);
-}
+thread_local AmxBuffer code_tiles, token_tail;
 
 // 2-bit types (I2_S, TQ2_0) hold their codes in 32-byte chunks of 128 weights: element 32 m + i of a chunk is
 // bits kShift[m] of byte i. Tile row j of the chunk's first k-step (elements 0-63) is then dword j % 8 of
@@ -96,26 +67,6 @@ void decode_tq1_block(const uint8_t* blk, uint8_t* out) {
   _mm256_store_si256(reinterpret_cast<__m256i*>(out + 128), _mm512_castsi512_si256(c.e128_159_224_255));
   _mm512_storeu_si512(out + 160, c.e160_223);
   _mm256_store_si256(reinterpret_cast<__m256i*>(out + 224), _mm512_extracti64x4_epi64(c.e128_159_224_255, 1));
-}
-
-// A 16 x 64 block of codes (row n at codes + n * stride) as a B tile: tile row j = dword j of every row, a
-// 16 x 16 transpose of dwords (within 128-bit lanes, then of the lanes).
-void store_vnni_tile(const uint8_t* codes, size_t stride, uint8_t* tile) {
-  __m512i r[16], u[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_load_si512(codes + i * stride);
-  // u[4 g + c], lane l: dword 4 l + c of rows 4g .. 4g + 3.
-  for (int g = 0; g < 4; ++g) transpose_dwords_in_lanes(r + 4 * g, u + 4 * g);
-  // Tile row 4 l + c takes lane l of u[c], u[4 + c], u[8 + c], u[12 + c].
-  for (int c = 0; c < 4; ++c) {
-    const __m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44),
-                  v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
-    const __m512i v2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44),
-                  v3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
-    _mm512_store_si512(tile + 64 * c, _mm512_shuffle_i32x4(v0, v2, 0x88));
-    _mm512_store_si512(tile + 64 * (4 + c), _mm512_shuffle_i32x4(v0, v2, 0xdd));
-    _mm512_store_si512(tile + 64 * (8 + c), _mm512_shuffle_i32x4(v1, v3, 0x88));
-    _mm512_store_si512(tile + 64 * (12 + c), _mm512_shuffle_i32x4(v1, v3, 0xdd));
-  }
 }
 
 size_t row_bytes_of(DType t, size_t k) {
