@@ -23,7 +23,6 @@ namespace {
 
 constexpr size_t kBlock = 32;     // weights per Q block: the k of one bf16 tile product
 constexpr size_t kRowBlock = 32;  // rows per job: two row tiles
-constexpr size_t kTileBytes = 1024;
 
 thread_local AmxBuffer split_buffer, tiles_buffer, scales_buffer;
 
@@ -87,13 +86,8 @@ inline __m512i block_weights_bf16(const uint8_t* blk, float* d, float* m) {
 // The B tiles of rows [r0, r0 + nr) (nr <= 32: two row tiles), [row tile][block], and their d / m as
 // [row tile][block][16 rows].
 template <DType kType>
-constexpr size_t kBlockBytes = kType == DType::Q8_0   ? 34
-                               : kType == DType::Q4_0 ? 18
-                                                      : 20;
-
-template <DType kType>
-void decode_rows(const uint8_t* data, size_t row_bytes, size_t r0, size_t nr, size_t nb, uint8_t* tiles,
-                 float* d, float* m) {
+void decode_rows(const uint8_t* data, size_t row_bytes, size_t block_bytes, size_t r0, size_t nr, size_t nb,
+                 uint8_t* tiles, float* d, float* m) {
   alignas(64) uint16_t w[16][32];
   for (size_t rt = 0; rt < 2; ++rt)
     for (size_t b = 0; b < nb; ++b) {
@@ -102,8 +96,8 @@ void decode_rows(const uint8_t* data, size_t row_bytes, size_t r0, size_t nr, si
       for (size_t n = 0; n < 16; ++n) {
         const size_t r = rt * 16 + n;
         if (r < nr) {
-          _mm512_store_si512(w[n], block_weights_bf16<kType>(
-                                       data + (r0 + r) * row_bytes + b * kBlockBytes<kType>, db + n, mb + n));
+          _mm512_store_si512(
+              w[n], block_weights_bf16<kType>(data + (r0 + r) * row_bytes + b * block_bytes, db + n, mb + n));
         } else {
           _mm512_store_si512(w[n], _mm512_setzero_si512());
           db[n] = mb[n] = 0.0f;
@@ -121,7 +115,7 @@ void rows_gemm(const WeightView& w, const uint16_t* split, const float* block_su
   uint8_t* tiles = tiles_buffer.get(2 * nb * kTileBytes);
   float* dm = reinterpret_cast<float*>(scales_buffer.get(2 * 2 * nb * 16 * sizeof(float)));
   float *d = dm, *m = dm + 2 * nb * 16;
-  decode_rows<kType>(w.data, row_bytes, r0, nr, nb, tiles, d, m);
+  decode_rows<kType>(w.data, row_bytes, dtype_traits(kType)->block_bytes, r0, nr, nb, tiles, d, m);
   configure_amx_tiles();
   alignas(64) float acc[16][32], c[2][16][16];
   for (size_t t0 = 0; t0 < T16; t0 += 16) {

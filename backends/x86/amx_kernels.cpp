@@ -22,7 +22,6 @@ namespace {
 
 constexpr size_t kTileRows = 16;  // tokens of an A / C tile, weight rows of a B / C tile
 constexpr size_t kTileK = 64;     // int8 per A row: the k-step of one tdpbsud
-constexpr size_t kTileBytes = 1024;
 
 // Tiles (amx_tiles.h): 0-3 accumulate (C[token tile][row tile] = tile 2 t + r), 4-5 hold activations, 6-7
 // codes.
@@ -69,14 +68,10 @@ void decode_tq1_block(const uint8_t* blk, uint8_t* out) {
   _mm256_store_si256(reinterpret_cast<__m256i*>(out + 224), _mm512_extracti64x4_epi64(c.e128_159_224_255, 1));
 }
 
-size_t row_bytes_of(DType t, size_t k) {
-  return t == DType::I2_S ? k / 4 : t == DType::TQ2_0 ? k / 256 * 66 : k / 256 * 54;
-}
-
 // B tiles of all n_rows rows, [row tile][k-step]; rows past n_rows are zero codes.
 template <DType kType>
 void decode_code_tiles(const uint8_t* rows, size_t n_rows, size_t k, uint8_t* tiles) {
-  const size_t row_bytes = row_bytes_of(kType, k), k_steps = k / kTileK, row_tiles = (n_rows + 15) / 16;
+  const size_t row_bytes = dtype_row_bytes(kType, k), k_steps = k / kTileK, row_tiles = (n_rows + 15) / 16;
   for (size_t rt = 0; rt < row_tiles; ++rt) {
     const size_t nr = n_rows - rt * 16 < 16 ? n_rows - rt * 16 : 16;
     const uint8_t* r0 = rows + rt * 16 * row_bytes;
@@ -103,7 +98,7 @@ void decode_code_tiles(const uint8_t* rows, size_t n_rows, size_t k, uint8_t* ti
   }
 }
 
-// Where C tile (token tile ti, row tile ri) of a block goes: in place when whole, else through `partial`.
+// Where a C tile of a block goes: in place when whole, else through a copy (store_partial) of its valid part.
 struct DotsOut {
   int32_t* dots;
   size_t n_rows, n_tokens, n_groups;

@@ -11,6 +11,8 @@
 namespace tern::x86 {
 namespace {
 
+inline constexpr size_t kTileBytes = 1024;  // one tile: 16 rows of 64 bytes
+
 struct alignas(64) AmxTileConfig {
   uint8_t palette = 1;
   uint8_t start_row = 0;
