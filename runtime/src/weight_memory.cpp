@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tern/error.h"
 
@@ -18,23 +20,22 @@ constexpr size_t kHugePage = size_t(2) << 20;
 // Copied, then dropped from the source mapping, this much at a time: the transient extra residency.
 constexpr size_t kChunk = size_t(64) << 20;
 
-// Whether [p, p + n) lies inside one shared mapping of a file (/proc/self/maps: 's' and an inode), whose
-// pages madvise(MADV_DONTNEED) can drop without losing data. Private or anonymous memory would lose its
-// contents.
-bool in_shared_file_mapping(const void* p, size_t n) {
+// This process's shared mappings of files (/proc/self/maps: 's' and an inode), whose pages
+// madvise(MADV_DONTNEED) can drop without losing data. Private or anonymous memory would lose its contents.
+std::vector<std::pair<uintptr_t, uintptr_t>> shared_file_mappings() {
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
   FILE* maps = std::fopen("/proc/self/maps", "r");
-  if (!maps) return false;
-  const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + n;
-  bool found = false;
+  if (!maps) return ranges;
   char line[512];
-  while (!found && std::fgets(line, sizeof line, maps)) {
+  while (std::fgets(line, sizeof line, maps)) {
     unsigned long start, end, inode;
     char perms[8];
-    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %lu", &start, &end, perms, &inode) == 4)
-      found = lo >= start && hi <= end && perms[3] == 's' && inode != 0;
+    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %lu", &start, &end, perms, &inode) == 4 && perms[3] == 's' &&
+        inode != 0)
+      ranges.emplace_back(start, end);
   }
   std::fclose(maps);
-  return found;
+  return ranges;
 }
 
 }  // namespace
@@ -47,7 +48,9 @@ WeightMemory::WeightMemory(size_t bytes) {
     throw Error("cannot allocate " + std::to_string(size_ >> 20) + " MiB for the weights: " +
                 std::strerror(errno) + " (--mmap keeps them in the file's mapping)");
   base_ = static_cast<uint8_t*>(p);
-  madvise(base_, size_, MADV_HUGEPAGE);  // a hint: without transparent huge pages, 4 KB pages as before
+  madvise(base_, size_, MADV_HUGEPAGE);
+  shared_file_ranges_ = shared_file_mappings();  // once: the sources are mapped before the copies  // a hint:
+                                                 // without transparent huge pages, 4 KB pages as before
 }
 
 WeightMemory::~WeightMemory() {
@@ -59,7 +62,9 @@ const uint8_t* WeightMemory::copy(const uint8_t* src, size_t n) {
   if (n > size_ - std::min(used_, size_)) throw Error("weight memory overflow (an internal error)");
   uint8_t* dst = base_ + used_;
   used_ += n;
-  const bool drop = in_shared_file_mapping(src, n);
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(src), hi = lo + n;
+  const bool drop = std::any_of(shared_file_ranges_.begin(), shared_file_ranges_.end(),
+                                [&](const auto& r) { return lo >= r.first && hi <= r.second; });
   const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
   for (size_t off = 0; off < n; off += kChunk) {
     const size_t len = std::min(kChunk, n - off);

@@ -5,6 +5,8 @@
 // (`tern bench` with and without --mmap, docs/benchmarks.md).
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace tern {
 
@@ -18,12 +20,14 @@ class WeightMemory {
 
   // Copies n bytes of src to the next free place and returns it. Source pages in a shared file mapping are
   // dropped from this process as they are copied (they stay in the page cache and come back from the file if
-  // read again), so the resident memory never holds a model twice.
+  // read again), so the resident memory never holds a model twice. Which mappings those are is read when the
+  // WeightMemory is made: map the sources first.
   const uint8_t* copy(const uint8_t* src, size_t n);
 
  private:
   uint8_t* base_ = nullptr;
   size_t size_ = 0, used_ = 0;
+  std::vector<std::pair<uintptr_t, uintptr_t>> shared_file_ranges_;  // [start, end) of each
 };
 
 }  // namespace tern
