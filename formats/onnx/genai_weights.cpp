@@ -49,7 +49,8 @@ double rope_theta_from_tables(const uint8_t* cos, const uint8_t* sin, size_t P, 
   for (size_t i = 1; i < half && P > 1; ++i) {
     const double f1 = std::atan2(at(sin, 1, i), at(cos, 1, i));
     if (!(f1 > 0)) continue;
-    const size_t p = std::min<size_t>(P - 1, std::max<size_t>(1, size_t(1.5 / f1)));
+    // Clamp in double: a tiny angle (or a crafted table) puts 1.5 / f1 beyond size_t.
+    const size_t p = size_t(std::clamp(1.5 / f1, 1.0, double(P - 1)));
     const double f = std::atan2(at(sin, p, i), at(cos, p, i)) / double(p);
     if (!(f > 0)) continue;
     const double x = 2.0 * double(i) / double(D);

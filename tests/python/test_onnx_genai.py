@@ -194,6 +194,18 @@ class Refusals(unittest.TestCase):
                     m.graph.initializer[i].CopyFrom(numpy_helper.from_array(a, t.name))
         self.refused(self.edited("rope", change), "cos_cache", "RoPE scaling")
 
+    def test_rope_tables_with_tiny_angles(self):
+        """Row 1 angles of 1e-30: the period estimate 1.5 / angle lies far past 2^64 (UBSan caught the cast)."""
+        from onnx import numpy_helper
+
+        def change(m):
+            for i, t in enumerate(m.graph.initializer):
+                if t.name in ("cos_cache", "sin_cache"):
+                    a = numpy_helper.to_array(t, base_dir=fixture("tinystories", "q4_b32")).copy()
+                    a[1, :] = 1.0 if t.name == "cos_cache" else 1e-30
+                    m.graph.initializer[i].CopyFrom(numpy_helper.from_array(a, t.name))
+        self.refused(self.edited("tiny_angles", change), "cos_cache", "RoPE scaling")
+
     def with_scales_offset(self, name, offset):
         """The fixture with layer 0's q_proj scales said to sit at `offset` in the data file."""
         def change(m):
