@@ -142,14 +142,16 @@ TERN_BENCH_PAIR(BF16)
 // before) on the same shape.
 BENCHMARK_CAPTURE(BM_MatmulOneDnn, F16, tern::DType::F16)->Args({2560, 512, 4});
 BENCHMARK_CAPTURE(BM_MatmulAvx512Vnni, F16, tern::DType::F16)->Args({2560, 512, 1})->Args({2560, 512, 4});
-// Decode as it runs in a model: one token against weights streamed from DRAM. Copies of one 2560 x 6912
-// matrix (2B4T's FFN shape) fill 512 MB, far past the caches, and each iteration takes the next copy.
-// weight_GB/s against BM_ReadBandwidth (a plain streaming read, the generation bound's yardstick) in the same
-// run is the fraction of the bound the kernel can reach. Argument: threads (rows split over the runtime's
-// pool, as in a model).
+// Decode as it runs in a model: weights streamed from DRAM, for one token or for the few streams of a batched
+// decode (continuous batching), which should cost little more than one. Copies of one 2560 x 6912 matrix
+// (2B4T's FFN shape) fill 512 MB, far past the caches, and each iteration takes the next copy. weight_GB/s
+// against BM_ReadBandwidth (a plain streaming read, the generation bound's yardstick) in the same run is the
+// fraction of the bound the kernel can reach. Arguments: threads (rows split over the runtime's pool, as in a
+// model), tokens.
 void BM_GemvFromMemoryAvx2(benchmark::State& state, tern::DType type) {
   constexpr size_t kTotalBytes = size_t(512) << 20;
-  Case c = make_case(type, 2560, 6912, 1);
+  const size_t T = size_t(state.range(1));
+  Case c = make_case(type, 2560, 6912, T);
   const size_t size = c.bytes.size(), copies = (kTotalBytes + size - 1) / size;
   std::vector<uint8_t> all(copies * size);
   for (size_t i = 0; i < copies; ++i) std::copy(c.bytes.begin(), c.bytes.end(), all.begin() + i * size);
@@ -158,7 +160,7 @@ void BM_GemvFromMemoryAvx2(benchmark::State& state, tern::DType type) {
   for (auto _ : state) {
     tern::WeightView w = c.w;
     w.data = all.data() + (i++ % copies) * size;
-    tern::cpu::matmul(tern::x86::kAvx2Kernels, w, c.x.data(), c.y.data(), 1, false, pool);
+    tern::cpu::matmul(tern::x86::kAvx2Kernels, w, c.x.data(), c.y.data(), T, false, pool);
     benchmark::DoNotOptimize(c.y.data());
   }
   state.counters["weight_GB/s"] = benchmark::Counter(
@@ -172,16 +174,13 @@ void BM_ReadBandwidth(benchmark::State& state) {
 BENCHMARK(BM_ReadBandwidth)->Unit(benchmark::kMillisecond)->Iterations(1)->Arg(1)->Arg(2);
 BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, I2_S, tern::DType::I2_S)
     ->Unit(benchmark::kMicrosecond)
-    ->Arg(1)
-    ->Arg(2);
+    ->ArgsProduct({{1, 2}, {1, 4}});
 BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, TL2, tern::DType::TL2)
     ->Unit(benchmark::kMicrosecond)
-    ->Arg(1)
-    ->Arg(2);
+    ->ArgsProduct({{1, 2}, {1, 4}});
 BENCHMARK_CAPTURE(BM_GemvFromMemoryAvx2, F16, tern::DType::F16)
     ->Unit(benchmark::kMicrosecond)
-    ->Arg(1)
-    ->Arg(2);
+    ->ArgsProduct({{1, 2}, {1, 4}});
 
 #define TERN_BENCH_PREFILL(T)                           \
   BENCHMARK_CAPTURE(BM_MatmulAvx2, T, tern::DType::T)   \
