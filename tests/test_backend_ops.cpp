@@ -88,8 +88,9 @@ TEST_P(BackendOps, Matmul) {
   for (const DTypeTraits& tr : all_dtypes()) {
     if (!backend_->supports(tr.type)) continue;
     const float tol = tr.ternary ? 0.0f : 1e-4f;
-    // Decode, small batches (ragged token tiles), and batches big enough for prefill GEMM paths.
-    for (size_t T : {size_t(1), 2 + rng_() % 10, 33 + rng_() % 48})
+    // Decode, four streams' batched decode, small batches (ragged token tiles), and batches big enough for
+    // prefill GEMM paths.
+    for (size_t T : {size_t(1), size_t(4), 2 + rng_() % 10, 33 + rng_() % 48})
       for (bool qa : {false, true}) {
         const size_t K = random_k(tr.type, rng_), N = 1 + rng_() % 100;
         float scale;

@@ -36,11 +36,13 @@ struct TernaryTypeKernels {
 using RowDotFn = float (*)(const uint8_t* row, const float* x, size_t k);
 using Int16RowDotFn = float (*)(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
 using DequantizeRowFn = void (*)(const uint8_t* row, float* out, size_t k);
-// One row against n_tokens (<= kMaxRowDotsTokens) tokens of float activations (token t at x + t * k),
-// decoding the weights in registers once for all of them: out[t * out_stride] = row . x_t.
+// n_rows consecutive rows (row_bytes apart) against n_tokens (<= kMaxRowDotsTokens) tokens of float
+// activations (token t at x + t * k), decoding the weights in registers once for all of them:
+// out[t * out_stride + r] = row_r . x_t. Several rows per call let a kernel load each activation once for
+// a few rows: a batch's activations outgrow L1, and reloading them from L2 for every row bounds the loop.
 inline constexpr size_t kMaxRowDotsTokens = 8;
-using RowDotsFn = void (*)(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
-                           size_t out_stride);
+using RowDotsFn = void (*)(const uint8_t* rows, size_t row_bytes, size_t n_rows, const float* x, size_t k,
+                           size_t n_tokens, float* out, size_t out_stride);
 struct FloatTypeKernels {
   // Decode, one of: a row times int16-quantized activations (see CpuKernels::quantize_blocks_i16), or a row
   // times float activations decoding the weights in registers. Without either, decode dequantizes the row.

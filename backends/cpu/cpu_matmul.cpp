@@ -167,7 +167,7 @@ void float_rows_matmul(const CpuKernels& kernels, const WeightView& w, const Act
     // memory.
     for (size_t n = n0; n < n1; ++n) y[n] = f.row_dot(w.data + n * row_bytes, a.x, K);
   } else if (T <= kMaxRowDotsTokens && f.row_dots) {
-    for (size_t n = n0; n < n1; ++n) f.row_dots(w.data + n * row_bytes, a.x, K, T, y + n, N);
+    f.row_dots(w.data + n0 * row_bytes, row_bytes, n1 - n0, a.x, K, T, y + n0, N);
   } else {
     const auto dot = kernels.dot_f32 ? kernels.dot_f32 : dot_f32_scalar;
     std::vector<float> tmp(K);

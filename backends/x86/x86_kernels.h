@@ -91,10 +91,11 @@ float dot_f32_avx2(const float* a, const float* b, size_t n);
 // Dot product of a row of F16 or BF16 weights with f32 activations, converting in registers.
 template <DType kType>
 float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k);
-// The same for up to cpu::kMaxRowDotsTokens tokens at once (cpu::RowDotsFn): each weight converted once.
+// The same for up to cpu::kMaxRowDotsTokens tokens and a few rows at once (cpu::RowDotsFn): each weight
+// converted once, each activation loaded once for two rows.
 template <DType kType>
-void dots_half_f32_avx2(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
-                        size_t out_stride);
+void dots_half_f32_avx2(const uint8_t* rows, size_t row_bytes, size_t n_rows, const float* x, size_t k,
+                        size_t n_tokens, float* out, size_t out_stride);
 // Decode against Q8_0 / Q4_0 / Q4_1 weights runs on int16 activations: the integer weights times int16 in
 // vpmaddwd, then one conversion and one FMA per 32-weight block, instead of a conversion and an FMA per eight
 // weights (their float dot is compute-bound on Zen 3, where both share two pipes). quantize_blocks_i16_avx2

@@ -542,11 +542,41 @@ void dots_half_tokens(const uint8_t* row, const float* x, size_t k, float* out, 
   }
 }
 
-}  // namespace
+// Two rows times four tokens, eight weights per step: two conversions, four activation loads, eight FMAs in
+// eight independent chains (what two FMA pipes of latency four need). One row per call would load each
+// activation for every row, from L2 once four tokens' activations outgrow L1, and that bounds the loop.
+template <DType kType>
+void dots_half_two_rows_four_tokens(const uint8_t* row0, const uint8_t* row1, const float* x, size_t k,
+                                    float* out, size_t out_stride) {
+  __m256 acc[4][2];
+  for (auto& a : acc) a[0] = a[1] = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= k; i += 8) {
+    _mm_prefetch(reinterpret_cast<const char*>(row0 + 2 * i + kPrefetchBytesHalf), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(row1 + 2 * i + kPrefetchBytesHalf), _MM_HINT_T0);
+    const __m256 w0 = load8_half<kType>(row0 + 2 * i), w1 = load8_half<kType>(row1 + 2 * i);
+    for (int t = 0; t < 4; ++t) {
+      const __m256 xt = _mm256_loadu_ps(x + t * k + i);
+      acc[t][0] = _mm256_fmadd_ps(w0, xt, acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(w1, xt, acc[t][1]);
+    }
+  }
+  for (int t = 0; t < 4; ++t)
+    for (int r = 0; r < 2; ++r) {
+      const uint8_t* row = r ? row1 : row0;
+      float s = hsum_ps(acc[t][r]);
+      for (size_t j = i; j < k; ++j) {
+        uint16_t h;
+        std::memcpy(&h, row + 2 * j, 2);
+        s += (kType == DType::F16 ? _cvtsh_ss(h) : bf16_to_fp32(h)) * x[t * k + j];
+      }
+      out[t * out_stride + r] = s;
+    }
+}
 
 template <DType kType>
-void dots_half_f32_avx2(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
-                        size_t out_stride) {
+void dots_half_row(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
+                   size_t out_stride) {
   // Four tokens at a time keep 8 accumulators and the two weight vectors in registers.
   size_t t = 0;
   for (; t + 4 <= n_tokens; t += 4)
@@ -565,8 +595,24 @@ void dots_half_f32_avx2(const uint8_t* row, const float* x, size_t k, size_t n_t
       break;
   }
 }
-template void dots_half_f32_avx2<DType::F16>(const uint8_t*, const float*, size_t, size_t, float*, size_t);
-template void dots_half_f32_avx2<DType::BF16>(const uint8_t*, const float*, size_t, size_t, float*, size_t);
+
+}  // namespace
+
+template <DType kType>
+void dots_half_f32_avx2(const uint8_t* rows, size_t row_bytes, size_t n_rows, const float* x, size_t k,
+                        size_t n_tokens, float* out, size_t out_stride) {
+  size_t r = 0;
+  if (n_tokens % 4 == 0)
+    for (; r + 2 <= n_rows; r += 2)
+      for (size_t t = 0; t < n_tokens; t += 4)
+        dots_half_two_rows_four_tokens<kType>(rows + r * row_bytes, rows + (r + 1) * row_bytes, x + t * k, k,
+                                              out + t * out_stride + r, out_stride);
+  for (; r < n_rows; ++r) dots_half_row<kType>(rows + r * row_bytes, x, k, n_tokens, out + r, out_stride);
+}
+template void dots_half_f32_avx2<DType::F16>(const uint8_t*, size_t, size_t, const float*, size_t, size_t,
+                                             float*, size_t);
+template void dots_half_f32_avx2<DType::BF16>(const uint8_t*, size_t, size_t, const float*, size_t, size_t,
+                                              float*, size_t);
 
 namespace {
 

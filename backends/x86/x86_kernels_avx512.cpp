@@ -363,7 +363,7 @@ void dots_half_tokens_avx512(const uint8_t* row, const float* x, size_t k, float
 }
 
 template <DType kType>
-void dots_half_f32_avx512(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
+void dots_half_row_avx512(const uint8_t* row, const float* x, size_t k, size_t n_tokens, float* out,
                           size_t out_stride) {
   // Up to 8 tokens per pass (8 accumulators): the conversion of each weight is shared by all of them.
   for (size_t t = 0; t < n_tokens; t += 8) {
@@ -397,6 +397,14 @@ void dots_half_f32_avx512(const uint8_t* row, const float* x, size_t k, size_t n
         break;
     }
   }
+}
+
+// cpu::RowDotsFn. With 32 registers a row's 8 tokens already share each activation load over 16 weights.
+template <DType kType>
+void dots_half_f32_avx512(const uint8_t* rows, size_t row_bytes, size_t n_rows, const float* x, size_t k,
+                          size_t n_tokens, float* out, size_t out_stride) {
+  for (size_t r = 0; r < n_rows; ++r)
+    dots_half_row_avx512<kType>(rows + r * row_bytes, x, k, n_tokens, out + r, out_stride);
 }
 
 // The AVX2 table with the AVX-512 kernels swapped in (TQ1_0's prefill keeps AVX2's, which decodes each row
