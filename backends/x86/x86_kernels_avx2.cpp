@@ -490,6 +490,17 @@ inline __m256 load8_half(const uint8_t* p) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
+// s plus the products of weights [j0, k) of a 16-bit-float row with x, one at a time in order: the tail the
+// vector loops leave.
+template <DType kType>
+inline float add_half_tail(float s, const uint8_t* row, const float* x, size_t j0, size_t k) {
+  for (size_t j = j0; j < k; ++j) {
+    const uint16_t h = load_u16(row + 2 * j);
+    s += (kType == DType::F16 ? _cvtsh_ss(h) : bf16_to_fp32(h)) * x[j];
+  }
+  return s;
+}
+
 }  // namespace
 
 template <DType kType>
@@ -504,13 +515,8 @@ float dot_half_f32_avx2(const uint8_t* row, const float* x, size_t k) {
   }
   for (; i + 8 <= k; i += 8)
     acc[0] = _mm256_fmadd_ps(load8_half<kType>(row + 2 * i), _mm256_loadu_ps(x + i), acc[0]);
-  float s = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-  for (; i < k; ++i) {
-    uint16_t h;
-    std::memcpy(&h, row + 2 * i, 2);
-    s += (kType == DType::F16 ? _cvtsh_ss(h) : bf16_to_fp32(h)) * x[i];
-  }
-  return s;
+  const float s = hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  return add_half_tail<kType>(s, row, x, i, k);
 }
 template float dot_half_f32_avx2<DType::F16>(const uint8_t*, const float*, size_t);
 template float dot_half_f32_avx2<DType::BF16>(const uint8_t*, const float*, size_t);
@@ -531,15 +537,9 @@ void dots_half_tokens(const uint8_t* row, const float* x, size_t k, float* out, 
       acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + t * k + i + 8), acc[t][1]);
     }
   }
-  for (int t = 0; t < NT; ++t) {
-    float s = hsum_ps(_mm256_add_ps(acc[t][0], acc[t][1]));
-    for (size_t j = i; j < k; ++j) {
-      uint16_t h;
-      std::memcpy(&h, row + 2 * j, 2);
-      s += (kType == DType::F16 ? _cvtsh_ss(h) : bf16_to_fp32(h)) * x[t * k + j];
-    }
-    out[t * out_stride] = s;
-  }
+  for (int t = 0; t < NT; ++t)
+    out[t * out_stride] =
+        add_half_tail<kType>(hsum_ps(_mm256_add_ps(acc[t][0], acc[t][1])), row, x + t * k, i, k);
 }
 
 // Two rows times four tokens, eight weights per step: two conversions, four activation loads, eight FMAs in
@@ -561,17 +561,10 @@ void dots_half_two_rows_four_tokens(const uint8_t* row0, const uint8_t* row1, co
       acc[t][1] = _mm256_fmadd_ps(w1, xt, acc[t][1]);
     }
   }
-  for (int t = 0; t < 4; ++t)
-    for (int r = 0; r < 2; ++r) {
-      const uint8_t* row = r ? row1 : row0;
-      float s = hsum_ps(acc[t][r]);
-      for (size_t j = i; j < k; ++j) {
-        uint16_t h;
-        std::memcpy(&h, row + 2 * j, 2);
-        s += (kType == DType::F16 ? _cvtsh_ss(h) : bf16_to_fp32(h)) * x[t * k + j];
-      }
-      out[t * out_stride + r] = s;
-    }
+  for (int t = 0; t < 4; ++t) {
+    out[t * out_stride] = add_half_tail<kType>(hsum_ps(acc[t][0]), row0, x + t * k, i, k);
+    out[t * out_stride + 1] = add_half_tail<kType>(hsum_ps(acc[t][1]), row1, x + t * k, i, k);
+  }
 }
 
 template <DType kType>

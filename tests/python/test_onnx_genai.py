@@ -180,31 +180,31 @@ class Refusals(unittest.TestCase):
                                                  name="/extra/Relu"))
         self.refused(self.edited("extra", change), "/extra/Relu")
 
-    def test_rope_scaling(self):
-        import onnx
+    def with_rope_tables(self, name, make):
+        """The fixture with cos_cache / sin_cache replaced by make(table name, its array)."""
         from onnx import numpy_helper
 
         def change(m):
             for i, t in enumerate(m.graph.initializer):
                 if t.name in ("cos_cache", "sin_cache"):
                     a = numpy_helper.to_array(t, base_dir=fixture("tinystories", "q4_b32"))
-                    p = np.arange(a.shape[0], dtype=np.float32)[:, None] / 4  # linear scaling by 4
-                    inv = 1.0 / (10000.0 ** (np.arange(0, 2 * a.shape[1], 2, dtype=np.float32) / (2 * a.shape[1])))
-                    a = (np.cos if t.name == "cos_cache" else np.sin)(p * inv).astype(np.float32)
-                    m.graph.initializer[i].CopyFrom(numpy_helper.from_array(a, t.name))
-        self.refused(self.edited("rope", change), "cos_cache", "RoPE scaling")
+                    m.graph.initializer[i].CopyFrom(numpy_helper.from_array(make(t.name, a), t.name))
+        return self.edited(name, change)
+
+    def test_rope_scaling(self):
+        def scaled(name, a):
+            p = np.arange(a.shape[0], dtype=np.float32)[:, None] / 4  # linear scaling by 4
+            inv = 1.0 / (10000.0 ** (np.arange(0, 2 * a.shape[1], 2, dtype=np.float32) / (2 * a.shape[1])))
+            return (np.cos if name == "cos_cache" else np.sin)(p * inv).astype(np.float32)
+        self.refused(self.with_rope_tables("rope", scaled), "cos_cache", "RoPE scaling")
 
     def test_rope_tables_with_tiny_angles(self):
         """Row 1 angles of 1e-30: the period estimate 1.5 / angle lies far past 2^64 (UBSan caught the cast)."""
-        from onnx import numpy_helper
-
-        def change(m):
-            for i, t in enumerate(m.graph.initializer):
-                if t.name in ("cos_cache", "sin_cache"):
-                    a = numpy_helper.to_array(t, base_dir=fixture("tinystories", "q4_b32")).copy()
-                    a[1, :] = 1.0 if t.name == "cos_cache" else 1e-30
-                    m.graph.initializer[i].CopyFrom(numpy_helper.from_array(a, t.name))
-        self.refused(self.edited("tiny_angles", change), "cos_cache", "RoPE scaling")
+        def tiny(name, a):
+            a = a.copy()
+            a[1, :] = 1.0 if name == "cos_cache" else 1e-30
+            return a
+        self.refused(self.with_rope_tables("tiny_angles", tiny), "cos_cache", "RoPE scaling")
 
     def with_scales_offset(self, name, offset):
         """The fixture with layer 0's q_proj scales said to sit at `offset` in the data file."""
