@@ -6,8 +6,8 @@
 #    `tern run` must give the reference backend's greedy text (TinyStories packed and as TL1, SmolLM2 Q4_1).
 #    Then `cmake --install` into a staging prefix and `cpack` a tarball, which must run from where it unpacks.
 #  riscv64: the whole tree with clang-19 against a sysroot of Debian trixie's riscv64 packages, under trixie's
-#    qemu 10 (scripts/riscv64_deps.sh fetches both). All tests run at VLEN 128, 256 and 512 (with Zvfh at
-#    128 and 512); `tern backends` must pick rvv-zvfhmin with Zvfh, rvv without, and the reference without
+#    qemu 10 (scripts/riscv64_deps.sh fetches both). All tests run at VLEN 128, those that can depend on VLEN
+#    at 256 and 512 too (with Zvfh at 128 and 512); `tern backends` must pick rvv-zvfhmin with Zvfh, rvv without, and the reference without
 #    V; greedy text as for aarch64, with TinyStories also as TQ2_0, TQ1_0 and its bf16 checkpoint. Then the
 #    same install and tarball check.
 set -euo pipefail
@@ -99,17 +99,23 @@ for core in "${CORES[@]}"; do
     "${TERN[@]}" backends >&2
     exit 1
   fi
-  # ctest ran on TEST_CPU already. riscv64 runs all tests at every VLEN, aarch64 the conformance suite on
-  # every core; the reference needs no comparison with itself.
+  # ctest ran on TEST_CPU already. riscv64 runs the tests again at every VLEN, aarch64 the conformance suite
+  # on every core; the reference needs no comparison with itself. The riscv64 reruns leave out the slowest
+  # tests that cannot depend on VLEN or repeat what this loop checks: the tokenizer round trips (no kernels),
+  # weight placement (the same bytes), the compact KV caches (cache quantization is ISA-free; the attention
+  # kernels on every cache type are in the conformance suite) and SmolLM2's greedy answer (checked below).
+  # Under qemu they are most of the run's time.
   checked="nothing to compare (the reference)"
   if [[ $cpu == "$TEST_CPU" ]]; then
     checked="all tests passed"
   elif [[ $plugin != reference && $ARCH == riscv64 ]]; then
     # Without Zvfhmin only rvv is usable, so that is the plugin the conformance suite must find.
     exp=$([[ $cpu == *zvfh* ]] && echo "rvv rvv-zvfhmin" || echo rvv)
-    TERN_EXPECT_BACKENDS=$exp ctest --test-dir "$BUILD" --output-on-failure -j"$(nproc)" >/dev/null ||
-      { TERN_EXPECT_BACKENDS=$exp ctest --test-dir "$BUILD" --output-on-failure --rerun-failed; exit 1; }
-    checked="all tests passed"
+    skip='^(Vocabs/TokenizerFilesRoundTrip\..*|Models\.WeightsInMemoryGiveTheMappedWeightsLogits|'
+    skip+='KvCache\.CompactCachesStayCloseToF32|SmolLM2\.KnowsTheCapitalOfFrance)$'
+    TERN_EXPECT_BACKENDS=$exp ctest --test-dir "$BUILD" -E "$skip" --output-on-failure -j"$(nproc)" >/dev/null ||
+      { TERN_EXPECT_BACKENDS=$exp ctest --test-dir "$BUILD" -E "$skip" --output-on-failure --rerun-failed; exit 1; }
+    checked="the tests that can depend on VLEN passed"
   elif [[ $plugin != reference ]]; then
     TERN_EXPECT_BACKENDS=$plugin "${QEMU[@]}" "$BUILD/bin/tern_backend_ops_tests" --gtest_brief=1
     checked="the conformance suite passed"
