@@ -51,9 +51,9 @@ void dequantize_bf16_row_neon(const uint8_t* row, float* out, size_t k);
 // cpu::AttentionKernels (attention_neon.cpp): the reference's sums, four at a time; head sizes must be
 // multiples of 4.
 void attention_head_scores_neon(size_t nh, const float* q, size_t hd, const uint8_t* k, size_t row_bytes,
-                               size_t n_keys, float scale, float* score, size_t stride);
-void attention_weighted_values_neon(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys, size_t hd,
-                                   float* out);
+                                size_t n_keys, float scale, float* score, size_t stride);
+void attention_weighted_values_neon(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys,
+                                    size_t hd, float* out);
 
 // ref::gated_activation bit for bit: relu^2 vectorized, SiLU left to the reference (a vector exp would round
 // differently).
@@ -94,11 +94,23 @@ void tq1_gemv_dotprod(const uint8_t* rows, size_t n_rows, const int8_t* q, size_
 void tq1_gemm_dotprod(const uint8_t* rows, size_t n_rows, const int8_t* q, size_t n_tokens, size_t k,
                       int32_t* dots);
 
+// Decode of Q8_0 / Q4_0 / Q4_1 with sdot: each int16 activation (scaled to +-32639 instead of +-32767) stored
+// as two int8 halves, x = 256 * hi + lo, a block as its 32 high bytes then its 32 low bytes in the same 64
+// bytes the driver reserves for 32 int16s; four sdot per block instead of eight widening multiply-adds.
+void quantize_blocks_split_dotprod(const float* x, size_t k, int16_t* xq, float* block_scales);
+float dot_q8_0_split_dotprod(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
+float dot_q4_0_split_dotprod(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
+float dot_q4_1_split_dotprod(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k);
+
 constexpr cpu::CpuKernels make_dotprod_kernels() {
   cpu::CpuKernels k = make_neon_kernels();
   k.ternary_for(DType::I2_S) = {i2s_gemv_dotprod, i2s_gemm_dotprod};
   k.ternary_for(DType::TQ2_0) = {tq2_gemv_dotprod, tq2_gemm_dotprod};
   k.ternary_for(DType::TQ1_0) = {tq1_gemv_dotprod, tq1_gemm_dotprod};
+  k.quantize_blocks_i16 = quantize_blocks_split_dotprod;
+  k.floats_for(DType::Q8_0).row_dot_i16 = dot_q8_0_split_dotprod;
+  k.floats_for(DType::Q4_0).row_dot_i16 = dot_q4_0_split_dotprod;
+  k.floats_for(DType::Q4_1).row_dot_i16 = dot_q4_1_split_dotprod;
   return k;
 }
 extern const cpu::CpuKernels kDotprodKernels;

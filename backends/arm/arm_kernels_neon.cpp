@@ -1,6 +1,7 @@
 // Compiled with -march=armv8-a (Advanced SIMD is part of the baseline).
 #include <cmath>
 
+#include "arm_float_blocks.h"
 #include "arm_kernels.h"
 #include "arm_ternary.h"
 #include "reference_kernels.h"
@@ -17,28 +18,11 @@ struct NeonMac {
   }
 };
 
-inline uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-inline float load_f16(const uint8_t* p) {
-  return fp16_to_fp32(load_u16(p));
-}
-
 inline float32x4_t f16x4(const uint8_t* p) {
   return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))));
 }
 inline float32x4_t bf16x4(const uint8_t* p) {
   return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
-}
-
-// A Q4_0 / Q4_1 block's 32 nibbles as int8 weights 0..31 (low nibbles are weights 0-15, high 16-31), minus
-// `offset` (8 for Q4_0, 0 for Q4_1).
-inline void q4_nibbles(const uint8_t* qs, int8_t offset, int8x16_t& lo, int8x16_t& hi) {
-  const uint8x16_t p = vld1q_u8(qs);
-  lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(p, vdupq_n_u8(15))), vdupq_n_s8(offset));
-  hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(p, 4)), vdupq_n_s8(offset));
 }
 
 // The integer dot of 32 weights (two int8x16 halves, weights 0-15 and 16-31) with their int16 activations.
@@ -54,63 +38,31 @@ inline int32x4_t block_dot_i16(int8x16_t w_lo, int8x16_t w_hi, const int16_t* xq
   return acc;
 }
 
-template <bool kHasMin>
-float dot_q4_i16(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
-  constexpr size_t bb = kHasMin ? 20 : 18;
-  float32x4_t acc = vdupq_n_f32(0);
-  float side = 0;
-  for (size_t b = 0; b < k / 32; ++b, row += bb) {
-    int8x16_t lo, hi;
-    q4_nibbles(row + (kHasMin ? 4 : 2), kHasMin ? 0 : 8, lo, hi);
-    const float ds = load_f16(row) * block_scales[2 * b];
-    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(block_dot_i16(lo, hi, xq + 32 * b)), ds);
-    if (kHasMin) side += load_f16(row + 2) * block_scales[2 * b + 1];
-  }
-  return vaddvq_f32(acc) + side;
-}
-
 }  // namespace
 
 void quantize_blocks_i16_neon(const float* x, size_t k, int16_t* xq, float* block_scales) {
-  for (size_t b = 0; b < k / 32; ++b) {
-    float32x4_t v[8];
-    float32x4_t amax = vdupq_n_f32(0);
-    uint32x4_t nan = vdupq_n_u32(0);
-    for (int c = 0; c < 8; ++c) {
-      v[c] = vld1q_f32(x + 32 * b + 4 * c);
-      amax = vmaxnmq_f32(amax, vabsq_f32(v[c]));
-      nan = vorrq_u32(nan, vmvnq_u32(vceqq_f32(v[c], v[c])));
-    }
-    const float a = vmaxvq_f32(amax), inv = a > 0.0f ? 32767.0f / a : 0.0f;
-    int32x4_t sum = vdupq_n_s32(0);
-    for (int c = 0; c < 8; c += 2) {
-      // Round to nearest (even), as x86's cvtps does; |x * inv| <= 32767, so the narrowing cannot saturate.
-      const int16x8_t q = vcombine_s16(vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[c], inv))),
-                                       vmovn_s32(vcvtnq_s32_f32(vmulq_n_f32(v[c + 1], inv))));
-      vst1q_s16(xq + 32 * b + 4 * c, q);
-      sum = vpadalq_s16(sum, q);
-    }
-    // A NaN (max ignores it, the conversion turns it into a number) must still reach the outputs.
-    const float scale = vmaxvq_u32(nan) ? NAN : a / 32767.0f;
-    block_scales[2 * b] = scale;
-    block_scales[2 * b + 1] = scale * float(vaddvq_s32(sum));
-  }
+  quantize_blocks_i16_as(x, k, 32767.0f, block_scales,
+                         [xq](size_t b, int g, int16x8_t q) { vst1q_s16(xq + 32 * b + 8 * g, q); });
 }
 
-float dot_q8_0_i16_neon(const uint8_t* row, const int16_t* xq, const float* block_scales, size_t k) {
-  float32x4_t acc = vdupq_n_f32(0);
-  for (size_t b = 0; b < k / 32; ++b, row += 34) {
-    const int8_t* qs = reinterpret_cast<const int8_t*>(row + 2);
-    const float ds = load_f16(row) * block_scales[2 * b];
-    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(block_dot_i16(vld1q_s8(qs), vld1q_s8(qs + 16), xq + 32 * b)), ds);
+namespace {
+// Block b's dot with its activations, which this table stores as plain int16s.
+struct PlainI16BlockDot {
+  const int16_t* xq;
+  int32x4_t operator()(int8x16_t w_lo, int8x16_t w_hi, size_t b) const {
+    return block_dot_i16(w_lo, w_hi, xq + 32 * b);
   }
-  return vaddvq_f32(acc);
+};
+}  // namespace
+
+float dot_q8_0_i16_neon(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
+  return dot_q8_0_blocks(row, bs, k, PlainI16BlockDot{xq});
 }
 float dot_q4_0_i16_neon(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
-  return dot_q4_i16<false>(row, xq, bs, k);
+  return dot_q4_blocks<false>(row, bs, k, PlainI16BlockDot{xq});
 }
 float dot_q4_1_i16_neon(const uint8_t* row, const int16_t* xq, const float* bs, size_t k) {
-  return dot_q4_i16<true>(row, xq, bs, k);
+  return dot_q4_blocks<true>(row, bs, k, PlainI16BlockDot{xq});
 }
 
 float quantize_activations_neon(const float* x, int8_t* q, size_t k) {

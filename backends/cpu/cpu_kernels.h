@@ -110,7 +110,8 @@ struct CpuKernels {
   ScaledEpilogueFn scaled_epilogue = nullptr;
   float (*dot_f32)(const float* a, const float* b, size_t n) = nullptr;
   // Quantizes each 32-float block of x to int16 for FloatTypeKernels::row_dot_i16 (block_scales: two per
-  // block).
+  // block, the scale and the scale times the block's sum). The driver only holds the k int16s: their layout
+  // within each block's 64 bytes is the table's own (arm-dotprod stores two int8 halves).
   void (*quantize_blocks_i16)(const float* x, size_t k, int16_t* xq, float* block_scales) = nullptr;
   ExternalGemm external_gemm;
   // Ops beyond matmul, each bit-identical to the reference where set.
