@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tern/error.h"
 #include "tern/tokenizer.h"
 #include "test_util.h"
 
@@ -166,3 +167,27 @@ INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerFilesRoundTrip,
                            for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
                            return n;
                          });
+
+// A Hugging Face vocab maps each token to one id: a vocabulary with a token twice is refused by name, and
+// none of the files is written (the SPM case writes two tokenizer files).
+TEST(TokenizerFiles, DuplicateTokenIsRefusedBeforeAnyFileIsWritten) {
+  for (auto kind : {Vocab::Kind::Spm, Vocab::Kind::Bpe}) {
+    Vocab v;
+    v.kind = kind;
+    v.tokens = {"<unk>", "a", "b", "ab", "a"};
+    v.scores = {0, -1, -2, -3, -4};
+    v.types.assign(v.tokens.size(), TokenType::Normal);
+    v.unk = 0;
+    if (kind == Vocab::Kind::Bpe) v.merges = {"a b"};
+    const std::filesystem::path dir = test::tmp_dir() + "/tokenizer_files/duplicate";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    try {
+      write_tokenizer_files(v, dir);
+      ADD_FAILURE() << "a vocabulary with 'a' twice was written";
+    } catch (const tern::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("'a' is both id 1 and id 4"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(dir));
+  }
+}

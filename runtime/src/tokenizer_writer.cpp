@@ -1,10 +1,11 @@
 // Vocabularies back to the files Hugging Face checkpoints carry: the inverse of tokenizer_files.cpp.
 #include <algorithm>
 #include <cstring>
-#include <tuple>
-#include <unordered_map>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
 
 #include "tern/error.h"
 #include "tern/mapped_file.h"
@@ -83,7 +84,9 @@ ordered_json post_processor(const Vocab& v, ordered_json fallback) {
   if (!v.add_bos || v.bos < 0) return fallback;
   const std::string bos = v.tokens.at(size_t(v.bos));
   auto special = [&] { return ordered_json{{"SpecialToken", {{"id", bos}, {"type_id", 0}}}}; };
-  auto seq = [](const char* id, int type_id) { return ordered_json{{"Sequence", {{"id", id}, {"type_id", type_id}}}}; };
+  auto seq = [](const char* id, int type_id) {
+    return ordered_json{{"Sequence", {{"id", id}, {"type_id", type_id}}}};
+  };
   return {{"type", "TemplateProcessing"},
           {"single", {special(), seq("A", 0)}},
           {"pair", {special(), seq("A", 0), special(), seq("B", 1)}},
@@ -106,9 +109,27 @@ ordered_json added_tokens(const Vocab& v) {
   return added;
 }
 
+// The "vocab" object of a tokenizer.json, token -> id in id order. Built on ordered_map's vector directly:
+// its operator[] searches linearly, which made a 128k vocabulary take seconds.
+ordered_json vocab_object(const Vocab& v) {
+  ordered_json vocab = ordered_json::object();
+  auto& entries = vocab.get_ref<ordered_json::object_t&>();
+  entries.reserve(v.tokens.size());
+  std::unordered_map<std::string_view, size_t> seen;
+  for (size_t i = 0; i < v.tokens.size(); ++i) {
+    auto [it, fresh] = seen.emplace(v.tokens[i], i);
+    if (!fresh)
+      throw Error("tokenizer: token '" + v.tokens[i] + "' is both id " + std::to_string(it->second) +
+                  " and id " + std::to_string(i) + "; a Hugging Face vocab maps each token to one id");
+    entries.emplace_back(v.tokens[i], i);
+  }
+  return vocab;
+}
+
 // Hugging Face's form of a SentencePiece BPE vocabulary, as transformers' Llama converter writes it: spaces
-// become U+2581 in the normalizer, bytes fall back to <0xXX> pieces, and the merges are every split of a piece
-// into two pieces, ordered by the score of the piece they make (best first): SentencePiece's merge order.
+// become U+2581 in the normalizer, bytes fall back to <0xXX> pieces, and the merges are every split of a
+// piece into two pieces, ordered by the score of the piece they make (best first): SentencePiece's merge
+// order.
 std::string spm_tokenizer_json(const Vocab& v) {
   std::unordered_map<std::string, size_t> id;
   for (size_t i = 0; i < v.tokens.size(); ++i) id.emplace(v.tokens[i], i);
@@ -128,25 +149,27 @@ std::string spm_tokenizer_json(const Vocab& v) {
       if (l != id.end() && r != id.end())
         merges.push_back({l->second, r->second, i < v.scores.size() ? v.scores[i] : 0.0f, 0});
     }
-    std::sort(merges.begin() + std::ptrdiff_t(first), merges.end(),
-              [](const Merge& a, const Merge& b) { return std::tie(a.left, a.right) < std::tie(b.left, b.right); });
+    std::sort(merges.begin() + std::ptrdiff_t(first), merges.end(), [](const Merge& a, const Merge& b) {
+      return std::tie(a.left, a.right) < std::tie(b.left, b.right);
+    });
   }
   for (size_t i = 0; i < merges.size(); ++i) merges[i].order = i;
   std::sort(merges.begin(), merges.end(), [](const Merge& a, const Merge& b) {
     return a.score != b.score ? a.score > b.score : a.order < b.order;
   });
-  ordered_json vocab = ordered_json::object(), merge_list = ordered_json::array();
-  for (size_t i = 0; i < v.tokens.size(); ++i) vocab[v.tokens[i]] = i;
+  ordered_json vocab = vocab_object(v), merge_list = ordered_json::array();
   for (const auto& m : merges) merge_list.push_back({v.tokens[m.left], v.tokens[m.right]});
   const std::string space = "\xe2\x96\x81";
   ordered_json replace = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}};
-  ordered_json normalizer = v.add_space_prefix ? ordered_json{{"type", "Sequence"},
-                                                              {"normalizers", {{{"type", "Prepend"}, {"prepend", space}}, replace}}}
-                                               : replace;
+  ordered_json normalizer =
+      v.add_space_prefix ? ordered_json{{"type", "Sequence"},
+                                        {"normalizers", {{{"type", "Prepend"}, {"prepend", space}}, replace}}}
+                         : replace;
   ordered_json decoders = {{{"type", "Replace"}, {"pattern", {{"String", space}}}, {"content", " "}},
                            {{"type", "ByteFallback"}},
                            {{"type", "Fuse"}}};
-  if (v.add_space_prefix) decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+  if (v.add_space_prefix)
+    decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
   ordered_json j = {
       {"version", "1.0"},
       {"truncation", nullptr},
@@ -172,8 +195,7 @@ std::string spm_tokenizer_json(const Vocab& v) {
 }
 
 std::string tokenizer_json(const Vocab& v) {
-  ordered_json added = added_tokens(v), vocab = ordered_json::object(), merges = ordered_json::array();
-  for (size_t i = 0; i < v.tokens.size(); ++i) vocab[v.tokens[i]] = i;
+  ordered_json added = added_tokens(v), vocab = vocab_object(v), merges = ordered_json::array();
   for (const auto& m : v.merges) {
     const size_t sp = m.find(' ');
     if (sp == std::string::npos)
@@ -212,15 +234,16 @@ std::string tokenizer_json(const Vocab& v) {
 
 std::vector<std::string> write_tokenizer_files(const Vocab& v, const fs::path& dir,
                                                const std::string& chat_template) {
+  // Every file's text first, so that a vocabulary they cannot hold leaves none of them written. SPM gets both
+  // files, as Llama checkpoints ship them (ONNX Runtime GenAI reads the json).
+  std::vector<std::pair<std::string, std::string>> files;
+  if (v.kind == Vocab::Kind::Spm) files.emplace_back("tokenizer.model", sentencepiece_model(v));
+  files.emplace_back("tokenizer.json",
+                     v.kind == Vocab::Kind::Spm ? spm_tokenizer_json(v) : tokenizer_json(v));
   std::vector<std::string> written;
-  if (v.kind == Vocab::Kind::Spm) {  // both, as Llama checkpoints ship them (ONNX Runtime GenAI reads the json)
-    write_text_atomically(dir / "tokenizer.model", sentencepiece_model(v));
-    write_text_atomically(dir / "tokenizer.json", spm_tokenizer_json(v));
-    written.push_back("tokenizer.model");
-    written.push_back("tokenizer.json");
-  } else {
-    write_text_atomically(dir / "tokenizer.json", tokenizer_json(v));
-    written.push_back("tokenizer.json");
+  for (const auto& [name, text] : files) {
+    write_text_atomically(dir / name, text);
+    written.push_back(name);
   }
   auto token = [&](int32_t id) -> ordered_json {
     return id >= 0 && size_t(id) < v.tokens.size() ? ordered_json(v.tokens[size_t(id)])
