@@ -18,7 +18,7 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 case $ARCH in
   aarch64)
     PKGS=(g++-aarch64-linux-gnu qemu-user-static libcpuinfo-dev libboost-program-options-dev:arm64
-          libboost-dev:arm64 libgtest-dev:arm64 libbenchmark-dev:arm64 libcpuinfo0:arm64)
+          libboost-dev:arm64 libgtest-dev:arm64 libbenchmark-dev:arm64 libcpuinfo0:arm64 libssl-dev:arm64)
     TOOLS=ON ;;
   riscv64) PKGS=(clang-19 lld-19); TOOLS=ON ;;
   *) echo "unknown arch $ARCH" >&2; exit 1 ;;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fetches what a whole riscv64 tern needs and bookworm lacks, from Debian trixie (where riscv64 is an official
 # architecture), into build-riscv64-deps/:
-#   sysroot/  trixie's riscv64 glibc, libstdc++ 14, Boost.Program_options, cpuinfo, GoogleTest and Google
-#             Benchmark, unpacked with dpkg-deb (nothing is installed on the host); clang-19 builds against it.
+#   sysroot/  trixie's riscv64 glibc, libstdc++ 14, Boost.Program_options, cpuinfo, OpenSSL's libcrypto,
+#             GoogleTest and Google Benchmark, unpacked with dpkg-deb (nothing is installed on the host);
+#             clang-19 builds against it.
 #   qemu/     trixie's qemu-user 10.x for amd64 (static-pie, runs on bookworm): bookworm's qemu 7.2 asserts on
 #             some RVV code.
 # apt runs with a private sources list and state directory, so the host's apt configuration is left alone.
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=$PWD/build-riscv64-deps
 PKGS=(libc6-dev libstdc++-14-dev libboost-program-options-dev libboost-dev libcpuinfo-dev libgtest-dev
-      libbenchmark-dev nlohmann-json3-dev)
+      libbenchmark-dev nlohmann-json3-dev libssl-dev)
 HOST_PKGS=(qemu-user:amd64)
 STAMP="$OUT/stamp"
 want_stamp="${PKGS[*]} ${HOST_PKGS[*]}"

@@ -13,7 +13,7 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git python3 python3-venv unzip
-  libboost-dev libboost-program-options-dev libdnnl-dev libcpuinfo-dev nlohmann-json3-dev
+  libboost-dev libboost-program-options-dev libdnnl-dev libcpuinfo-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libsimde-dev wamerican
 )
 missing=()

@@ -20,6 +20,9 @@ set(CMAKE_SHARED_LINKER_FLAGS_INIT "-fuse-ld=lld")
 set(CMAKE_MODULE_LINKER_FLAGS_INIT "-fuse-ld=lld")
 set(CMAKE_FIND_ROOT_PATH ${CMAKE_SYSROOT})
 set(CMAKE_CROSSCOMPILING_EMULATOR ${TERN_RISCV64_DEPS}/qemu/bin/qemu-riscv64 -L ${CMAKE_SYSROOT})
+# pkg-config (FindOpenSSL asks it first) must describe the sysroot's packages, not the host's.
+set(ENV{PKG_CONFIG_LIBDIR} ${CMAKE_SYSROOT}/usr/lib/${TRIPLE}/pkgconfig:${CMAKE_SYSROOT}/usr/share/pkgconfig)
+set(ENV{PKG_CONFIG_SYSROOT_DIR} ${CMAKE_SYSROOT})
 # Everything comes from the sysroot (clang with --sysroot does not search the host's /usr/include).
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
