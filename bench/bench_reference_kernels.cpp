@@ -25,11 +25,12 @@ void BM_ReferenceMatmul(benchmark::State& state, tern::DType type) {
     tern::ref::matmul(view, x.data(), y.data(), T, false, pool);
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["weight_GB/s"] = benchmark::Counter(double(bytes.size()) * double(state.iterations()),
-                                                     benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["weight_GB/s"] =
+      benchmark::Counter(double(bytes.size()) * double(state.iterations()), benchmark::Counter::kIsRate,
+                         benchmark::Counter::kIs1000);
 }
 
-#define TERN_BENCH_TYPE(T)                                                                    \
+#define TERN_BENCH_TYPE(T) \
   BENCHMARK_CAPTURE(BM_ReferenceMatmul, T, tern::DType::T)->Args({2560, 256, 1})->Args({2560, 256, 8});
 TERN_BENCH_TYPE(F32)
 TERN_BENCH_TYPE(F16)

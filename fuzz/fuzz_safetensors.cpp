@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Input layout: u16 length of config.json, u16 length of the index (0: none), then config, index, safetensors.
+// Input layout: u16 length of config.json, u16 length of the index (0: none), then config, index,
+// safetensors.
 void write_part(const fs::path& p, const uint8_t* d, size_t n) {
   std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(d), std::streamsize(n));
 }

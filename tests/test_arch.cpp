@@ -63,8 +63,9 @@ TEST(Arch, TensorNamesRoundTripInEveryScheme) {
   EXPECT_TRUE(is_norm_tensor("blk.0.attn_sub_norm.weight"));
   EXPECT_FALSE(is_norm_tensor("token_embd.weight"));
   // Not layer 1, not a layer at all, or a name from another scheme.
-  for (const char* odd : {"blk.01.attn_q.weight", "blk.-1.attn_q.weight", "blk.1234567.attn_q.weight", "blk..attn_q.weight",
-                          "model.layers.0.self_attn.q_proj.weight", "xblk.0.attn_q.weight"})
+  for (const char* odd :
+       {"blk.01.attn_q.weight", "blk.-1.attn_q.weight", "blk.1234567.attn_q.weight", "blk..attn_q.weight",
+        "model.layers.0.self_attn.q_proj.weight", "xblk.0.attn_q.weight"})
     EXPECT_FALSE(parse_tensor_name(odd)) << odd;
 }
 

@@ -22,12 +22,14 @@ TEST(Sha256, KnownVectors) {
   // Split updates hash like one.
   std::string million(1000000, 'a');
   Sha256 h;
-  for (size_t i = 0; i < million.size(); i += 777) h.update(million.data() + i, std::min<size_t>(777, million.size() - i));
+  for (size_t i = 0; i < million.size(); i += 777)
+    h.update(million.data() + i, std::min<size_t>(777, million.size() - i));
   EXPECT_EQ(h.finish_hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 TEST(Convert, RotateHalfToInterleavedIsLlamaCppsPermutation) {
-  // llama.cpp: w.reshape(n_head, 2, head_dim / 2, k).swapaxes(1, 2): new row 2i + j of a head = old row j*half + i.
+  // llama.cpp: w.reshape(n_head, 2, head_dim / 2, k).swapaxes(1, 2): new row 2i + j of a head = old row
+  // j*half + i.
   const size_t n_head = 3, head_dim = 8, k = 2;
   std::vector<float> w(n_head * head_dim * k);
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(i);
@@ -37,7 +39,8 @@ TEST(Convert, RotateHalfToInterleavedIsLlamaCppsPermutation) {
     for (size_t i = 0; i < head_dim / 2; ++i)
       for (size_t j = 0; j < 2; ++j)
         for (size_t c = 0; c < k; ++c)
-          EXPECT_EQ(w[(h * head_dim + 2 * i + j) * k + c], orig[(h * head_dim + j * head_dim / 2 + i) * k + c]);
+          EXPECT_EQ(w[(h * head_dim + 2 * i + j) * k + c],
+                    orig[(h * head_dim + j * head_dim / 2 + i) * k + c]);
   // The inverse (re-exporting a BitNet GGUF that tern wrote interleaved) restores the original rows.
   permute_qk_rows(w.data(), k, n_head, head_dim, RopeStyle::Interleaved, RopeStyle::RotateHalf);
   EXPECT_EQ(w, orig);
@@ -104,13 +107,15 @@ TEST(Convert, QuantizeLatentWeightsWithAbsmeanAndLeavesOthersAlone) {
   const float g = ternary_absmean_scale(w.data(), w.size());
   EXPECT_FLOAT_EQ(rep.quantized[0].scale, g);
   const auto back = dequantized(q.tensors[0]);
-  for (size_t i = 0; i < w.size(); ++i) EXPECT_EQ(back[i], std::clamp(std::nearbyint(w[i] / g), -1.0f, 1.0f) * g);
+  for (size_t i = 0; i < w.size(); ++i)
+    EXPECT_EQ(back[i], std::clamp(std::nearbyint(w[i] / g), -1.0f, 1.0f) * g);
   EXPECT_GT(rep.quantized[0].frac_zero, 0.2);
   EXPECT_LT(rep.quantized[0].frac_zero, 0.5);
   EXPECT_EQ(q.tensors[1].data, nt.data);  // the norm is passed through untouched
   EXPECT_EQ(rep.kept, std::vector<std::string>{"blk.1.attn_norm.weight"});
   // Excluded tensors are kept, and shapes a type cannot hold are refused by name.
-  const auto none = quantize_ternary(src, DType::I2_S, [](const std::string& s) { return s.find("attn_q") != std::string::npos; }, &rep);
+  const auto none = quantize_ternary(
+      src, DType::I2_S, [](const std::string& s) { return s.find("attn_q") != std::string::npos; }, &rep);
   EXPECT_EQ(none.tensors[0].type, DType::F32);
   std::vector<float> odd(96 * 2, 0.5f);
   auto bad = one_tensor_model("blk.0.attn_v.weight", odd, 96);
@@ -144,7 +149,7 @@ TEST(Health, NormChecksSkipTheFinalNormAndFlagScaledOnes) {
   EXPECT_TRUE(c[2].healthy);
   EXPECT_FALSE(c[2].range_checked);
   EXPECT_TRUE(check_norms(f, 0.5, 2.0, true, 56.0f)[0].healthy);  // TERN_FIX_LN_SCALE's correction
-  EXPECT_TRUE(check_norms(f, 0.5, 2.0, false)[0].healthy);       // range not enforced
+  EXPECT_TRUE(check_norms(f, 0.5, 2.0, false)[0].healthy);        // range not enforced
 }
 
 TEST(Health, WordJudge) {

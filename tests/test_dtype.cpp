@@ -16,12 +16,15 @@ using namespace tern;
 TEST(DType, Fp16ToFp32IsExactForEveryHalf) {
   for (uint32_t h = 0; h < 65536; ++h) {
     const int e = int(h >> 10 & 31), m = int(h & 1023);
-    const double mag = e == 0 ? std::ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : std::ldexp(1024 + m, e - 25);
+    const double mag = e == 0    ? std::ldexp(m, -24)
+                       : e == 31 ? (m ? NAN : INFINITY)
+                                 : std::ldexp(1024 + m, e - 25);
     const float f = fp16_to_fp32(uint16_t(h));
     if (e == 31 && m) {
       uint32_t bits;
       std::memcpy(&bits, &f, 4);
-      ASSERT_EQ(bits, (h & 0x8000u) << 16 | 0x7f800000u | uint32_t(m) << 13) << std::hex << h;  // payload kept
+      ASSERT_EQ(bits, (h & 0x8000u) << 16 | 0x7f800000u | uint32_t(m) << 13)
+          << std::hex << h;  // payload kept
       continue;
     }
     ASSERT_EQ(f, float(h & 0x8000 ? -mag : mag)) << std::hex << h;
@@ -38,8 +41,8 @@ TEST(DType, Fp16RoundTripsEveryHalfValue) {
 }
 
 TEST(DType, Fp16RoundsToNearestEven) {
-  EXPECT_EQ(fp32_to_fp16(1.0f + 1.0f / 2048), fp32_to_fp16(1.0f));                 // tie -> even
-  EXPECT_EQ(fp32_to_fp16(1.0f + 3.0f / 2048), fp32_to_fp16(1.0f + 4.0f / 2048));   // tie -> even (up)
+  EXPECT_EQ(fp32_to_fp16(1.0f + 1.0f / 2048), fp32_to_fp16(1.0f));                // tie -> even
+  EXPECT_EQ(fp32_to_fp16(1.0f + 3.0f / 2048), fp32_to_fp16(1.0f + 4.0f / 2048));  // tie -> even (up)
   EXPECT_EQ(fp16_to_fp32(fp32_to_fp16(65520.0f)), INFINITY);
   EXPECT_EQ(fp16_to_fp32(fp32_to_fp16(5.96e-8f)), 5.9604645e-8f);  // smallest subnormal
 }
@@ -48,8 +51,9 @@ TEST(DType, TensorSizes) {
   EXPECT_EQ(dtype_tensor_bytes(DType::Q4_1, 576, 10), 576 / 32 * 20 * 10u);
   EXPECT_EQ(dtype_tensor_bytes(DType::TQ1_0, 512, 2), 2 * 54 * 2u);
   EXPECT_EQ(dtype_tensor_bytes(DType::I2_S, 256, 256), 256 * 256 / 4 + 32u);
-  EXPECT_EQ(dtype_tensor_bytes(DType::TL2, 2560, 640), 20 * (107 * 160) + 32u);  // 854 groups -> 107 super-blocks
-  EXPECT_EQ(dtype_tensor_bytes(DType::TL1, 2562, 33), 3 * (16 * 641) + 32u);     // 641 pair bytes, 3 tiles
+  EXPECT_EQ(dtype_tensor_bytes(DType::TL2, 2560, 640),
+            20 * (107 * 160) + 32u);  // 854 groups -> 107 super-blocks
+  EXPECT_EQ(dtype_tensor_bytes(DType::TL1, 2562, 33), 3 * (16 * 641) + 32u);  // 641 pair bytes, 3 tiles
   EXPECT_FALSE(dtype_row_ok(DType::TQ2_0, 300));
   EXPECT_EQ(dtype_from_name("tq2_0"), DType::TQ2_0);
   EXPECT_EQ(dtype_from_id(7), std::nullopt);  // Q5_1: not supported, must not be mistaken for another type
@@ -113,7 +117,8 @@ TEST(DType, Q4ZPLayoutIsTheDocumentedOne) {
     float step;
     std::memcpy(&step, q.data() + b * kQ4ZPBlockBytes, 4);
     EXPECT_NE(q[b * kQ4ZPBlockBytes + 4], 8) << b;
-    for (size_t i = 32 * b; i < 32 * b + 32; ++i) EXPECT_LE(std::fabs(back[i] - x[i]), 0.5f * step * 1.0001f) << i;
+    for (size_t i = 32 * b; i < 32 * b + 32; ++i)
+      EXPECT_LE(std::fabs(back[i] - x[i]), 0.5f * step * 1.0001f) << i;
   }
 }
 
@@ -131,9 +136,9 @@ TEST(DType, TL1LayoutIsTheDocumentedOne) {
   // Zero pairs are index 4; the padding pair 3 too. Byte 16 q + r holds pairs 2q (low) and 2q + 1 (high).
   for (size_t i = 0; i < 64; ++i) {
     uint8_t want = 0x44;
-    if (i == 3) want = 0x46;        // row 3, pairs 0 and 1
-    if (i == 16 + 3) want = 0x45;   // row 3, pairs 2 and 3 (padding)
-    if (i == 32) want = 0x14;       // tile 1, row 0, pairs 0 and 1
+    if (i == 3) want = 0x46;       // row 3, pairs 0 and 1
+    if (i == 16 + 3) want = 0x45;  // row 3, pairs 2 and 3 (padding)
+    if (i == 32) want = 0x14;      // tile 1, row 0, pairs 0 and 1
     EXPECT_EQ(buf[i], want) << i;
   }
   float scale;
@@ -145,10 +150,12 @@ TEST(DType, TL2LayoutIsTheDocumentedOne) {
   // docs/tl2.md, worked by hand: K = 6 (two groups), N = 33 (two tiles, the second padded with zero rows).
   const size_t k = 6, n = 33;
   std::vector<float> x(k * n, 0.0f);
-  x[17 * k + 3] = 1, x[17 * k + 4] = -1;  // row 17, group 1 = (1, -1, 0): code 19 > 13, stored as 26-19 = 7, sign 1
-  x[32 * k + 2] = -1;                     // row 32 (tile 1, row 0), group 0 = (0, 0, -1): code 12, sign 0
+  x[17 * k + 3] = 1,
+             x[17 * k + 4] = -1;  // row 17, group 1 = (1, -1, 0): code 19 > 13, stored as 26-19 = 7, sign 1
+  x[32 * k + 2] = -1;             // row 32 (tile 1, row 0), group 0 = (0, 0, -1): code 12, sign 0
   std::vector<uint8_t> buf(dtype_tensor_bytes(DType::TL2, k, n));
-  ASSERT_EQ(buf.size(), 2 * 160 + 32u);  // groups pad to one super-block of 8; 160 bytes per tile; scale trailer
+  ASSERT_EQ(buf.size(),
+            2 * 160 + 32u);  // groups pad to one super-block of 8; 160 bytes per tile; scale trailer
   quantize_matrix(DType::TL2, x.data(), buf.data(), k, n, 1.0f);
   // Zero groups are index 13 (0xD) with sign 0. Group 1 is lane 1 of pair 0: bytes 16-31; row 17 is the high
   // nibble of byte 16 + 1. Its sign is bit 0 + 4 of sign byte 128 + 16 + 1.
@@ -177,7 +184,8 @@ TEST_F(GgufPackageFixture, DequantizeMatchesGgufPackageExactly) {
     ASSERT_EQ(q->type, *dtype_from_name(name));
     std::vector<float> out(q->n_elements());
     const size_t K = q->ne[0], row_bytes = dtype_row_bytes(q->type, K);
-    for (size_t r = 0; r < q->n_rows(); ++r) dequantize_row(q->type, q->data + r * row_bytes, out.data() + r * K, K);
+    for (size_t r = 0; r < q->n_rows(); ++r)
+      dequantize_row(q->type, q->data + r * row_bytes, out.data() + r * K, K);
     const auto* want = reinterpret_cast<const float*>(dq->data);
     for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], want[i]) << name << " element " << i;
   }
@@ -191,7 +199,8 @@ TEST_F(GgufPackageFixture, QuantizeMatchesGgufPackageBytes) {
     const auto* q = file_->find(std::string("q.") + name);
     std::vector<uint8_t> ours(q->nbytes);
     const size_t K = src->ne[0], row_bytes = dtype_row_bytes(q->type, K);
-    for (size_t r = 0; r < src->n_rows(); ++r) quantize_row(q->type, x + r * K, ours.data() + r * row_bytes, K);
+    for (size_t r = 0; r < src->n_rows(); ++r)
+      quantize_row(q->type, x + r * K, ours.data() + r * row_bytes, K);
     size_t diff = 0;
     for (size_t i = 0; i < ours.size(); ++i) diff += ours[i] != q->data[i];
     EXPECT_EQ(diff, 0u) << name << ": bytes differing from the gguf package";

@@ -22,21 +22,43 @@ ModelFile sample_model(std::vector<std::vector<uint8_t>>& buffers) {
   ModelFile m;
   m.meta["general.architecture"] = MetaValue::str("llama");
   MetaValue v;
-  v.type = MetaType::U8; v.u = 200; m.meta["t.u8"] = v;
-  v = {}; v.type = MetaType::I8; v.i = -100; m.meta["t.i8"] = v;
-  v = {}; v.type = MetaType::U16; v.u = 60000; m.meta["t.u16"] = v;
-  v = {}; v.type = MetaType::I16; v.i = -30000; m.meta["t.i16"] = v;
+  v.type = MetaType::U8;
+  v.u = 200;
+  m.meta["t.u8"] = v;
+  v = {};
+  v.type = MetaType::I8;
+  v.i = -100;
+  m.meta["t.i8"] = v;
+  v = {};
+  v.type = MetaType::U16;
+  v.u = 60000;
+  m.meta["t.u16"] = v;
+  v = {};
+  v.type = MetaType::I16;
+  v.i = -30000;
+  m.meta["t.i16"] = v;
   m.meta["t.u32"] = MetaValue::u32(4000000000u);
   m.meta["t.i32"] = MetaValue::i32(-2000000000);
-  v = {}; v.type = MetaType::U64; v.u = 1ull << 60; m.meta["t.u64"] = v;
-  v = {}; v.type = MetaType::I64; v.i = -(1ll << 60); m.meta["t.i64"] = v;
+  v = {};
+  v.type = MetaType::U64;
+  v.u = 1ull << 60;
+  m.meta["t.u64"] = v;
+  v = {};
+  v.type = MetaType::I64;
+  v.i = -(1ll << 60);
+  m.meta["t.i64"] = v;
   m.meta["t.f32"] = MetaValue::f32(0.25f);
-  v = {}; v.type = MetaType::F64; v.f = 1e300; m.meta["t.f64"] = v;
+  v = {};
+  v.type = MetaType::F64;
+  v.f = 1e300;
+  m.meta["t.f64"] = v;
   m.meta["t.bool"] = MetaValue::boolean(true);
   m.meta["t.str"] = MetaValue::str("héllo");
-  m.meta["t.arr_i32"] = MetaValue::array(MetaType::I32, {MetaValue::i32(1), MetaValue::i32(-2), MetaValue::i32(3)});
+  m.meta["t.arr_i32"] =
+      MetaValue::array(MetaType::I32, {MetaValue::i32(1), MetaValue::i32(-2), MetaValue::i32(3)});
   m.meta["t.arr_str"] = MetaValue::array(MetaType::STRING, {MetaValue::str("a"), MetaValue::str("")});
-  m.meta["t.arr_arr"] = MetaValue::array(MetaType::ARRAY, {MetaValue::array(MetaType::F32, {MetaValue::f32(1.5f)})});
+  m.meta["t.arr_arr"] =
+      MetaValue::array(MetaType::ARRAY, {MetaValue::array(MetaType::F32, {MetaValue::f32(1.5f)})});
   auto add = [&](const std::string& name, DType t, std::vector<uint64_t> ne) {
     TensorInfo ti;
     ti.name = name;
@@ -46,7 +68,8 @@ ModelFile sample_model(std::vector<std::vector<uint8_t>>& buffers) {
     buffers.emplace_back(ti.nbytes);
     for (size_t i = 0; i < ti.nbytes; ++i) buffers.back()[i] = uint8_t(i * 31 + name.size());
     if (t == DType::F32)
-      for (size_t i = 0; i < ti.nbytes / 4; ++i) reinterpret_cast<float*>(buffers.back().data())[i] = float(i) * 0.5f;
+      for (size_t i = 0; i < ti.nbytes / 4; ++i)
+        reinterpret_cast<float*>(buffers.back().data())[i] = float(i) * 0.5f;
     ti.data = buffers.back().data();
     m.tensors.push_back(ti);
   };
@@ -102,7 +125,8 @@ TEST(Gguf, WriteThenReadIsIdentical) {
     EXPECT_EQ(r->tensors[i].type, m.tensors[i].type);
     EXPECT_EQ(r->tensors[i].ne, m.tensors[i].ne);
     ASSERT_EQ(r->tensors[i].nbytes, m.tensors[i].nbytes);
-    EXPECT_EQ(0, std::memcmp(r->tensors[i].data, m.tensors[i].data, m.tensors[i].nbytes)) << m.tensors[i].name;
+    EXPECT_EQ(0, std::memcmp(r->tensors[i].data, m.tensors[i].data, m.tensors[i].nbytes))
+        << m.tensors[i].name;
     EXPECT_EQ((r->tensors[i].data - r->tensors[0].data) % 32, 0);
   }
   // Writing what we read gives the same bytes.
@@ -126,8 +150,8 @@ TEST(Gguf, PypiGgufPackageReadsOurFile) {
     expect << ' ' << fnv1a(t.data, t.nbytes) << '\n';
   }
   const std::string want = write_bytes("for_pypi.expected", expect.str());
-  const std::string cmd = std::string(TERN_PYTHON) + " " + test::source_dir() + "/tests/python/check_gguf_with_pypi.py " +
-                          path + " " + want;
+  const std::string cmd = std::string(TERN_PYTHON) + " " + test::source_dir() +
+                          "/tests/python/check_gguf_with_pypi.py " + path + " " + want;
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 

@@ -25,7 +25,8 @@ struct TernaryWeight {
     for (auto& v : trits) v = int8_t(int(rng() % 3) - 1);
     const bool whole = dtype_tensor_scaled(t);
     const size_t group = whole ? k * n : 256;
-    for (size_t g = 0; g < k * n / group; ++g) group_scale.push_back(whole ? 0.0125f : fp16_to_fp32(fp32_to_fp16(0.01f + 0.001f * float(g % 7))));
+    for (size_t g = 0; g < k * n / group; ++g)
+      group_scale.push_back(whole ? 0.0125f : fp16_to_fp32(fp32_to_fp16(0.01f + 0.001f * float(g % 7))));
     std::vector<float> w(k * n);
     for (size_t i = 0; i < w.size(); ++i) w[i] = float(trits[i]) * group_scale[i / group];
     for (size_t g = 0; g < w.size() / 256 && !whole; ++g) {  // block max must equal the scale
@@ -86,7 +87,8 @@ TEST_P(TernaryMatmul, MatchesIntegerDotOfKnownTrits) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTernaryTypes, TernaryMatmul, ::testing::Values(DType::I2_S, DType::TQ1_0, DType::TQ2_0, DType::TL2, DType::TL1),
+INSTANTIATE_TEST_SUITE_P(AllTernaryTypes, TernaryMatmul,
+                         ::testing::Values(DType::I2_S, DType::TQ1_0, DType::TQ2_0, DType::TL2, DType::TL1),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 TEST(ReferenceKernels, FloatMatmulMatchesNaive) {
@@ -142,11 +144,19 @@ TEST(ReferenceKernels, AttentionIsCausalWithGroupedKvHeads) {
     for (size_t g = 0; g < n_kv; ++g)
       for (size_t d = 0; d < hd; ++d) v[(j * n_kv + g) * hd + d] = float(10 * j + g);
   AttentionArgs a;
-  a.q = q.data(); a.k_cache = k.data(); a.v_cache = v.data(); a.out = out.data();
-  a.n_tokens = T; a.pos0 = 0; a.n_head = n_head; a.n_head_kv = n_kv; a.head_dim = hd; a.scale = 0.5f;
+  a.q = q.data();
+  a.k_cache = k.data();
+  a.v_cache = v.data();
+  a.out = out.data();
+  a.n_tokens = T;
+  a.pos0 = 0;
+  a.n_head = n_head;
+  a.n_head_kv = n_kv;
+  a.head_dim = hd;
+  a.scale = 0.5f;
   ref::attention(a, pool);
   for (size_t h = 0; h < n_head; ++h) {
-    EXPECT_FLOAT_EQ(out[h * hd], float(h / 2));                          // token 0 sees only position 0
+    EXPECT_FLOAT_EQ(out[h * hd], float(h / 2));  // token 0 sees only position 0
     EXPECT_FLOAT_EQ(out[(n_head + h) * hd], (0.0f + 10.0f) / 2 + float(h / 2));  // token 1: uniform over both
   }
 }

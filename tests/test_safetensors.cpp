@@ -39,7 +39,8 @@ TEST(SafeTensors, BothBitnetLayoutsGiveTheSameTernaryWeights) {
     ++projections;
     const size_t n = t.n_elements();
     EXPECT_EQ(0, std::memcmp(t.data, o->data, n / 4)) << t.name << ": ternary values differ";
-    const float a = tensor_scale(t.type, t.data, t.ne[0], t.n_rows()), b = tensor_scale(o->type, o->data, o->ne[0], o->n_rows());
+    const float a = tensor_scale(t.type, t.data, t.ne[0], t.n_rows()),
+                b = tensor_scale(o->type, o->data, o->ne[0], o->n_rows());
     EXPECT_NEAR(a, b, std::fabs(a) * (1.0f / 128)) << t.name << ": scales differ beyond bf16 precision";
     // A trained ternary matrix is far from all-zero or all-sign: about a third of it should be zero.
     size_t zeros = 0;
@@ -70,7 +71,9 @@ TEST(SafeTensors, MissingConfigJson) {
 TEST(SafeTensors, BadHeaderIsRejected) {
   const std::string d = fresh_dir("bad_header");
   fs::copy_file(kPacked + "/config.json", d + "/config.json");
-  auto write = [&](const std::string& bytes) { std::ofstream(d + "/model.safetensors", std::ios::binary) << bytes; };
+  auto write = [&](const std::string& bytes) {
+    std::ofstream(d + "/model.safetensors", std::ios::binary) << bytes;
+  };
   auto expect_error = [&](const std::string& fragment) {
     try {
       load_model_file(d);

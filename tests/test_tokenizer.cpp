@@ -158,15 +158,18 @@ TEST_P(TokenizerFilesRoundTrip, WrittenFilesReadBackTheSame) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, TokenizerFilesRoundTrip,
-                         ::testing::Values(std::make_pair(std::string("llama-spm"), std::string("/tokenizers/llamacpp-vocab/ggml-vocab-llama-spm.gguf")),
-                                           std::make_pair(std::string("gpt-2"), std::string("/tokenizers/llamacpp-vocab/ggml-vocab-gpt-2.gguf")),
-                                           std::make_pair(std::string("llama3"), std::string("/tokenizers/llama3/tokenizer.json"))),
-                         [](const auto& info) {
-                           std::string n = info.param.first;
-                           for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Vocabs, TokenizerFilesRoundTrip,
+    ::testing::Values(
+        std::make_pair(std::string("llama-spm"),
+                       std::string("/tokenizers/llamacpp-vocab/ggml-vocab-llama-spm.gguf")),
+        std::make_pair(std::string("gpt-2"), std::string("/tokenizers/llamacpp-vocab/ggml-vocab-gpt-2.gguf")),
+        std::make_pair(std::string("llama3"), std::string("/tokenizers/llama3/tokenizer.json"))),
+    [](const auto& info) {
+      std::string n = info.param.first;
+      for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return n;
+    });
 
 // A Hugging Face vocab maps each token to one id: a vocabulary with a token twice is refused by name, and
 // none of the files is written (the SPM case writes two tokenizer files).

@@ -63,7 +63,7 @@ inline void weighted_sum_of_values(const float* p, const float* v, size_t kv_dim
 }  // namespace
 
 void attention_head_scores_neon(size_t nh, const float* q, size_t hd, const uint8_t* k_rows, size_t row_bytes,
-                               size_t n_keys, float scale, float* score, size_t stride) {
+                                size_t n_keys, float scale, float* score, size_t stride) {
   const auto* k = reinterpret_cast<const float*>(k_rows);
   const size_t kv_dim = row_bytes / sizeof(float);
   switch (nh) {
@@ -79,7 +79,7 @@ void attention_head_scores_neon(size_t nh, const float* q, size_t hd, const uint
 }
 
 void attention_weighted_values_neon(const float* p, const uint8_t* v_rows, size_t row_bytes, size_t n_keys,
-                                   size_t hd, float* out) {
+                                    size_t hd, float* out) {
   const auto* v = reinterpret_cast<const float*>(v_rows);
   const size_t kv_dim = row_bytes / sizeof(float);
   // 32 dimensions per pass over the keys, then 4 at a time.

@@ -8,7 +8,8 @@ namespace tern {
 class ReferenceBackend : public Backend {
  public:
   bool supports(DType t) const override { return dtype_traits(t) != nullptr; }
-  void matmul(const WeightView& w, const float* x, float* y, size_t T, bool qa, const Parallel& par) const override {
+  void matmul(const WeightView& w, const float* x, float* y, size_t T, bool qa,
+              const Parallel& par) const override {
     ref::matmul(w, x, y, T, qa, par);
   }
   void get_rows(const WeightView& w, const int32_t* ids, size_t n, float* out) const override {
@@ -17,7 +18,8 @@ class ReferenceBackend : public Backend {
   void rms_norm(const float* x, const float* w, float* y, size_t T, size_t dim, float eps) const override {
     ref::rms_norm(x, w, y, T, dim, eps);
   }
-  void rope(float* x, size_t T, size_t nh, size_t hd, const int32_t* pos, float theta, RopeStyle s) const override {
+  void rope(float* x, size_t T, size_t nh, size_t hd, const int32_t* pos, float theta,
+            RopeStyle s) const override {
     ref::rope(x, T, nh, hd, pos, theta, s);
   }
   void attention(const AttentionArgs& a, const Parallel& par) const override { ref::attention(a, par); }

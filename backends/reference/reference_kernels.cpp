@@ -100,7 +100,8 @@ void matmul(const WeightView& w, const float* x, float* y, size_t T, bool quanti
 }
 
 void get_rows(const WeightView& w, const int32_t* ids, size_t n_ids, float* out) {
-  for (size_t i = 0; i < n_ids; ++i) dequantize_rows(w.type, w.data, w.k, w.n, size_t(ids[i]), 1, out + i * w.k);
+  for (size_t i = 0; i < n_ids; ++i)
+    dequantize_rows(w.type, w.data, w.k, w.n, size_t(ids[i]), 1, out + i * w.k);
 }
 
 void rms_norm(const float* x, const float* weight, float* y, size_t T, size_t dim, float eps) {
@@ -114,7 +115,8 @@ void rms_norm(const float* x, const float* weight, float* y, size_t T, size_t di
   }
 }
 
-void rope(float* x, size_t T, size_t n_heads, size_t hd, const int32_t* positions, float theta, RopeStyle style) {
+void rope(float* x, size_t T, size_t n_heads, size_t hd, const int32_t* positions, float theta,
+          RopeStyle style) {
   const size_t half = hd / 2;
   std::vector<float> cos_sin(2 * half);
   for (size_t t = 0; t < T; ++t) {

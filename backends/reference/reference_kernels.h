@@ -26,7 +26,8 @@ struct MatmulActivations {
 // `quantize` is quantize_activations_i8 or a backend's exact equivalent of it.
 using QuantizeActivationsFn = float (*)(const float* x, int8_t* q, size_t k);
 const float* prepare_activations(const float* x, size_t T, size_t K, bool ternary, bool quantize_activations,
-                                 MatmulActivations& a, QuantizeActivationsFn quantize = quantize_activations_i8);
+                                 MatmulActivations& a,
+                                 QuantizeActivationsFn quantize = quantize_activations_i8);
 
 int32_t dot_i8(const int8_t* a, const int8_t* b, size_t n);
 

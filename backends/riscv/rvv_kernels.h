@@ -57,8 +57,8 @@ void dequantize_bf16_row_rvv(const uint8_t* row, float* out, size_t k);
 // the key rows) and over output dimensions; any head size.
 void attention_head_scores_rvv(size_t nh, const float* q, size_t hd, const uint8_t* k, size_t row_bytes,
                                size_t n_keys, float scale, float* score, size_t stride);
-void attention_weighted_values_rvv(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys, size_t hd,
-                                   float* out);
+void attention_weighted_values_rvv(const float* p, const uint8_t* v, size_t row_bytes, size_t n_keys,
+                                   size_t hd, float* out);
 
 // ref::gated_activation bit for bit: relu^2 vectorized, SiLU left to the reference (a vector exp would round
 // differently).

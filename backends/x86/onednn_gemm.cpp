@@ -49,7 +49,9 @@ bool onednn_prefers(DType t, size_t n_tokens, OneDnnUse use) {
   return t != DType::I2_S && n_tokens >= kOneDnnMinTokensFloat;
 }
 
-bool onednn_prefers_by_env(DType t, size_t n_tokens) { return onednn_prefers(t, n_tokens, onednn_use()); }
+bool onednn_prefers_by_env(DType t, size_t n_tokens) {
+  return onednn_prefers(t, n_tokens, onednn_use());
+}
 
 void matmul_onednn_i2s(const WeightView& w, const int8_t* xq, const float* xs, const int32_t* qsum, float* y,
                        size_t T, const Parallel& par) {

@@ -44,18 +44,42 @@ class Writer {
 
   void value(const MetaValue& v) {
     switch (v.type) {
-      case MetaType::U8: put<uint8_t>(uint8_t(v.u)); break;
-      case MetaType::I8: put<int8_t>(int8_t(v.i)); break;
-      case MetaType::U16: put<uint16_t>(uint16_t(v.u)); break;
-      case MetaType::I16: put<int16_t>(int16_t(v.i)); break;
-      case MetaType::U32: put<uint32_t>(uint32_t(v.u)); break;
-      case MetaType::I32: put<int32_t>(int32_t(v.i)); break;
-      case MetaType::U64: put<uint64_t>(v.u); break;
-      case MetaType::I64: put<int64_t>(v.i); break;
-      case MetaType::F32: put<float>(float(v.f)); break;
-      case MetaType::F64: put<double>(v.f); break;
-      case MetaType::BOOL: put<uint8_t>(v.u ? 1 : 0); break;
-      case MetaType::STRING: str(v.s); break;
+      case MetaType::U8:
+        put<uint8_t>(uint8_t(v.u));
+        break;
+      case MetaType::I8:
+        put<int8_t>(int8_t(v.i));
+        break;
+      case MetaType::U16:
+        put<uint16_t>(uint16_t(v.u));
+        break;
+      case MetaType::I16:
+        put<int16_t>(int16_t(v.i));
+        break;
+      case MetaType::U32:
+        put<uint32_t>(uint32_t(v.u));
+        break;
+      case MetaType::I32:
+        put<int32_t>(int32_t(v.i));
+        break;
+      case MetaType::U64:
+        put<uint64_t>(v.u);
+        break;
+      case MetaType::I64:
+        put<int64_t>(v.i);
+        break;
+      case MetaType::F32:
+        put<float>(float(v.f));
+        break;
+      case MetaType::F64:
+        put<double>(v.f);
+        break;
+      case MetaType::BOOL:
+        put<uint8_t>(v.u ? 1 : 0);
+        break;
+      case MetaType::STRING:
+        str(v.s);
+        break;
       case MetaType::ARRAY:
         put<uint32_t>(uint32_t(v.elem));
         put<uint64_t>(v.arr.size());
@@ -83,7 +107,8 @@ void write(const ModelFile& m, const std::filesystem::path& path_fs) {
   uint64_t off = 0;
   for (const auto& t : m.tensors) {
     if (t.nbytes != dtype_tensor_bytes(t.type, t.ne.at(0), t.n_rows()))
-      throw Error(path + ": tensor " + t.name + " has " + std::to_string(t.nbytes) + " bytes, its shape and type need " +
+      throw Error(path + ": tensor " + t.name + " has " + std::to_string(t.nbytes) +
+                  " bytes, its shape and type need " +
                   std::to_string(dtype_tensor_bytes(t.type, t.ne[0], t.n_rows())));
     offsets.push_back(off);
     off = (off + t.nbytes + alignment - 1) / alignment * alignment;

@@ -24,8 +24,10 @@ class GgufFormat final : public tern::FormatPlugin {
     return tern::gguf::read(path);
   }
   bool can_write() const override { return true; }
-  void write(const tern::ModelFile& m, const std::filesystem::path& path, const tern::WriteOptions& options) const override {
-    if (!options.empty()) throw tern::Error(path.string() + ": the gguf writer has no option '" + options.begin()->first + "'");
+  void write(const tern::ModelFile& m, const std::filesystem::path& path,
+             const tern::WriteOptions& options) const override {
+    if (!options.empty())
+      throw tern::Error(path.string() + ": the gguf writer has no option '" + options.begin()->first + "'");
     tern::gguf::write(m, path);
   }
 };

@@ -114,7 +114,8 @@ std::optional<std::pair<TensorInfo, std::vector<uint8_t>>> typed_projection(
   const size_t N = size_t(codes->dims[0]), nb = size_t(codes->dims[1]), K = nb * 32, zp_row = (nb + 1) / 2;
   const DType type = q8 ? DType::Q8_0 : mins ? DType::Q4_1 : zp ? DType::Q4_ZP : DType::Q4_0;
   if ((zp && (zp->type != int32_t(ElemType::Uint8) || zp->elements() != N * zp_row)) ||
-      (mins && (mins->type != int32_t(ElemType::Float) || mins->elements() != nb * N)) || (q8 && (zp || mins)))
+      (mins && (mins->type != int32_t(ElemType::Float) || mins->elements() != nb * N)) ||
+      (q8 && (zp || mins)))
     throw Error(path + ": initializer " + base + ".zero_points / .mins do not match " + codes->name);
   const auto* c = reinterpret_cast<const uint8_t*>(weights.bytes(*codes).data());
   const std::string_view sb = weights.bytes(*sc);

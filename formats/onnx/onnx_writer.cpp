@@ -296,9 +296,9 @@ class DecoderWriter {
   }
 
   // A llama projection in its own dtype. Block types become MatMulNBits with the same weights: d as the
-  // scales, Q4_ZP's z as zero points, Q4_0's implied 8 and Q8_0's codes + 128 as MatMulNBits' defaults; Q4_1's
-  // d * q + m as MatMulNBits with zero points 0 plus the activations' block sums times m. F16 / BF16 stay 16-bit
-  // in the file, cast to float in the graph.
+  // scales, Q4_ZP's z as zero points, Q4_0's implied 8 and Q8_0's codes + 128 as MatMulNBits' defaults;
+  // Q4_1's d * q + m as MatMulNBits with zero points 0 plus the activations' block sums times m. F16 / BF16
+  // stay 16-bit in the file, cast to float in the graph.
   std::string typed_linear(const std::string& x, TensorRole role, int64_t l) {
     const TensorInfo& t = tensor(role, l);
     const DType type = t.type;
@@ -316,7 +316,8 @@ class DecoderWriter {
     if (type == DType::F16 || type == DType::BF16) {
       std::vector<uint8_t> tr(rows.size());
       for (int64_t n = 0; n < N && g_.with_data(); ++n)
-        for (int64_t k = 0; k < K; ++k) std::memcpy(&tr[size_t(k * N + n) * 2], &rows[size_t(n * K + k) * 2], 2);
+        for (int64_t k = 0; k < K; ++k)
+          std::memcpy(&tr[size_t(k * N + n) * 2], &rows[size_t(n * K + k) * 2], 2);
       const std::string w = g_.initializer(base, type == DType::F16 ? ElemType::Float16 : ElemType::BFloat16,
                                            {K, N}, g_.with_data() ? tr.data() : nullptr, tr.size());
       return g_.node("MatMul", {x, g_.node("Cast", {w}, {Attr::i("to", int64_t(ElemType::Float))})});
@@ -332,13 +333,13 @@ class DecoderWriter {
     if (type == DType::Q4_1 || type == DType::Q4_ZP)
       in.push_back(g_.initializer(base + ".zero_points", ElemType::Uint8, {N * ((nb + 1) / 2)},
                                   data(b.zero_points), size_t(N * ((nb + 1) / 2))));
-    const std::string y = g_.contrib_node(
-        "MatMulNBits", in,
-        {Attr::i("K", K), Attr::i("N", N), Attr::i("bits", bits), Attr::i("block_size", 32)});
+    const std::string y =
+        g_.contrib_node("MatMulNBits", in,
+                        {Attr::i("K", K), Attr::i("N", N), Attr::i("bits", bits), Attr::i("block_size", 32)});
     if (type != DType::Q4_1) return y;
     const std::string sums = g_.node(
-        "ReduceSum", {g_.node("Reshape", {x, g_.i64("/const/blocks_" + std::to_string(nb), {0, 0, nb, 32})}),
-                      axes_last_},
+        "ReduceSum",
+        {g_.node("Reshape", {x, g_.i64("/const/blocks_" + std::to_string(nb), {0, 0, nb, 32})}), axes_last_},
         {Attr::i("keepdims", 0)});
     const std::string mins =
         g_.initializer(base + ".mins", ElemType::Float, {nb, N}, data(b.mins), b.mins.size() * 4);

@@ -11,7 +11,8 @@ class SafetensorsFormat final : public tern::FormatPlugin {
     return tern::safetensors::read(path);
   }
   bool can_write() const override { return true; }
-  void write(const tern::ModelFile& m, const std::filesystem::path& path, const tern::WriteOptions& options) const override {
+  void write(const tern::ModelFile& m, const std::filesystem::path& path,
+             const tern::WriteOptions& options) const override {
     tern::safetensors::write(m, path, options);
   }
 };

@@ -1,10 +1,10 @@
 #include "safetensors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <algorithm>
 #include <set>
 
 #include "tern/arch.h"
@@ -37,8 +37,10 @@ size_t dtype_size(const std::string& d) {
 
 // A JSON array of non-negative integers. Checked element by element: nlohmann's conversion of a negative or
 // fractional number (-1, 1e300) to uint64_t wraps or is undefined behaviour.
-std::vector<uint64_t> unsigned_list(const json& a, const std::string& path, const std::string& tensor, const char* what) {
-  if (!a.is_array()) throw Error(path + ": bad safetensors header: tensor " + tensor + " " + what + " is not an array");
+std::vector<uint64_t> unsigned_list(const json& a, const std::string& path, const std::string& tensor,
+                                    const char* what) {
+  if (!a.is_array())
+    throw Error(path + ": bad safetensors header: tensor " + tensor + " " + what + " is not an array");
   std::vector<uint64_t> out;
   for (const auto& x : a) {
     if (!x.is_number_unsigned())
@@ -60,8 +62,8 @@ std::vector<RawTensor> read_file(const fs::path& p, std::vector<std::shared_ptr<
     throw Error(path + ": bad safetensors header: header length " + std::to_string(hlen) +
                 " is too short for a JSON object");
   if (hlen > map->size() - 8)
-    throw Error(path + ": bad safetensors header: header length " + std::to_string(hlen) + " exceeds file size " +
-                std::to_string(map->size()));
+    throw Error(path + ": bad safetensors header: header length " + std::to_string(hlen) +
+                " exceeds file size " + std::to_string(map->size()));
   json h;
   try {
     h = json::parse(map->data() + 8, map->data() + 8 + hlen);
@@ -93,7 +95,8 @@ std::vector<RawTensor> read_file(const fs::path& p, std::vector<std::shared_ptr<
         n *= d;
       }
       if (n * es != offs[1] - offs[0])
-        throw Error(path + ": bad safetensors header: tensor " + t.name + " size does not match its shape and dtype");
+        throw Error(path + ": bad safetensors header: tensor " + t.name +
+                    " size does not match its shape and dtype");
       t.data = base + offs[0];
       t.nbytes = size_t(offs[1] - offs[0]);
     } catch (const json::exception& e) {
@@ -111,10 +114,14 @@ std::vector<RawTensor> read_file(const fs::path& p, std::vector<std::shared_ptr<
 std::vector<float> to_f32(const RawTensor& t) {
   const size_t n = t.nbytes / dtype_size(t.dtype);
   std::vector<float> v(n);
-  if (t.dtype == "F32") dequantize_row(DType::F32, t.data, v.data(), n);
-  else if (t.dtype == "F16") dequantize_row(DType::F16, t.data, v.data(), n);
-  else if (t.dtype == "BF16") dequantize_row(DType::BF16, t.data, v.data(), n);
-  else throw Error(t.file + ": tensor " + t.name + " has dtype " + t.dtype + ", expected a float type");
+  if (t.dtype == "F32")
+    dequantize_row(DType::F32, t.data, v.data(), n);
+  else if (t.dtype == "F16")
+    dequantize_row(DType::F16, t.data, v.data(), n);
+  else if (t.dtype == "BF16")
+    dequantize_row(DType::BF16, t.data, v.data(), n);
+  else
+    throw Error(t.file + ": tensor " + t.name + " has dtype " + t.dtype + ", expected a float type");
   return v;
 }
 
@@ -132,7 +139,9 @@ fs::path shard_path(const fs::path& dir, const std::string& name) {
     const auto mismatch = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
     escapes = mismatch.first != base.end();
   }
-  if (escapes) throw Error(index.string() + ": weight_map names '" + name + "', which is outside the checkpoint directory");
+  if (escapes)
+    throw Error(index.string() + ": weight_map names '" + name +
+                "', which is outside the checkpoint directory");
   return dir / rel;
 }
 
@@ -141,7 +150,8 @@ fs::path shard_path(const fs::path& dir, const std::string& name) {
 int probe(const fs::path& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    const bool weights = fs::exists(path / "model.safetensors", ec) || fs::exists(path / "model.safetensors.index.json", ec);
+    const bool weights =
+        fs::exists(path / "model.safetensors", ec) || fs::exists(path / "model.safetensors.index.json", ec);
     if (weights) return fs::exists(path / "config.json", ec) ? 100 : 50;
     return fs::exists(path / "config.json", ec) ? 20 : 0;
   }
@@ -228,8 +238,9 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
             for (size_t j = 0; j < 4; ++j) {
               const int code = (b >> (2 * j)) & 3;
               if (code == 3)
-                throw Error(t.file + ": packed tensor " + hf_name + " has the invalid 2-bit code 3 at byte [" +
-                            std::to_string(r) + ", " + std::to_string(c) + "]");
+                throw Error(t.file + ": packed tensor " + hf_name +
+                            " has the invalid 2-bit code 3 at byte [" + std::to_string(r) + ", " +
+                            std::to_string(c) + "]");
               values[(r + j * quarter) * K + c] = float(code - 1);
             }
           }
@@ -250,7 +261,8 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
         ti.type = DType::F32;
         ti.nbytes = K * N * 4;
         auto* dst = reinterpret_cast<float*>(mf->alloc(ti.nbytes));
-        for (size_t i = 0; i < K * N; ++i) dst[i] = std::clamp(std::nearbyint(values[i] / scale), -1.0f, 1.0f) * scale;
+        for (size_t i = 0; i < K * N; ++i)
+          dst[i] = std::clamp(std::nearbyint(values[i] / scale), -1.0f, 1.0f) * scale;
         ti.data = reinterpret_cast<uint8_t*>(dst);
       }
     } else if (is_norm_tensor(name) || t.dtype == "F64") {
@@ -269,7 +281,8 @@ std::unique_ptr<ModelFile> read(const fs::path& input) {
     }
     mf->tensors.push_back(std::move(ti));
   }
-  std::sort(mf->tensors.begin(), mf->tensors.end(), [](const TensorInfo& x, const TensorInfo& y) { return x.name < y.name; });
+  std::sort(mf->tensors.begin(), mf->tensors.end(),
+            [](const TensorInfo& x, const TensorInfo& y) { return x.name < y.name; });
 
   // ---- tokenizer (embedded so the model is self-contained, as in GGUF) ----
   read_hf_tokenizer(dir, cfg, m);

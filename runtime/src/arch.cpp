@@ -9,7 +9,8 @@ const std::vector<ArchDescriptor>& architectures() {
   // for every BitNet name both llama.cpp and bitnet.cpp keep Hugging Face's row order and run NEOX RoPE.
   // bitnet-25 is what bitnet.cpp's converter for Microsoft's checkpoints writes; same graph as bitnet-b1.58.
   static const std::vector<ArchDescriptor> kArchs = {
-      {"llama", false, Activation::Silu, RopeStyle::Interleaved, "Llama-family decoder", "LlamaForCausalLM", "llama"},
+      {"llama", false, Activation::Silu, RopeStyle::Interleaved, "Llama-family decoder", "LlamaForCausalLM",
+       "llama"},
       {"bitnet", true, Activation::Silu, RopeStyle::RotateHalf, "BitNet b1.58 with SiLU (1bitLLM graph)",
        "BitNetForCausalLM", "bitnet"},
       {"bitnet-b1.58", true, Activation::Relu2, RopeStyle::RotateHalf, "BitNet b1.58 with relu² (2B4T graph)",
@@ -54,10 +55,13 @@ const ArchDescriptor& arch_for_graph(bool bitlinear, Activation act) {
   return *find_arch(act == Activation::Relu2 ? "bitnet-b1.58" : "bitnet");
 }
 
-const ArchDescriptor* arch_from_hf(const std::string& hf_class, const std::string& model_type, Activation act) {
-  if (hf_class == "BitNetForCausalLM" || hf_class == "BitnetForCausalLM" || (hf_class.empty() && model_type == "bitnet"))
+const ArchDescriptor* arch_from_hf(const std::string& hf_class, const std::string& model_type,
+                                   Activation act) {
+  if (hf_class == "BitNetForCausalLM" || hf_class == "BitnetForCausalLM" ||
+      (hf_class.empty() && model_type == "bitnet"))
     return &arch_for_graph(true, act);
-  if (hf_class == "LlamaForCausalLM" || hf_class == "MistralForCausalLM" || (hf_class.empty() && model_type == "llama"))
+  if (hf_class == "LlamaForCausalLM" || hf_class == "MistralForCausalLM" ||
+      (hf_class.empty() && model_type == "llama"))
     return act == Activation::Silu ? find_arch("llama") : nullptr;
   return nullptr;
 }
@@ -66,31 +70,33 @@ const std::vector<TensorNaming>& tensor_namings() {
   using R = TensorRole;
   // role, per_layer, projection, norm, bitlinear_only, gguf, hf, onnx
   static const std::vector<TensorNaming> kNames = {
-      {R::TokenEmbd, false, false, false, false, "token_embd.weight", "model.embed_tokens.weight", "model.embed_tokens.weight"},
+      {R::TokenEmbd, false, false, false, false, "token_embd.weight", "model.embed_tokens.weight",
+       "model.embed_tokens.weight"},
       {R::Output, false, false, false, false, "output.weight", "lm_head.weight", "lm_head.weight"},
-      {R::OutputNorm, false, false, true, false, "output_norm.weight", "model.norm.weight", "model.norm.weight"},
-      {R::AttnNorm, true, false, true, false, "blk.{}.attn_norm.weight", "model.layers.{}.input_layernorm.weight",
-       "model.layers.{}.input_layernorm.weight"},
+      {R::OutputNorm, false, false, true, false, "output_norm.weight", "model.norm.weight",
+       "model.norm.weight"},
+      {R::AttnNorm, true, false, true, false, "blk.{}.attn_norm.weight",
+       "model.layers.{}.input_layernorm.weight", "model.layers.{}.input_layernorm.weight"},
       {R::AttnQ, true, true, false, false, "blk.{}.attn_q.weight", "model.layers.{}.self_attn.q_proj.weight",
        "model.layers.{}.attn.q_proj.weight"},
       {R::AttnK, true, true, false, false, "blk.{}.attn_k.weight", "model.layers.{}.self_attn.k_proj.weight",
        "model.layers.{}.attn.k_proj.weight"},
       {R::AttnV, true, true, false, false, "blk.{}.attn_v.weight", "model.layers.{}.self_attn.v_proj.weight",
        "model.layers.{}.attn.v_proj.weight"},
-      {R::AttnOutput, true, true, false, false, "blk.{}.attn_output.weight", "model.layers.{}.self_attn.o_proj.weight",
-       "model.layers.{}.attn.o_proj.weight"},
+      {R::AttnOutput, true, true, false, false, "blk.{}.attn_output.weight",
+       "model.layers.{}.self_attn.o_proj.weight", "model.layers.{}.attn.o_proj.weight"},
       {R::AttnSubNorm, true, false, true, true, "blk.{}.attn_sub_norm.weight",
        "model.layers.{}.self_attn.attn_sub_norm.weight", "model.layers.{}.attn.sub_norm.weight"},
-      {R::FfnNorm, true, false, true, false, "blk.{}.ffn_norm.weight", "model.layers.{}.post_attention_layernorm.weight",
-       "model.layers.{}.post_attention_layernorm.weight"},
+      {R::FfnNorm, true, false, true, false, "blk.{}.ffn_norm.weight",
+       "model.layers.{}.post_attention_layernorm.weight", "model.layers.{}.post_attention_layernorm.weight"},
       {R::FfnGate, true, true, false, false, "blk.{}.ffn_gate.weight", "model.layers.{}.mlp.gate_proj.weight",
        "model.layers.{}.mlp.gate_proj.weight"},
       {R::FfnUp, true, true, false, false, "blk.{}.ffn_up.weight", "model.layers.{}.mlp.up_proj.weight",
        "model.layers.{}.mlp.up_proj.weight"},
       {R::FfnDown, true, true, false, false, "blk.{}.ffn_down.weight", "model.layers.{}.mlp.down_proj.weight",
        "model.layers.{}.mlp.down_proj.weight"},
-      {R::FfnSubNorm, true, false, true, true, "blk.{}.ffn_sub_norm.weight", "model.layers.{}.mlp.ffn_sub_norm.weight",
-       "model.layers.{}.mlp.sub_norm.weight"},
+      {R::FfnSubNorm, true, false, true, true, "blk.{}.ffn_sub_norm.weight",
+       "model.layers.{}.mlp.ffn_sub_norm.weight", "model.layers.{}.mlp.sub_norm.weight"},
   };
   return kNames;
 }
@@ -132,7 +138,8 @@ std::optional<TensorId> parse_tensor_name(std::string_view name, NameScheme sche
     if (name.size() <= pre.size() + post.size() || !name.starts_with(pre) || !name.ends_with(post)) continue;
     const std::string_view idx = name.substr(pre.size(), name.size() - pre.size() - post.size());
     // Digits only, no leading zero, at most 6 of them: "blk.01." is not layer 1, and no index can overflow.
-    if (idx.size() > 6 || idx.find_first_not_of("0123456789") != std::string_view::npos || (idx.size() > 1 && idx[0] == '0'))
+    if (idx.size() > 6 || idx.find_first_not_of("0123456789") != std::string_view::npos ||
+        (idx.size() > 1 && idx[0] == '0'))
       continue;
     return TensorId{n.role, std::stoi(std::string(idx))};
   }
@@ -177,7 +184,9 @@ RopeStyle file_rope_style(const ModelFile& f, const ArchDescriptor& arch) {
   return arch.gguf_rope;
 }
 
-const char* rope_style_name(RopeStyle s) { return s == RopeStyle::RotateHalf ? "rotate_half" : "interleaved"; }
+const char* rope_style_name(RopeStyle s) {
+  return s == RopeStyle::RotateHalf ? "rotate_half" : "interleaved";
+}
 
 void rename_arch(ModelFile& f, const ArchDescriptor& to) {
   const std::string from = f.get_string("general.architecture");

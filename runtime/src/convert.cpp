@@ -21,7 +21,8 @@ namespace {
 size_t layer_heads(const ModelFile& f, const std::string& name) {
   const std::string arch = f.get_string("general.architecture");
   const int64_t n_head = f.get_int(arch + ".attention.head_count", 0);
-  if (const auto id = parse_tensor_name(name); id && id->role == TensorRole::AttnK) return size_t(f.get_int(arch + ".attention.head_count_kv", n_head));
+  if (const auto id = parse_tensor_name(name); id && id->role == TensorRole::AttnK)
+    return size_t(f.get_int(arch + ".attention.head_count_kv", n_head));
   return size_t(n_head);
 }
 
@@ -45,7 +46,8 @@ std::pair<float, bool> ternarize(float* w, size_t n, float recorded) {
 
 }  // namespace
 
-void permute_qk_row_bytes(uint8_t* rows, size_t row_bytes, size_t n_head, size_t head_dim, RopeStyle from, RopeStyle to) {
+void permute_qk_row_bytes(uint8_t* rows, size_t row_bytes, size_t n_head, size_t head_dim, RopeStyle from,
+                          RopeStyle to) {
   if (from == to) return;
   std::vector<uint8_t> head(head_dim * row_bytes);
   const size_t half = head_dim / 2;
@@ -66,11 +68,14 @@ void permute_qk_rows(float* rows, size_t k, size_t n_head, size_t head_dim, Rope
   permute_qk_row_bytes(reinterpret_cast<uint8_t*>(rows), k * sizeof(float), n_head, head_dim, from, to);
 }
 
-std::pair<std::vector<int8_t>, float> ternary_codes(const ModelFile& f, const TensorInfo& t, const std::string& hint) {
+std::pair<std::vector<int8_t>, float> ternary_codes(const ModelFile& f, const TensorInfo& t,
+                                                    const std::string& hint) {
   std::vector<float> w = dequantize_tensor(t);
   float scale = 0;
-  if (dtype_tensor_scaled(t.type)) scale = tensor_scale(t.type, t.data, t.ne[0], t.n_rows());
-  else if (const auto* m = f.get(kTernaryScaleKeyPrefix + t.name)) scale = float(m->as_float());
+  if (dtype_tensor_scaled(t.type))
+    scale = tensor_scale(t.type, t.data, t.ne[0], t.n_rows());
+  else if (const auto* m = f.get(kTernaryScaleKeyPrefix + t.name))
+    scale = float(m->as_float());
   else
     for (float x : w) scale = std::max(scale, std::fabs(x));
   std::vector<int8_t> codes(w.size());
@@ -79,8 +84,9 @@ std::pair<std::vector<int8_t>, float> ternary_codes(const ModelFile& f, const Te
   for (size_t i = 0; i < w.size(); ++i) {
     const float c = scale > 0 ? std::nearbyint(w[i] / scale) : 0.0f;
     if (!(std::fabs(c) <= 1 && std::fabs(w[i] - c * scale) <= tolerance))
-      throw Error(f.path + ": tensor " + t.name + " is not ternary with one scale (value " + std::to_string(w[i]) +
-                  " at " + std::to_string(i) + ", scale " + std::to_string(scale) + ")" + (hint.empty() ? "" : "; " + hint));
+      throw Error(f.path + ": tensor " + t.name + " is not ternary with one scale (value " +
+                  std::to_string(w[i]) + " at " + std::to_string(i) + ", scale " + std::to_string(scale) +
+                  ")" + (hint.empty() ? "" : "; " + hint));
     codes[i] = int8_t(c);
   }
   return {std::move(codes), scale};
@@ -95,8 +101,8 @@ ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {
   // Write the architecture whose graph the peers run for this model, with its q/k row order.
   const ArchDescriptor* arch = find_arch(src.get_string("general.architecture"));
   if (!arch)
-    throw Error(src.path + ": unsupported architecture '" + src.get_string("general.architecture") + "' (supported: " +
-                supported_arch_names() + ")");
+    throw Error(src.path + ": unsupported architecture '" + src.get_string("general.architecture") +
+                "' (supported: " + supported_arch_names() + ")");
   const RopeStyle from = file_rope_style(src, *arch);
   const ArchDescriptor& target = arch_for_graph(arch->bitlinear, file_ffn_activation(src, *arch));
   rename_arch(out, target);
@@ -109,13 +115,17 @@ ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {
     TensorInfo o = t;
     // BitNet's embeddings stay F32, as bitnet.cpp's converter keeps them: its trained models are sensitive
     // enough that F16 embeddings flip greedy tokens.
-    const bool to_f32 = is_norm_tensor(t.name) || t.ne.size() < 2 ||
-                        (target.bitlinear && t.name == tensor_name({TensorRole::TokenEmbd}) && t.type == DType::F32);
+    const bool to_f32 =
+        is_norm_tensor(t.name) || t.ne.size() < 2 ||
+        (target.bitlinear && t.name == tensor_name({TensorRole::TokenEmbd}) && t.type == DType::F32);
     const DType want = to_f32 ? DType::F32 : DType::F16;
     const auto id = parse_tensor_name(t.name);
-    const bool qk = from != target.gguf_rope && id && (id->role == TensorRole::AttnQ || id->role == TensorRole::AttnK);
-    if (dtype_tensor_scaled(t.type) && want == DType::F16)  // F16 rounds the scale; keep it exact for quantize
-      out.meta[kTernaryScaleKeyPrefix + t.name] = MetaValue::f32(tensor_scale(t.type, t.data, t.ne[0], t.n_rows()));
+    const bool qk =
+        from != target.gguf_rope && id && (id->role == TensorRole::AttnQ || id->role == TensorRole::AttnK);
+    if (dtype_tensor_scaled(t.type) &&
+        want == DType::F16)  // F16 rounds the scale; keep it exact for quantize
+      out.meta[kTernaryScaleKeyPrefix + t.name] =
+          MetaValue::f32(tensor_scale(t.type, t.data, t.ne[0], t.n_rows()));
     if (t.type != want || qk) {
       std::vector<float> v = dequantize_tensor(t);
       if (qk) {
@@ -139,10 +149,12 @@ ModelFile to_clean_f16(const ModelFile& src, const ProgressFn& progress) {
   return out;
 }
 
-ModelFile quantize_ternary(const ModelFile& src, DType type, const std::function<bool(const std::string&)>& exclude,
-                           QuantizeReport* report, const ProgressFn& progress) {
+ModelFile quantize_ternary(const ModelFile& src, DType type,
+                           const std::function<bool(const std::string&)>& exclude, QuantizeReport* report,
+                           const ProgressFn& progress) {
   const auto* traits = dtype_traits(type);
-  if (!traits || !traits->ternary) throw Error(std::string("quantize: ") + dtype_name(type) + " is not a ternary type");
+  if (!traits || !traits->ternary)
+    throw Error(std::string("quantize: ") + dtype_name(type) + " is not a ternary type");
   ModelFile out;
   out.path = src.path;
   out.format = src.format;
@@ -190,18 +202,30 @@ ModelFile quantize_ternary(const ModelFile& src, DType type, const std::function
 
 int llama_file_type(DType t) {
   switch (t) {
-    case DType::F32: return 0;
-    case DType::F16: return 1;
-    case DType::Q4_0: return 2;
-    case DType::Q4_1: return 3;
-    case DType::Q8_0: return 7;
-    case DType::BF16: return 32;
-    case DType::TQ1_0: return 36;
-    case DType::TQ2_0: return 37;
-    case DType::I2_S: return 40;  // bitnet.cpp's LLAMA_FTYPE_MOSTLY_I2_S
-    case DType::TL2: return 1002;  // no llama.cpp file type; tern's own, like the tensor type id
-    case DType::TL1: return 1001;
-    case DType::Q4_ZP: return 1003;
+    case DType::F32:
+      return 0;
+    case DType::F16:
+      return 1;
+    case DType::Q4_0:
+      return 2;
+    case DType::Q4_1:
+      return 3;
+    case DType::Q8_0:
+      return 7;
+    case DType::BF16:
+      return 32;
+    case DType::TQ1_0:
+      return 36;
+    case DType::TQ2_0:
+      return 37;
+    case DType::I2_S:
+      return 40;  // bitnet.cpp's LLAMA_FTYPE_MOSTLY_I2_S
+    case DType::TL2:
+      return 1002;  // no llama.cpp file type; tern's own, like the tensor type id
+    case DType::TL1:
+      return 1001;
+    case DType::Q4_ZP:
+      return 1003;
   }
   return -1;
 }

@@ -30,10 +30,14 @@ inline uint16_t load_u16(const uint8_t* p) {
   std::memcpy(&v, p, 2);
   return v;
 }
-inline void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+inline void store_u16(uint8_t* p, uint16_t v) {
+  std::memcpy(p, &v, 2);
+}
 
 // A weight relative to its tensor scale (given as 1 / scale), rounded to {-1, 0, 1}: I2_S, TL1 and TL2 alike.
-inline int8_t to_trit(float x, float inv_scale) { return int8_t(std::clamp(std::lround(x * inv_scale), -1L, 1L)); }
+inline int8_t to_trit(float x, float inv_scale) {
+  return int8_t(std::clamp(std::lround(x * inv_scale), -1L, 1L));
+}
 
 constexpr uint8_t kPow3[6] = {1, 3, 9, 27, 81, 243};
 
@@ -47,13 +51,17 @@ inline int tq1_trit(uint8_t packed, int n) {
 }  // namespace
 
 static_assert(std::size(kTraits) == kDTypeCount);
-static_assert([] {
-  for (size_t i = 0; i < kDTypeCount; ++i)
-    if (dtype_index(kTraits[i].type) != i) return false;
-  return true;
-}(), "dtype_index must follow kTraits' order");
+static_assert(
+    [] {
+      for (size_t i = 0; i < kDTypeCount; ++i)
+        if (dtype_index(kTraits[i].type) != i) return false;
+      return true;
+    }(),
+    "dtype_index must follow kTraits' order");
 
-std::span<const DTypeTraits> all_dtypes() { return kTraits; }
+std::span<const DTypeTraits> all_dtypes() {
+  return kTraits;
+}
 
 std::span<const DType> kv_cache_types() {
   static constexpr DType kTypes[] = {DType::F32, DType::F16, DType::Q8_0};
@@ -73,15 +81,19 @@ std::optional<DType> dtype_from_id(uint32_t id) {
 }
 
 std::string unknown_dtype_description(uint32_t id) {
-  // bitnet.cpp's lookup-table types reuse ids GGML later gave other types; both layouts are generated per model
-  // shape from bitnet.cpp's kernel configuration, which the file does not carry (docs/tl1.md, docs/tl2.md).
+  // bitnet.cpp's lookup-table types reuse ids GGML later gave other types; both layouts are generated per
+  // model shape from bitnet.cpp's kernel configuration, which the file does not carry (docs/tl1.md,
+  // docs/tl2.md).
   if (id == 38 || id == 39)
     return "type id " + std::to_string(id) + " (bitnet.cpp's " + (id == 38 ? "TL1" : "TL2") +
            (id == 39 ? ", or GGML's MXFP4" : "") +
-           "), which tern cannot read: bitnet.cpp lays it out for its own per-model kernels; convert the model "
-           "to I2_S (bitnet.cpp) or use tern quantize --type " + (id == 38 ? "tl1" : "tl2");
+           "), which tern cannot read: bitnet.cpp lays it out for its own per-model kernels; convert the "
+           "model "
+           "to I2_S (bitnet.cpp) or use tern quantize --type " +
+           (id == 38 ? "tl1" : "tl2");
   std::string known;
-  for (const auto& tr : kTraits) known += (known.empty() ? "" : ", ") + std::string(tr.name) + "=" + std::to_string(uint32_t(tr.type));
+  for (const auto& tr : kTraits)
+    known += (known.empty() ? "" : ", ") + std::string(tr.name) + "=" + std::to_string(uint32_t(tr.type));
   return "unknown dtype id " + std::to_string(id) + " (tern reads " + known + ")";
 }
 
@@ -115,7 +127,9 @@ size_t dtype_row_offset(DType t, size_t n_per_row, size_t row) {
   return t == DType::I2_S ? row * n_per_row / 4 : row * dtype_row_bytes(t, n_per_row);
 }
 
-bool dtype_tensor_scaled(DType t) { return t == DType::I2_S || dtype_tiled(t); }
+bool dtype_tensor_scaled(DType t) {
+  return t == DType::I2_S || dtype_tiled(t);
+}
 
 size_t dtype_tensor_bytes(DType t, size_t n_per_row, size_t n_rows) {
   if (t == DType::I2_S) return n_per_row * n_rows / 4 + 32;
@@ -124,14 +138,13 @@ size_t dtype_tensor_bytes(DType t, size_t n_per_row, size_t n_rows) {
   return dtype_row_bytes(t, n_per_row) * n_rows;
 }
 
-
 uint16_t fp32_to_fp16(float f) {
   uint32_t x;
   std::memcpy(&x, &f, 4);
   const uint32_t sign = (x >> 16) & 0x8000;
   const uint32_t absx = x & 0x7fffffff;
   if (absx >= 0x7f800000) return uint16_t(sign | 0x7c00 | (absx > 0x7f800000 ? 0x200 : 0));  // inf / nan
-  if (absx >= 0x477ff000) return uint16_t(sign | 0x7c00);                                      // overflow
+  if (absx >= 0x477ff000) return uint16_t(sign | 0x7c00);                                    // overflow
   if (absx < 0x38800000) {  // subnormal or zero in half precision
     if (absx < 0x33000000) return uint16_t(sign);
     const uint32_t e = absx >> 23;
@@ -329,7 +342,8 @@ void quantize_row(DType t, const float* x, void* row_v, size_t n, float tensor_s
         for (int j = 0; j < 64; j += 32)
           for (int m = 0; m < 32; ++m) {
             uint8_t q = 0;
-            for (int l = 0; l < 4; ++l) q |= uint8_t((std::lround(x[j * 4 + l * 32 + m] * id) + 1) << (2 * l));
+            for (int l = 0; l < 4; ++l)
+              q |= uint8_t((std::lround(x[j * 4 + l * 32 + m] * id) + 1) << (2 * l));
             row[j + m] = q;
           }
         store_u16(row + 64, fp32_to_fp16(amax));

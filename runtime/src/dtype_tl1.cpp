@@ -8,7 +8,9 @@
 namespace tern {
 namespace {
 
-inline int8_t trit_at(const int8_t* row, size_t k, size_t col) { return col < k ? row[col] : 0; }
+inline int8_t trit_at(const int8_t* row, size_t k, size_t col) {
+  return col < k ? row[col] : 0;
+}
 
 // The index of pair p (columns 2p, 2p + 1) of `row`: 3 (w0 + 1) + (w1 + 1), in [0, 9); 4 is two zeros.
 inline uint8_t pair_index(const int8_t* row, size_t k, size_t p) {
@@ -17,9 +19,13 @@ inline uint8_t pair_index(const int8_t* row, size_t k, size_t p) {
 
 }  // namespace
 
-size_t tl1_pair_bytes(size_t k) { return (k + 3) / 4; }
+size_t tl1_pair_bytes(size_t k) {
+  return (k + 3) / 4;
+}
 
-size_t tl1_tile_bytes(size_t k) { return kTL1TileRows * tl1_pair_bytes(k); }
+size_t tl1_tile_bytes(size_t k) {
+  return kTL1TileRows * tl1_pair_bytes(k);
+}
 
 void tl1_pack(const int8_t* trits, size_t k, size_t n, uint8_t* out) {
   const size_t pair_bytes = tl1_pair_bytes(k), tile_bytes = tl1_tile_bytes(k);

@@ -1,6 +1,6 @@
 // TL2 packing (docs/tl2.md). The layout serves the lookup kernels: a 32-byte load holds the 4-bit indices of
-// 32 rows for two groups (one per 128-bit lane, so each lane's vpshufb uses its own group's table), and one sign
-// byte holds the sign bits of two rows for four group pairs, so a shift moves any of them to bit 7.
+// 32 rows for two groups (one per 128-bit lane, so each lane's vpshufb uses its own group's table), and one
+// sign byte holds the sign bits of two rows for four group pairs, so a shift moves any of them to bit 7.
 #include <algorithm>
 #include <cstring>
 
@@ -9,11 +9,14 @@
 namespace tern {
 namespace {
 
-inline int8_t trit_at(const int8_t* row, size_t k, size_t col) { return col < k ? row[col] : 0; }
+inline int8_t trit_at(const int8_t* row, size_t k, size_t col) {
+  return col < k ? row[col] : 0;
+}
 
 // (index, sign) of the group starting at column 3g of `row`.
 inline void encode_group(const int8_t* row, size_t k, size_t g, uint8_t& index, uint8_t& sign) {
-  const int c = 9 * (trit_at(row, k, 3 * g) + 1) + 3 * (trit_at(row, k, 3 * g + 1) + 1) + (trit_at(row, k, 3 * g + 2) + 1);
+  const int c = 9 * (trit_at(row, k, 3 * g) + 1) + 3 * (trit_at(row, k, 3 * g + 1) + 1) +
+                (trit_at(row, k, 3 * g + 2) + 1);
   sign = c > 13;
   index = uint8_t(sign ? 26 - c : c);
 }
@@ -25,7 +28,9 @@ size_t tl2_groups(size_t k) {
   return (g + kTL2SuperGroups - 1) / kTL2SuperGroups * kTL2SuperGroups;
 }
 
-size_t tl2_tile_bytes(size_t k) { return tl2_groups(k) / kTL2SuperGroups * kTL2SuperBytes; }
+size_t tl2_tile_bytes(size_t k) {
+  return tl2_groups(k) / kTL2SuperGroups * kTL2SuperBytes;
+}
 
 void tl2_pack(const int8_t* trits, size_t k, size_t n, uint8_t* out) {
   const size_t tile_bytes = tl2_tile_bytes(k), n_super = tl2_groups(k) / kTL2SuperGroups;

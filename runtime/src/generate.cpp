@@ -11,8 +11,8 @@ namespace tern {
 void check_tokenizer_matches(const Tokenizer& tokenizer, const Model& model, const std::string& model_path) {
   const size_t n_tok = tokenizer.n_vocab(), n_rows = model.hparams().n_vocab;
   if (n_tok != n_rows)
-    throw Error(model_path + ": the tokenizer has " + std::to_string(n_tok) + " tokens but the model's embedding has " +
-                std::to_string(n_rows) + " rows");
+    throw Error(model_path + ": the tokenizer has " + std::to_string(n_tok) +
+                " tokens but the model's embedding has " + std::to_string(n_rows) + " rows");
 }
 
 GreedyResult generate_greedy(const Model& model, const Tokenizer& tokenizer, const std::string& prompt,

@@ -23,11 +23,13 @@ std::string find_non_finite(const ModelFile& f) {
   for (const auto& t : f.tensors) {
     if (dtype_tensor_scaled(t.type)) {
       const float s = tensor_scale(t.type, t.data, t.ne[0], t.n_rows());
-      if (!std::isfinite(s)) return "tensor " + t.name + ": its " + dtype_name(t.type) + " scale is not finite";
+      if (!std::isfinite(s))
+        return "tensor " + t.name + ": its " + dtype_name(t.type) + " scale is not finite";
     }
     const TensorStats s = tensor_stats(t);
     if (s.nan || s.inf)
-      return "tensor " + t.name + ": " + std::to_string(s.nan) + " NaN and " + std::to_string(s.inf) + " Inf values";
+      return "tensor " + t.name + ": " + std::to_string(s.nan) + " NaN and " + std::to_string(s.inf) +
+             " Inf values";
   }
   return "";
 }
@@ -44,8 +46,14 @@ TensorStats tensor_stats(const TensorInfo& t) {
   for (size_t r = 0; r < t.n_rows(); ++r) {
     dequantize_rows(t.type, t.data, K, t.n_rows(), r, 1, row.data());
     for (float v : row) {
-      if (std::isnan(v)) { ++s.nan; continue; }
-      if (std::isinf(v)) { ++s.inf; continue; }
+      if (std::isnan(v)) {
+        ++s.nan;
+        continue;
+      }
+      if (std::isinf(v)) {
+        ++s.inf;
+        continue;
+      }
       ++s.n;
       sum += v;
       sq += double(v) * v;
@@ -72,11 +80,13 @@ float norm_correction_factor() {
   if (!v || !*v) return 1.0f;
   char* end = nullptr;
   const float f = std::strtof(v, &end);
-  if (*end || !std::isfinite(f) || f <= 0) throw Error(std::string("TERN_FIX_LN_SCALE='") + v + "' is not a positive number");
+  if (*end || !std::isfinite(f) || f <= 0)
+    throw Error(std::string("TERN_FIX_LN_SCALE='") + v + "' is not a positive number");
   return f;
 }
 
-std::vector<NormCheck> check_norms(const ModelFile& f, double lo, double hi, bool enforce_range, float correction) {
+std::vector<NormCheck> check_norms(const ModelFile& f, double lo, double hi, bool enforce_range,
+                                   float correction) {
   std::vector<NormCheck> out;
   for (const auto& t : f.tensors) {
     if (!is_norm_tensor(t.name)) continue;
@@ -119,7 +129,8 @@ std::vector<ProjectionCheck> check_projections(const ModelFile& f, double ratio_
 
 std::filesystem::path WordList::default_path() {
   std::error_code ec;
-  for (const char* p : {"/usr/share/dict/american-english", "/usr/share/dict/words", "/usr/share/dict/british-english"})
+  for (const char* p :
+       {"/usr/share/dict/american-english", "/usr/share/dict/words", "/usr/share/dict/british-english"})
     if (std::filesystem::exists(p, ec)) return p;
   return {};
 }
@@ -127,7 +138,8 @@ std::filesystem::path WordList::default_path() {
 WordList WordList::load(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (path.empty() || !in)
-    throw Error((path.empty() ? std::string("no English word list found") : path.string() + ": cannot open word list") +
+    throw Error((path.empty() ? std::string("no English word list found")
+                              : path.string() + ": cannot open word list") +
                 " (install Debian's wamerican, or pass --words FILE)");
   WordList w;
   std::string line;
@@ -138,7 +150,8 @@ WordList WordList::load(const std::filesystem::path& path) {
     if (line.ends_with("'s")) continue;
     w.words_.insert(line);
   }
-  if (w.words_.size() < 1000) throw Error(path.string() + ": not a word list (" + std::to_string(w.words_.size()) + " words)");
+  if (w.words_.size() < 1000)
+    throw Error(path.string() + ": not a word list (" + std::to_string(w.words_.size()) + " words)");
   return w;
 }
 
@@ -157,11 +170,14 @@ TextJudgement judge_words(const WordList& list, const std::string& text) {
     word.clear();
   };
   for (unsigned char ch : text) {
-    if (std::isalpha(ch)) word += char(std::tolower(ch));
-    else if (ch == '\'' && !word.empty()) word += '\'';
+    if (std::isalpha(ch))
+      word += char(std::tolower(ch));
+    else if (ch == '\'' && !word.empty())
+      word += '\'';
     else if (ch >= 0x80) {  // a non-ASCII byte inside a word makes it unknown rather than splitting it
       if (!word.empty()) word += '#';
-    } else flush();
+    } else
+      flush();
   }
   flush();
   return j;

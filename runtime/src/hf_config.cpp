@@ -1,4 +1,6 @@
 // config.json of a Hugging Face checkpoint from GGUF metadata, through the architecture descriptor's tables.
+#include "tern/hf_config.h"
+
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -6,7 +8,6 @@
 
 #include "tern/arch.h"
 #include "tern/error.h"
-#include "tern/hf_config.h"
 #include "tern/tokenizer.h"
 
 using nlohmann::json;
@@ -66,8 +67,8 @@ std::string hf_config_json(const ModelFile& f, const std::string& bitnet_mode,
   return c.dump(2) + "\n";
 }
 
-HfConfig read_hf_config(const nlohmann::json& cfg, const std::string& config_path, std::map<std::string, MetaValue>& meta,
-                        const std::string& default_name) {
+HfConfig read_hf_config(const nlohmann::json& cfg, const std::string& config_path,
+                        std::map<std::string, MetaValue>& meta, const std::string& default_name) {
   std::string arch_name;
   if (cfg.contains("architectures")) {
     const auto& list = cfg["architectures"];
@@ -75,8 +76,11 @@ HfConfig read_hf_config(const nlohmann::json& cfg, const std::string& config_pat
       throw Error(config_path + ": architectures must be a non-empty array of strings");
     arch_name = list.back().get<std::string>();
   }
-  const std::string model_type = cfg.contains("model_type") && cfg["model_type"].is_string() ? cfg["model_type"].get<std::string>() : "";
-  const std::string act_name = cfg.contains("hidden_act") && cfg["hidden_act"].is_string() ? cfg["hidden_act"].get<std::string>() : "silu";
+  const std::string model_type =
+      cfg.contains("model_type") && cfg["model_type"].is_string() ? cfg["model_type"].get<std::string>() : "";
+  const std::string act_name = cfg.contains("hidden_act") && cfg["hidden_act"].is_string()
+                                   ? cfg["hidden_act"].get<std::string>()
+                                   : "silu";
   if (act_name != "silu" && act_name != "relu2")
     throw Error(config_path + ": unsupported hidden_act '" + act_name + "' (silu or relu2)");
   const Activation act = act_name == "relu2" ? Activation::Relu2 : Activation::Silu;
@@ -100,25 +104,30 @@ HfConfig read_hf_config(const nlohmann::json& cfg, const std::string& config_pat
   }
   bool tied = true;
   if (cfg.contains("tie_word_embeddings")) {
-    if (!cfg["tie_word_embeddings"].is_boolean()) throw Error(config_path + ": tie_word_embeddings must be true or false");
+    if (!cfg["tie_word_embeddings"].is_boolean())
+      throw Error(config_path + ": tie_word_embeddings must be true or false");
     tied = cfg["tie_word_embeddings"].get<bool>();
   }
   auto num = [&](const char* key) -> int64_t {
-    if (!cfg[key].is_number_integer() || cfg[key].get<int64_t>() <= 0 || cfg[key].get<int64_t>() > (int64_t(1) << 24))
-      throw Error(config_path + ": invalid " + key + " " + cfg[key].dump() + " (a positive integer up to 2^24)");
+    if (!cfg[key].is_number_integer() || cfg[key].get<int64_t>() <= 0 ||
+        cfg[key].get<int64_t>() > (int64_t(1) << 24))
+      throw Error(config_path + ": invalid " + key + " " + cfg[key].dump() +
+                  " (a positive integer up to 2^24)");
     return cfg[key].get<int64_t>();
   };
   auto real = [&](const char* key) -> float {
     if (!cfg[key].is_number()) throw Error(config_path + ": " + key + " must be a number");
     const double v = cfg[key].get<double>();
-    if (!std::isfinite(v) || v < 0 || v > 1e30) throw Error(config_path + ": " + key + " = " + cfg[key].dump() + " is out of range");
+    if (!std::isfinite(v) || v < 0 || v > 1e30)
+      throw Error(config_path + ": " + key + " = " + cfg[key].dump() + " is out of range");
     return float(v);
   };
   const std::string a = arch + ".";
   auto& m = meta;
   m["general.architecture"] = MetaValue::str(arch);
   // transformers records the name the model was loaded from; tern's writer puts general.name there.
-  const bool named = cfg.contains("_name_or_path") && cfg["_name_or_path"].is_string() && !cfg["_name_or_path"].get<std::string>().empty();
+  const bool named = cfg.contains("_name_or_path") && cfg["_name_or_path"].is_string() &&
+                     !cfg["_name_or_path"].get<std::string>().empty();
   m["general.name"] = MetaValue::str(named ? cfg["_name_or_path"].get<std::string>() : default_name);
   for (const auto& h : hparam_namings()) {
     const std::string key = a + h.gguf;
@@ -146,22 +155,27 @@ nlohmann::json read_json_object(const std::filesystem::path& p) {
   } catch (const json::exception& e) {
     throw Error(p.string() + ": invalid JSON: " + e.what());
   }
-  if (!j.is_object()) throw Error(p.string() + ": expected a JSON object, found " + std::string(j.type_name()));
+  if (!j.is_object())
+    throw Error(p.string() + ": expected a JSON object, found " + std::string(j.type_name()));
   return j;
 }
 
-void read_hf_tokenizer(const std::filesystem::path& dir, const nlohmann::json& cfg, std::map<std::string, MetaValue>& meta) {
+void read_hf_tokenizer(const std::filesystem::path& dir, const nlohmann::json& cfg,
+                       std::map<std::string, MetaValue>& meta) {
   std::error_code ec;
   // A SentencePiece model ships tokenizer.model (its exact scores) and often a tokenizer.json too: the
   // former wins; a BPE model has only tokenizer.json.
   for (const char* tok : {"tokenizer.model", "tokenizer.json"}) {
     if (!std::filesystem::exists(dir / tok, ec)) continue;
     Vocab vocab = Tokenizer::from_file(dir / tok)->vocab();
-    if (cfg.contains("bos_token_id") && cfg["bos_token_id"].is_number_integer()) vocab.bos = cfg["bos_token_id"].get<int32_t>();
-    if (cfg.contains("eos_token_id") && cfg["eos_token_id"].is_number_integer()) vocab.eos = cfg["eos_token_id"].get<int32_t>();
+    if (cfg.contains("bos_token_id") && cfg["bos_token_id"].is_number_integer())
+      vocab.bos = cfg["bos_token_id"].get<int32_t>();
+    if (cfg.contains("eos_token_id") && cfg["eos_token_id"].is_number_integer())
+      vocab.eos = cfg["eos_token_id"].get<int32_t>();
     if (std::filesystem::exists(dir / "tokenizer_config.json", ec)) {
       const json tc = read_json_object(dir / "tokenizer_config.json");
-      if (tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean()) vocab.add_bos = tc["add_bos_token"].get<bool>();
+      if (tc.contains("add_bos_token") && tc["add_bos_token"].is_boolean())
+        vocab.add_bos = tc["add_bos_token"].get<bool>();
       // The chat template travels with the model under GGUF's key, as llama.cpp's converter writes it.
       if (tc.contains("chat_template") && tc["chat_template"].is_string())
         meta["tokenizer.chat_template"] = MetaValue::str(tc["chat_template"].get<std::string>());

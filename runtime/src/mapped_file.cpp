@@ -45,10 +45,12 @@ MappedFile::~MappedFile() {
 }
 
 void check_disjoint(std::vector<ByteRange> ranges, const std::string& where) {
-  std::sort(ranges.begin(), ranges.end(), [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
+  std::sort(ranges.begin(), ranges.end(),
+            [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].offset - ranges[i - 1].offset < ranges[i - 1].size)
-      throw Error(where + ": tensors " + ranges[i - 1].name + " and " + ranges[i].name + " overlap in the data section");
+      throw Error(where + ": tensors " + ranges[i - 1].name + " and " + ranges[i].name +
+                  " overlap in the data section");
 }
 
 void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {

@@ -9,16 +9,23 @@
 namespace tern {
 
 const char* meta_type_name(MetaType t) {
-  static const char* names[] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array",
-                                "u64", "i64", "f64"};
+  static const char* names[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
+                                "bool", "string", "array", "u64", "i64", "f64"};
   const auto i = uint32_t(t);
   return i < 13 ? names[i] : "unknown";
 }
 
 bool MetaValue::is_int() const {
   switch (type) {
-    case MetaType::U8: case MetaType::I8: case MetaType::U16: case MetaType::I16: case MetaType::U32:
-    case MetaType::I32: case MetaType::U64: case MetaType::I64: case MetaType::BOOL:
+    case MetaType::U8:
+    case MetaType::I8:
+    case MetaType::U16:
+    case MetaType::I16:
+    case MetaType::U32:
+    case MetaType::I32:
+    case MetaType::U64:
+    case MetaType::I64:
+    case MetaType::BOOL:
       return true;
     default:
       return false;
@@ -30,7 +37,8 @@ static bool is_signed(MetaType t) {
 }
 
 int64_t MetaValue::as_int() const {
-  if (!is_int()) throw Error(std::string("metadata value of type ") + meta_type_name(type) + " is not an integer");
+  if (!is_int())
+    throw Error(std::string("metadata value of type ") + meta_type_name(type) + " is not an integer");
   return is_signed(type) ? i : int64_t(u);
 }
 
@@ -49,7 +57,8 @@ std::string MetaValue::to_string(size_t max_array) const {
     os << f;
   } else if (type == MetaType::ARRAY) {
     os << "[" << meta_type_name(elem) << " x " << arr.size() << "] [";
-    for (size_t k = 0; k < arr.size() && k < max_array; ++k) os << (k ? ", " : "") << arr[k].to_string(max_array);
+    for (size_t k = 0; k < arr.size() && k < max_array; ++k)
+      os << (k ? ", " : "") << arr[k].to_string(max_array);
     if (arr.size() > max_array) os << ", ...";
     os << "]";
   } else {
@@ -61,10 +70,15 @@ std::string MetaValue::to_string(size_t max_array) const {
 bool MetaValue::operator==(const MetaValue& o) const {
   if (type != o.type) return false;
   switch (type) {
-    case MetaType::STRING: return s == o.s;
-    case MetaType::F32: case MetaType::F64: return f == o.f;
-    case MetaType::ARRAY: return elem == o.elem && arr == o.arr;
-    default: return as_int() == o.as_int();
+    case MetaType::STRING:
+      return s == o.s;
+    case MetaType::F32:
+    case MetaType::F64:
+      return f == o.f;
+    case MetaType::ARRAY:
+      return elem == o.elem && arr == o.arr;
+    default:
+      return as_int() == o.as_int();
   }
 }
 

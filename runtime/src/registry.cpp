@@ -45,7 +45,9 @@ Registry& Registry::instance() {
   return r;
 }
 
-Registry::Registry() { rescan(); }
+Registry::Registry() {
+  rescan();
+}
 
 std::vector<fs::path> Registry::search_path() const {
   std::vector<fs::path> dirs;
@@ -85,8 +87,8 @@ void Registry::rescan() {
     // The same plugin name found twice (e.g. TERN_PLUGIN_PATH and the build tree): the first one wins.
     auto loaded = std::make_shared<Loaded>();
     try {
-      // RTLD_NODELETE: a plugin's dependencies (libgomp under oneDNN) keep process-lifetime state that would be
-      // unmapped, and reported as leaked by LeakSanitizer, if the plugin were unloaded at exit.
+      // RTLD_NODELETE: a plugin's dependencies (libgomp under oneDNN) keep process-lifetime state that would
+      // be unmapped, and reported as leaked by LeakSanitizer, if the plugin were unloaded at exit.
       loaded->lib.load(boost::dll::fs::path(file.string()),
                        boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local |
                            static_cast<boost::dll::load_mode::type>(RTLD_NODELETE));
@@ -164,7 +166,8 @@ std::shared_ptr<Backend> Registry::backend(const std::string& name, std::string*
   }
   const Loaded* best = nullptr;
   for (const auto& l : loaded_)
-    if (l->backend && (!best || records_[l->record].priority > records_[best->record].priority)) best = l.get();
+    if (l->backend && (!best || records_[l->record].priority > records_[best->record].priority))
+      best = l.get();
   if (!best) {
     std::string dirs;
     for (const auto& d : search_path()) dirs += (dirs.empty() ? "" : ", ") + d.string();

@@ -71,7 +71,8 @@ ModelFile make_synthetic_model(const SyntheticSpec& s, DType weight_type, DType 
       s.n_head % s.n_head_kv)
     throw Error("synthetic model: inconsistent dimensions");
   const ArchDescriptor* arch = find_arch(s.arch);
-  if (!arch) throw Error("synthetic model: unknown architecture '" + s.arch + "' (" + supported_arch_names() + ")");
+  if (!arch)
+    throw Error("synthetic model: unknown architecture '" + s.arch + "' (" + supported_arch_names() + ")");
   ModelFile f;
   f.path = "synthetic:" + s.name;
   f.format = "synthetic";

@@ -35,7 +35,8 @@ constexpr int kSpinIterations = 1 << 12;
 
 // A range is cut into chunks taken first come first served: on a shared machine one core is often slower, and
 // with one chunk per thread the other would wait for it. At least kMinChunksPerThread per thread; long ranges
-// (the LM head's 128k rows) get up to kMaxChunksPerThread, one per kChunkGrain items, so the last chunk is short.
+// (the LM head's 128k rows) get up to kMaxChunksPerThread, one per kChunkGrain items, so the last chunk is
+// short.
 constexpr size_t kMinChunksPerThread = 4, kMaxChunksPerThread = 32, kChunkGrain = 2048;
 
 size_t chunk_count(size_t n, size_t threads) {

@@ -43,10 +43,15 @@ Vocab read_sentencepiece(const fs::path& p) {
       while (!m.done()) {
         const uint64_t k = m.varint();
         const uint32_t f = uint32_t(k >> 3), w = uint32_t(k & 7);
-        if (f == 1 && w == 2) piece = std::string(m.bytes());
-        else if (f == 2 && w == 5) { const uint32_t bits = m.fixed32(); std::memcpy(&score, &bits, 4); }
-        else if (f == 3 && w == 0) type = int(m.varint());
-        else m.skip(w);
+        if (f == 1 && w == 2)
+          piece = std::string(m.bytes());
+        else if (f == 2 && w == 5) {
+          const uint32_t bits = m.fixed32();
+          std::memcpy(&score, &bits, 4);
+        } else if (f == 3 && w == 0)
+          type = int(m.varint());
+        else
+          m.skip(w);
       }
       v.tokens.push_back(piece);
       v.scores.push_back(score);
@@ -68,8 +73,10 @@ Vocab read_sentencepiece(const fs::path& p) {
       while (!m.done()) {
         const uint64_t k = m.varint();
         const uint32_t f = uint32_t(k >> 3), w = uint32_t(k & 7);
-        if (f == 3 && w == 0) v.add_space_prefix = m.varint() != 0;
-        else m.skip(w);
+        if (f == 3 && w == 0)
+          v.add_space_prefix = m.varint() != 0;
+        else
+          m.skip(w);
       }
     } else {
       top.skip(wire);
@@ -85,10 +92,11 @@ Vocab read_sentencepiece(const fs::path& p) {
 }
 
 // A tokenizer.json that is a SentencePiece vocabulary in Hugging Face's form (Llama 2, TinyLlama, Mistral):
-// U+2581 for spaces in the normalizer or a Metaspace pre-tokenizer, byte fallback. Read as GPT-2 byte-level BPE
-// it would tokenize every space and every byte wrongly.
+// U+2581 for spaces in the normalizer or a Metaspace pre-tokenizer, byte fallback. Read as GPT-2 byte-level
+// BPE it would tokenize every space and every byte wrongly.
 bool byte_fallback(const nlohmann::json& model) {
-  return model.contains("byte_fallback") && model["byte_fallback"].is_boolean() && model["byte_fallback"].get<bool>();
+  return model.contains("byte_fallback") && model["byte_fallback"].is_boolean() &&
+         model["byte_fallback"].get<bool>();
 }
 
 bool spm_style(const nlohmann::json& j) {
@@ -103,9 +111,9 @@ bool spm_style(const nlohmann::json& j) {
   return false;
 }
 
-// The SentencePiece form of such a vocabulary: a piece's score is minus the rank of the first merge that makes
-// it, so merging the best-scoring pair (SentencePiece's rule, tern's SPM tokenizer) applies the merges in
-// their listed order. <0xXX> pieces are bytes when the model falls back to them.
+// The SentencePiece form of such a vocabulary: a piece's score is minus the rank of the first merge that
+// makes it, so merging the best-scoring pair (SentencePiece's rule, tern's SPM tokenizer) applies the merges
+// in their listed order. <0xXX> pieces are bytes when the model falls back to them.
 Vocab spm_from_merges(Vocab v, const nlohmann::json& j, const std::string& path) {
   std::unordered_map<std::string, size_t> id;
   for (size_t i = 0; i < v.tokens.size(); ++i) id.emplace(v.tokens[i], i);
@@ -113,7 +121,8 @@ Vocab spm_from_merges(Vocab v, const nlohmann::json& j, const std::string& path)
   for (size_t rank = 0; rank < v.merges.size(); ++rank) {
     const std::string& m = v.merges[rank];
     const size_t sp = m.find(' ');
-    if (sp == std::string::npos) throw Error(path + ": merge '" + m + "' is not two tokens separated by a space");
+    if (sp == std::string::npos)
+      throw Error(path + ": merge '" + m + "' is not two tokens separated by a space");
     auto it = id.find(m.substr(0, sp) + m.substr(sp + 1));
     if (it == id.end() || scored[it->second]) continue;
     v.scores[it->second] = -float(rank);
@@ -139,9 +148,10 @@ Vocab spm_from_merges(Vocab v, const nlohmann::json& j, const std::string& path)
   }
   const std::string norm = j.contains("normalizer") ? j["normalizer"].dump() : "";
   const std::string pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"].dump() : "";
-  v.add_space_prefix = norm.find("Prepend") != std::string::npos ||
-                       (pre.find("Metaspace") != std::string::npos && pre.find("\"never\"") == std::string::npos &&
-                        pre.find("\"add_prefix_space\":false") == std::string::npos);
+  v.add_space_prefix =
+      norm.find("Prepend") != std::string::npos ||
+      (pre.find("Metaspace") != std::string::npos && pre.find("\"never\"") == std::string::npos &&
+       pre.find("\"add_prefix_space\":false") == std::string::npos);
   return v;
 }
 
@@ -160,7 +170,8 @@ Vocab read_tokenizer_json(const fs::path& p) {
   try {
     const auto& model = j.at("model");
     if (model.value("type", "") != "BPE")
-      throw Error(path + ": unsupported tokenizer model type '" + model.value("type", "") + "' (supported: BPE)");
+      throw Error(path + ": unsupported tokenizer model type '" + model.value("type", "") +
+                  "' (supported: BPE)");
     const auto& vocab = model.at("vocab");
     if (!vocab.is_object()) throw Error(path + ": model.vocab is not an object");
     // Ids are read as signed and bounded so that -5 or 10^12 is an error, not a wrapped or huge allocation.
@@ -168,9 +179,11 @@ Vocab read_tokenizer_json(const fs::path& p) {
     auto token_id = [&](const json& x) {
       // Integers only: nlohmann's conversion of a float such as 5e101 to an integer is undefined behaviour.
       if (!x.is_number_integer()) throw Error(path + ": token id " + x.dump() + " is not an integer");
-      const int64_t id = x.is_number_unsigned() && x.get<uint64_t>() > uint64_t(kMaxTokens) ? kMaxTokens : x.get<int64_t>();
+      const int64_t id =
+          x.is_number_unsigned() && x.get<uint64_t>() > uint64_t(kMaxTokens) ? kMaxTokens : x.get<int64_t>();
       if (id < 0 || id >= kMaxTokens)
-        throw Error(path + ": token id " + std::to_string(id) + " out of range (0 to " + std::to_string(kMaxTokens - 1) + ")");
+        throw Error(path + ": token id " + std::to_string(id) + " out of range (0 to " +
+                    std::to_string(kMaxTokens - 1) + ")");
       return size_t(id);
     };
     size_t n = vocab.size();
@@ -189,13 +202,17 @@ Vocab read_tokenizer_json(const fs::path& p) {
       v.types[id] = at.value("special", false) ? TokenType::Control : TokenType::UserDefined;
     }
     for (const auto& m : model.at("merges"))
-      v.merges.push_back(m.is_string() ? m.get<std::string>() : m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
+      v.merges.push_back(m.is_string() ? m.get<std::string>()
+                                       : m.at(0).get<std::string>() + " " + m.at(1).get<std::string>());
     v.scores.assign(n, 0.0f);
     // Pre-tokenizer: recognize the Llama 3 split regex and SmolLM's digit splitting; otherwise GPT-2.
     const std::string pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"].dump() : "";
-    if (pre.find("\\\\p{N}{1,3}") != std::string::npos) v.pre = "llama-bpe";
-    else if (pre.find("\"Digits\"") != std::string::npos) v.pre = "smollm";
-    else v.pre = "gpt-2";
+    if (pre.find("\\\\p{N}{1,3}") != std::string::npos)
+      v.pre = "llama-bpe";
+    else if (pre.find("\"Digits\"") != std::string::npos)
+      v.pre = "smollm";
+    else
+      v.pre = "gpt-2";
     // Post-processor templates that start with a special token mean "add BOS".
     if (j.contains("post_processor") && j["post_processor"].dump().find("SpecialToken") != std::string::npos)
       v.add_bos = true;
@@ -216,12 +233,15 @@ Vocab read_tokenizer_json(const fs::path& p) {
   if (fs::exists(cfg, ec)) {
     try {
       const json c = json::parse(read_file(cfg));
-      auto tok = [](const json& x) { return x.is_string() ? x.get<std::string>() : x.is_object() ? x.value("content", "") : ""; };
+      auto tok = [](const json& x) {
+        return x.is_string() ? x.get<std::string>() : x.is_object() ? x.value("content", "") : "";
+      };
       if (c.contains("bos_token")) bos_s = tok(c["bos_token"]);
       if (c.contains("eos_token")) eos_s = tok(c["eos_token"]);
       if (c.contains("unk_token")) unk_s = tok(c["unk_token"]);
       if (c.contains("pad_token")) pad_s = tok(c["pad_token"]);
-      if (c.contains("add_bos_token") && c["add_bos_token"].is_boolean()) v.add_bos = c["add_bos_token"].get<bool>();
+      if (c.contains("add_bos_token") && c["add_bos_token"].is_boolean())
+        v.add_bos = c["add_bos_token"].get<bool>();
     } catch (const json::exception& e) {
       throw Error(cfg.string() + ": invalid JSON: " + e.what());
     }
@@ -243,7 +263,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_file(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw Error(path.string() + ": tokenizer file not found");
   if (fs::is_directory(path, ec))
-    throw Error(path.string() + ": is a directory; give a tokenizer file (tokenizer.json, tokenizer.model or a GGUF)");
+    throw Error(path.string() +
+                ": is a directory; give a tokenizer file (tokenizer.json, tokenizer.model or a GGUF)");
   if (path.extension() == ".json") return std::make_unique<Tokenizer>(read_tokenizer_json(path));
   if (path.extension() == ".model") return std::make_unique<Tokenizer>(read_sentencepiece(path));
   auto mf = load_model_file(path);

@@ -17,7 +17,8 @@ struct CodepointRange {
 
 template <size_t N>
 bool in_ranges(const CodepointRange (&r)[N], uint32_t cp) {
-  auto it = std::upper_bound(std::begin(r), std::end(r), cp, [](uint32_t c, const CodepointRange& x) { return c < x.lo; });
+  auto it = std::upper_bound(std::begin(r), std::end(r), cp,
+                             [](uint32_t c, const CodepointRange& x) { return c < x.lo; });
   return it != std::begin(r) && cp <= (it - 1)->hi;
 }
 
@@ -28,8 +29,9 @@ struct Flags {
 };
 
 bool is_white_space(uint32_t c) {  // Unicode White_Space property
-  return (c >= 0x9 && c <= 0xD) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-         c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+  return (c >= 0x9 && c <= 0xD) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
 }
 
 Flags flags_of(uint32_t c) {
@@ -93,14 +95,17 @@ std::string codepoint_to_utf8(uint32_t cp) {
   return s;
 }
 
-size_t utf8_char_len(unsigned char c) { return c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1; }
+size_t utf8_char_len(unsigned char c) {
+  return c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+}
 
 namespace {
 
 // Splits cps into pieces by the GPT-2 regex
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // or, with llama3 = true, the Llama 3 regex
-//   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+//   ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 std::vector<size_t> split_words(const std::vector<uint32_t>& cps, bool llama3) {
   const size_t n = cps.size();
   auto cp = [&](size_t i) { return i < n ? cps[i] : kOutOfRange; };
@@ -253,8 +258,10 @@ std::string unicode_to_bytes(std::string_view encoded) {
   }();
   std::string out;
   for (uint32_t cp : utf8_to_codepoints(encoded)) {
-    if (cp < inverse.size() && inverse[cp] >= 0) out += char(inverse[cp]);
-    else out += codepoint_to_utf8(cp);
+    if (cp < inverse.size() && inverse[cp] >= 0)
+      out += char(inverse[cp]);
+    else
+      out += codepoint_to_utf8(cp);
   }
   return out;
 }

@@ -12,10 +12,10 @@
 #include <iostream>
 
 #include "interrupt.h"
-#include "tool_util.h"
 #include "tern/chat_template.h"
 #include "tern/error.h"
 #include "tern/sampler.h"
+#include "tool_util.h"
 
 namespace tern::cli {
 namespace {

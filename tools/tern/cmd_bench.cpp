@@ -32,7 +32,8 @@ double seconds_since(Clock::time_point t0) {
 // Bytes of weights one generated token reads: every projection and norm, the whole LM head (the token
 // embedding when tied) and one embedding row.
 uint64_t weight_bytes_per_token(const ModelFile& f) {
-  const std::string embd_name = tensor_name({TensorRole::TokenEmbd}), output_name = tensor_name({TensorRole::Output});
+  const std::string embd_name = tensor_name({TensorRole::TokenEmbd}),
+                    output_name = tensor_name({TensorRole::Output});
   uint64_t bytes = 0;
   for (const auto& t : f.tensors)
     if (t.name != embd_name) bytes += t.nbytes;
@@ -46,7 +47,8 @@ uint64_t weight_bytes_per_token(const ModelFile& f) {
 uint64_t matmul_macs_per_prompt_token(const ModelFile& f) {
   uint64_t macs = 0;
   for (const auto& t : f.tensors)
-    if (t.ne.size() == 2 && t.name != tensor_name({TensorRole::TokenEmbd}) && t.name != tensor_name({TensorRole::Output}))
+    if (t.ne.size() == 2 && t.name != tensor_name({TensorRole::TokenEmbd}) &&
+        t.name != tensor_name({TensorRole::Output}))
       macs += t.n_elements();
   return macs;
 }
@@ -144,8 +146,8 @@ int cmd_bench(const std::vector<std::string>& raw_args) {
   std::string model_desc;
   uint64_t per_token = 0, prompt_macs = 0, kv_bytes_max = 0;
   if (!as_json)
-    std::printf("| %-34s | %9s | %-10s | %7s | %-9s | %13s | %16s |\n|%s|%s|%s|%s|%s|%s|%s|\n", "model", "size",
-                "backend", "threads", "kv", "test", "t/s", std::string(36, '-').c_str(),
+    std::printf("| %-34s | %9s | %-10s | %7s | %-9s | %13s | %16s |\n|%s|%s|%s|%s|%s|%s|%s|\n", "model",
+                "size", "backend", "threads", "kv", "test", "t/s", std::string(36, '-').c_str(),
                 std::string(11, '-').c_str(), std::string(12, '-').c_str(), std::string(9, '-').c_str(),
                 std::string(11, '-').c_str(), std::string(15, '-').c_str(), std::string(18, '-').c_str());
   std::mt19937 rng(1234);
@@ -169,53 +171,55 @@ int cmd_bench(const std::vector<std::string>& raw_args) {
     const size_t n_ctx = *std::max_element(depths.begin(), depths.end()) + std::max(n_prompt, n_gen) + 1;
     const size_t kv_dim = hp.n_head_kv * hp.head_dim;
     for (const KvCacheTypes cache : caches)
-    for (size_t threads : thread_counts) {
-      kv_bytes_max = std::max<uint64_t>(
-          kv_bytes_max, uint64_t(hp.n_layer) * n_ctx * (dtype_row_bytes(cache.k, kv_dim) + dtype_row_bytes(cache.v, kv_dim)));
-      const std::string kv_types = kv_cache_type_name(cache.k) + "/" + kv_cache_type_name(cache.v);
-      Session session(model, n_ctx, threads, cache);
-      session.eval({tok(rng)});  // warm-up: maps every weight page in
-      for (const size_t depth : depths)
-        for (const auto& [test, n] : {std::pair<std::string, size_t>{"pp", n_prompt}, {"tg", n_gen}}) {
-          if (n == 0) continue;
-          std::vector<double> tps;
-          for (size_t r = 0; r < reps; ++r) {
-            session.reset();
-            if (depth > 0) session.eval(random_tokens(depth));  // the context the test starts from, not timed
-            const std::vector<int32_t> tokens = random_tokens(n);
-            const auto t0 = Clock::now();
-            if (test == "pp")
-              session.eval(tokens);
-            else
-              for (auto t : tokens) session.eval({t});
-            tps.push_back(double(n) / seconds_since(t0));
+      for (size_t threads : thread_counts) {
+        kv_bytes_max = std::max<uint64_t>(
+            kv_bytes_max, uint64_t(hp.n_layer) * n_ctx *
+                              (dtype_row_bytes(cache.k, kv_dim) + dtype_row_bytes(cache.v, kv_dim)));
+        const std::string kv_types = kv_cache_type_name(cache.k) + "/" + kv_cache_type_name(cache.v);
+        Session session(model, n_ctx, threads, cache);
+        session.eval({tok(rng)});  // warm-up: maps every weight page in
+        for (const size_t depth : depths)
+          for (const auto& [test, n] : {std::pair<std::string, size_t>{"pp", n_prompt}, {"tg", n_gen}}) {
+            if (n == 0) continue;
+            std::vector<double> tps;
+            for (size_t r = 0; r < reps; ++r) {
+              session.reset();
+              if (depth > 0)
+                session.eval(random_tokens(depth));  // the context the test starts from, not timed
+              const std::vector<int32_t> tokens = random_tokens(n);
+              const auto t0 = Clock::now();
+              if (test == "pp")
+                session.eval(tokens);
+              else
+                for (auto t : tokens) session.eval({t});
+              tps.push_back(double(n) / seconds_since(t0));
+            }
+            const Stat s = stat(tps);
+            const std::string name =
+                test + std::to_string(n) + (depth > 0 ? " @ d" + std::to_string(depth) : "");
+            results.push_back({{"model", model_desc},
+                               {"file", model_path},
+                               {"size_bytes", file_bytes},
+                               {"backend", be_name},
+                               {"threads", threads},
+                               {"type_k", kv_cache_type_name(cache.k)},
+                               {"type_v", kv_cache_type_name(cache.v)},
+                               {"test", name},
+                               {"depth", depth},
+                               {"tokens_per_sec", s.mean},
+                               {"stddev", s.sd},
+                               {"samples", tps}});
+            if (!as_json) {
+              char size[32], ts[40];
+              std::snprintf(size, sizeof size, "%.2f GiB", double(file_bytes) / (1 << 30));
+              std::snprintf(ts, sizeof ts, "%.2f ± %.2f", s.mean, s.sd);
+              // 17 bytes for 16 columns: printf pads bytes, and "±" is two bytes of UTF-8.
+              std::printf("| %-34s | %9s | %-10s | %7zu | %-9s | %13s | %17s |\n", model_desc.c_str(), size,
+                          be_name.c_str(), threads, kv_types.c_str(), name.c_str(), ts);
+              std::fflush(stdout);
+            }
           }
-          const Stat s = stat(tps);
-          const std::string name =
-              test + std::to_string(n) + (depth > 0 ? " @ d" + std::to_string(depth) : "");
-          results.push_back({{"model", model_desc},
-                             {"file", model_path},
-                             {"size_bytes", file_bytes},
-                             {"backend", be_name},
-                             {"threads", threads},
-                             {"type_k", kv_cache_type_name(cache.k)},
-                             {"type_v", kv_cache_type_name(cache.v)},
-                             {"test", name},
-                             {"depth", depth},
-                             {"tokens_per_sec", s.mean},
-                             {"stddev", s.sd},
-                             {"samples", tps}});
-          if (!as_json) {
-            char size[32], ts[40];
-            std::snprintf(size, sizeof size, "%.2f GiB", double(file_bytes) / (1 << 30));
-            std::snprintf(ts, sizeof ts, "%.2f ± %.2f", s.mean, s.sd);
-            // 17 bytes for 16 columns: printf pads bytes, and "±" is two bytes of UTF-8.
-            std::printf("| %-34s | %9s | %-10s | %7zu | %-9s | %13s | %17s |\n", model_desc.c_str(), size,
-                        be_name.c_str(), threads, kv_types.c_str(), name.c_str(), ts);
-            std::fflush(stdout);
-          }
-        }
-    }
+      }
   }
 
   rusage ru{};

@@ -28,16 +28,18 @@ std::vector<std::string> parse_formats(const std::string& list) {
     const size_t comma = std::min(list.find(',', start), list.size());
     const std::string f = list.substr(start, comma - start);
     if (f != "gguf" && f != "safetensors" && f != "onnx")
-      throw Error("tern export: unknown --format '" + f + "' (gguf, safetensors, onnx, or a comma-separated list)");
-    if (std::find(out.begin(), out.end(), f) != out.end()) throw Error("tern export: --format names " + f + " twice");
+      throw Error("tern export: unknown --format '" + f +
+                  "' (gguf, safetensors, onnx, or a comma-separated list)");
+    if (std::find(out.begin(), out.end(), f) != out.end())
+      throw Error("tern export: --format names " + f + " twice");
     out.push_back(f);
     start = comma + 1;
   }
   return out;
 }
 
-std::string write_clean_gguf(const ModelFile& src, const std::string& source, ordered_json tok_meta, RopeStyle src_rope,
-                             OutputSet& output);
+std::string write_clean_gguf(const ModelFile& src, const std::string& source, ordered_json tok_meta,
+                             RopeStyle src_rope, OutputSet& output);
 std::string checksums(OutputSet& output);
 
 }  // namespace
@@ -46,20 +48,25 @@ int cmd_export(const std::vector<std::string>& args) {
   std::string source, tokenizer_path, out_dir, format_list = "gguf", bitnet_layout = "offline";
   uint64_t max_shard_mib = 0;
   int64_t validate_tokens = 16;
-  po::options_description opts("tern export MODEL [--format gguf,safetensors] [--tokenizer tokenizer.json] -o OUT_DIR");
-  opts.add_options()("help,h", "show this help")
-      ("checkpoint", po::value(&source), "Hugging Face checkpoint directory, GGUF, or any model file tern reads")
-      ("format", po::value(&format_list), "what to write, comma-separated: gguf (OUT_DIR/clean-f16.gguf with "
-                                          ".fingerprint and .meta.json), safetensors (OUT_DIR/hf/, a Hugging Face checkpoint), "
-                                          "onnx (OUT_DIR/onnx/, model.onnx with external data and genai_config.json)")
-      ("tokenizer", po::value(&tokenizer_path), "tokenizer.json / tokenizer.model to embed instead of the checkpoint's")
-      ("bitnet-layout", po::value(&bitnet_layout), "safetensors: BitNet projections packed 2-bit (offline) or as "
-                                                   "latent bf16 weights (online)")
-      ("max-shard-size", po::value(&max_shard_mib), "safetensors: split model.safetensors into shards of at most "
-                                                   "this many MiB (default: transformers' 5 GB)")
-      ("validate-tokens", po::value(&validate_tokens)->default_value(16), "greedy tokens each export must reproduce "
-                                                                          "from the source in validation.json (0: skip)")
-      ("out,o", po::value(&out_dir), "output directory");
+  po::options_description opts(
+      "tern export MODEL [--format gguf,safetensors] [--tokenizer tokenizer.json] -o OUT_DIR");
+  opts.add_options()("help,h", "show this help")(
+      "checkpoint", po::value(&source),
+      "Hugging Face checkpoint directory, GGUF, or any model file tern reads")(
+      "format", po::value(&format_list),
+      "what to write, comma-separated: gguf (OUT_DIR/clean-f16.gguf with "
+      ".fingerprint and .meta.json), safetensors (OUT_DIR/hf/, a Hugging Face checkpoint), "
+      "onnx (OUT_DIR/onnx/, model.onnx with external data and genai_config.json)")(
+      "tokenizer", po::value(&tokenizer_path),
+      "tokenizer.json / tokenizer.model to embed instead of the checkpoint's")(
+      "bitnet-layout", po::value(&bitnet_layout),
+      "safetensors: BitNet projections packed 2-bit (offline) or as "
+      "latent bf16 weights (online)")("max-shard-size", po::value(&max_shard_mib),
+                                      "safetensors: split model.safetensors into shards of at most "
+                                      "this many MiB (default: transformers' 5 GB)")(
+      "validate-tokens", po::value(&validate_tokens)->default_value(16),
+      "greedy tokens each export must reproduce "
+      "from the source in validation.json (0: skip)")("out,o", po::value(&out_dir), "output directory");
   po::positional_options_description pos;
   pos.add("checkpoint", 1);
   po::variables_map vm;
@@ -80,7 +87,8 @@ int cmd_export(const std::vector<std::string>& args) {
   }
   if (vm.count("max-shard-size")) {
     if (max_shard_mib < 1 || max_shard_mib > (uint64_t(1) << 30))
-      throw Error("tern export: --max-shard-size " + std::to_string(max_shard_mib) + " is out of range (1 to 2^30 MiB)");
+      throw Error("tern export: --max-shard-size " + std::to_string(max_shard_mib) +
+                  " is out of range (1 to 2^30 MiB)");
     if (!want_hf) throw Error("tern export: --max-shard-size applies to --format safetensors");
     hf_options["max_shard_size"] = std::to_string(max_shard_mib << 20);
   }
@@ -92,7 +100,8 @@ int cmd_export(const std::vector<std::string>& args) {
     for (auto it = src->meta.begin(); it != src->meta.end();)
       it = it->first.starts_with("tokenizer.") ? src->meta.erase(it) : std::next(it);
     vocab.to_metadata(src->meta);
-    tok_meta = {{"path", fs::absolute(tokenizer_path).string()}, {"sha256", "sha256-" + sha256_file_hex(tokenizer_path)}};
+    tok_meta = {{"path", fs::absolute(tokenizer_path).string()},
+                {"sha256", "sha256-" + sha256_file_hex(tokenizer_path)}};
   }
   if (!src->get("tokenizer.ggml.tokens"))
     throw Error(source + ": no tokenizer in the checkpoint; pass --tokenizer tokenizer.json");
@@ -119,10 +128,13 @@ int cmd_export(const std::vector<std::string>& args) {
   // The validation report and checksums cover every file of this export.
   ordered_json reports = ordered_json::array();
   bool format_ok = true, inference_ok = true;
-  for (const auto& [format, name] : {std::pair<const char*, const char*>{"gguf", "clean-f16.gguf"}, {"safetensors", "hf"}, {"onnx", "onnx"}}) {
+  for (const auto& [format, name] : {std::pair<const char*, const char*>{"gguf", "clean-f16.gguf"},
+                                     {"safetensors", "hf"},
+                                     {"onnx", "onnx"}}) {
     if (std::find(formats.begin(), formats.end(), format) == formats.end()) continue;
     Progress progress(std::string("validate ") + format);
-    const ExportCheck c = check_export(*src, output.staged_path(name), output.final_path(name), format, size_t(validate_tokens));
+    const ExportCheck c = check_export(*src, output.staged_path(name), output.final_path(name), format,
+                                       size_t(validate_tokens));
     format_ok = format_ok && c.format_ok;
     inference_ok = inference_ok && c.inference_ok;
     reports.push_back(c.report);
@@ -133,7 +145,10 @@ int cmd_export(const std::vector<std::string>& args) {
                                    {"exports", reports}};
   write_text_file(output.staged("validation.json"), validation.dump(2) + "\n");
   write_text_file(output.staged("checksums.txt"), checksums(output));
-  if (!format_ok) throw Error(out_dir + ": an exported model does not read back (see validation.json's format_checks); nothing written");
+  if (!format_ok)
+    throw Error(
+        out_dir +
+        ": an exported model does not read back (see validation.json's format_checks); nothing written");
   output.commit();
   if (want_gguf) std::printf("%s", gguf_summary.c_str());
   if (want_hf) std::printf("wrote %s (Hugging Face checkpoint)\n", output.final_path("hf").c_str());
@@ -141,7 +156,8 @@ int cmd_export(const std::vector<std::string>& args) {
   std::printf("wrote %s (%s) and %s\n", output.final_path("validation.json").c_str(),
               format_ok && inference_ok ? "passed" : "FAILED", output.final_path("checksums.txt").c_str());
   if (!inference_ok)
-    std::fprintf(stderr, "tern: warning: an export's greedy tokens differ from the source's (validation.json)\n");
+    std::fprintf(stderr,
+                 "tern: warning: an export's greedy tokens differ from the source's (validation.json)\n");
   return 0;
 }
 
@@ -186,8 +202,11 @@ std::string write_clean_gguf(const ModelFile& src_model, const std::string& sour
   std::map<std::string, std::string> dtypes;
   for (const auto& t : clean.tensors) {
     const auto id = parse_tensor_name(t.name);
-    const std::string cls = is_norm_tensor(t.name) ? "norms" : is_projection_tensor(t.name) ? "projections"
-                          : id && id->role == TensorRole::TokenEmbd ? "token_embd" : id && id->role == TensorRole::Output ? "output" : "other";
+    const std::string cls = is_norm_tensor(t.name)                    ? "norms"
+                            : is_projection_tensor(t.name)            ? "projections"
+                            : id && id->role == TensorRole::TokenEmbd ? "token_embd"
+                            : id && id->role == TensorRole::Output    ? "output"
+                                                                      : "other";
     dtypes[cls] = dtype_name(t.type);
   }
   ordered_json meta = {
@@ -200,22 +219,22 @@ std::string write_clean_gguf(const ModelFile& src_model, const std::string& sour
       {"converter_version", version()},
       {"architecture", clean.get_string("general.architecture")},
       {"dtypes", dtypes},
-      {"rope_layout", std::string(rope_style_name(out_rope)) + (src_rope != out_rope ? " (q/k rows permuted from the source's order)"
-                                                                                     : " (q/k rows as in the source)")},
+      {"rope_layout", std::string(rope_style_name(out_rope)) +
+                          (src_rope != out_rope ? " (q/k rows permuted from the source's order)"
+                                                : " (q/k rows as in the source)")},
   };
   const std::string fp = write_provenance(gguf, meta);
   const double mib = double(fs::file_size(gguf)) / (1 << 20);
   char line[512];
-  std::snprintf(line, sizeof line, "wrote %s (%zu tensors, %.2f MiB)\n", output.final_path("clean-f16.gguf").c_str(),
-                clean.tensors.size(), mib);
+  std::snprintf(line, sizeof line, "wrote %s (%zu tensors, %.2f MiB)\n",
+                output.final_path("clean-f16.gguf").c_str(), clean.tensors.size(), mib);
   return line + fp + "\n";
 }
 
 // sha256sum's format ("<hex>  <path>"), every file staged so far, paths relative to OUT_DIR.
 std::string checksums(OutputSet& output) {
   std::string out;
-  for (const auto& [rel, path] : output.staged_files())
-    out += sha256_file_hex(path) + "  " + rel + "\n";
+  for (const auto& [rel, path] : output.staged_files()) out += sha256_file_hex(path) + "  " + rel + "\n";
   return out;
 }
 

@@ -23,14 +23,15 @@ int cmd_manifest(const std::vector<std::string>& args) {
   std::string model_path, out_path, name, model_version = "1.0.0", backend_name, tokenizer_path;
   int64_t bench_tokens_opt = 32, threads_opt = int64_t(default_threads());
   po::options_description opts("tern manifest MODEL -o manifest.json");
-  opts.add_options()("help,h", "show this help")("model,m", po::value(&model_path), "model file")
-      ("out,o", po::value(&out_path), "manifest file to write")
-      ("name", po::value(&name), "model name (default: general.name, else the file name)")
-      ("model-version", po::value(&model_version)->default_value("1.0.0"), "version recorded for the model")
-      ("tokenizer", po::value(&tokenizer_path), "tokenizer file shipped with the model (default: embedded)")
-      ("bench-tokens", po::value(&bench_tokens_opt)->default_value(32), "tokens generated to measure speed (0: skip)")
-      ("threads,t", po::value(&threads_opt), "threads for the speed measurement (default: all cores)")
-      ("backend", po::value(&backend_name), "kernel backend for the speed measurement");
+  opts.add_options()("help,h", "show this help")("model,m", po::value(&model_path), "model file")(
+      "out,o", po::value(&out_path), "manifest file to write")(
+      "name", po::value(&name), "model name (default: general.name, else the file name)")(
+      "model-version", po::value(&model_version)->default_value("1.0.0"), "version recorded for the model")(
+      "tokenizer", po::value(&tokenizer_path), "tokenizer file shipped with the model (default: embedded)")(
+      "bench-tokens", po::value(&bench_tokens_opt)->default_value(32),
+      "tokens generated to measure speed (0: skip)")(
+      "threads,t", po::value(&threads_opt), "threads for the speed measurement (default: all cores)")(
+      "backend", po::value(&backend_name), "kernel backend for the speed measurement");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
@@ -54,7 +55,8 @@ int cmd_manifest(const std::vector<std::string>& args) {
         if (it->is_directory()) it.disable_recursion_pending();
         continue;
       }
-      if (it->is_regular_file() && fs::absolute(it->path()) != fs::absolute(out_path)) all.push_back(it->path());
+      if (it->is_regular_file() && fs::absolute(it->path()) != fs::absolute(out_path))
+        all.push_back(it->path());
     }
     std::sort(all.begin(), all.end());
     std::string lines;
@@ -81,7 +83,8 @@ int cmd_manifest(const std::vector<std::string>& args) {
   for (const auto& t : file->tensors) params += t.n_elements();
   const std::string quant = lowercase(dominant_projection_type(*file));
 
-  auto tokenizer = tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
+  auto tokenizer =
+      tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
   std::string why;
   auto backend = Registry::instance().backend(backend_name, &why);
   if (backend_name.empty()) backend_name = Registry::instance().usable_backends().front();
@@ -92,11 +95,12 @@ int cmd_manifest(const std::vector<std::string>& args) {
   ordered_json perf = ordered_json::object();
   if (bench_tokens) {
     const auto g = generate_greedy(model, *tokenizer, "Once upon a time", bench_tokens, threads);
-    perf = {{"inference_speed_tokens_per_sec", g.tokens.empty() ? 0.0 : double(g.tokens.size()) / g.gen_seconds},
-            {"prompt_tokens_per_sec", double(g.prompt_tokens.size()) / g.prompt_seconds},
-            {"measured_tokens", g.tokens.size()},
-            {"backend", backend_name},
-            {"threads", threads}};
+    perf = {
+        {"inference_speed_tokens_per_sec", g.tokens.empty() ? 0.0 : double(g.tokens.size()) / g.gen_seconds},
+        {"prompt_tokens_per_sec", double(g.prompt_tokens.size()) / g.prompt_seconds},
+        {"measured_tokens", g.tokens.size()},
+        {"backend", backend_name},
+        {"threads", threads}};
   }
   const ordered_json manifest = {
       {"model_name", name},
@@ -117,8 +121,10 @@ int cmd_manifest(const std::vector<std::string>& args) {
       // The reference backend is portable C++ and tern builds for all three (see scripts/cross.sh).
       {"target_architectures", {"x86_64", "aarch64", "riscv64"}},
       {"performance", perf},
-      {"files", {{"model", listing.is_null() || load_path == model_path ? fs::path(model_path).filename().string() : fs::relative(load_path, root).string()},
-                 {"tokenizer", tokenizer_path.empty() ? "embedded" : fs::path(tokenizer_path).filename().string()}}},
+      {"files",
+       {{"model", listing.is_null() || load_path == model_path ? fs::path(model_path).filename().string()
+                                                               : fs::relative(load_path, root).string()},
+        {"tokenizer", tokenizer_path.empty() ? "embedded" : fs::path(tokenizer_path).filename().string()}}},
       {"contents", listing},
       {"tern_version", version()},
   };

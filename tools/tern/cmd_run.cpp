@@ -1,23 +1,23 @@
-#include <boost/program_options.hpp>
+#include <unistd.h>
+
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <sstream>
+#include <fstream>
 #include <iostream>
 #include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
-#include <unistd.h>
 
 #include "chat_loop.h"
 #include "commands.h"
 #include "interrupt.h"
-#include "tool_util.h"
 #include "tern/error.h"
 #include "tern/generate.h"
 #include "tern/health.h"
@@ -25,6 +25,7 @@
 #include "tern/registry.h"
 #include "tern/sampler.h"
 #include "tern/tokenizer.h"
+#include "tool_util.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -36,7 +37,8 @@ std::string default_model_path() {
   if (const char* env = std::getenv("TERN_MODEL")) return env;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  for (const fs::path& base : {fs::current_path(), exe.parent_path() / ".." / "..", exe.parent_path() / ".."}) {
+  for (const fs::path& base :
+       {fs::current_path(), exe.parent_path() / ".." / "..", exe.parent_path() / ".."}) {
     const fs::path p = base / "models" / name;
     if (fs::exists(p, ec)) return fs::weakly_canonical(p, ec).string();
   }
@@ -49,38 +51,47 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   std::string model_path, prompt, backend_name, tokenizer_path, prompt_file, system_prompt, logits_out,
       cache_k = "f16", cache_v = "f16";
   bool conversation = false;
-  int64_t n_predict = 128, threads_opt = int64_t(default_threads()), n_ctx_opt = 0, top_k = 40, repeat_last_n = 64;
+  int64_t n_predict = 128, threads_opt = int64_t(default_threads()), n_ctx_opt = 0, top_k = 40,
+          repeat_last_n = 64;
   std::vector<std::string> stop;
   SamplerParams sp;
   bool verbose = false, check_tensors = false, mmap_weights = false;
   po::options_description opts("tern run [options]");
-  opts.add_options()("help,h", "show this help")
-      ("model,m", po::value(&model_path), "model file (GGUF) or Hugging Face checkpoint directory")
-      ("prompt,p", po::value(&prompt), "prompt text (default: stdin when it is not a terminal)")
-      ("file,f", po::value(&prompt_file), "read the prompt from a file")
-      ("conversation", po::bool_switch(&conversation), "-cnv: chat with the model's template; /exit ends")
-      ("system", po::value(&system_prompt), "-sys: a system message for the conversation")
-      ("n-predict,n", po::value(&n_predict)->default_value(128), "tokens to generate")
-      ("temp", po::value(&sp.temperature)->default_value(0.8f, "0.8"), "sampling temperature; 0 = greedy")
-      ("top-k", po::value(&top_k)->default_value(40), "top-k sampling (0 = off)")
-      ("top-p", po::value(&sp.top_p)->default_value(0.95f, "0.95"), "top-p sampling (1 = off)")
-      ("min-p", po::value(&sp.min_p)->default_value(0.05f, "0.05"), "min-p sampling: drop tokens below min-p x the top one's p (0 = off)")
-      ("repeat-penalty", po::value(&sp.repeat_penalty)->default_value(1.0f, "1.0"), "penalize repeats of recent tokens (1 = off)")
-      ("repeat-last-n", po::value(&repeat_last_n)->default_value(64), "how many recent tokens the penalties look at (0 = off, -1 = the context)")
-      ("presence-penalty", po::value(&sp.presence_penalty)->default_value(0.0f, "0.0"), "lower the logit of every recent token (0 = off)")
-      ("frequency-penalty", po::value(&sp.frequency_penalty)->default_value(0.0f, "0.0"), "lower a recent token's logit per occurrence (0 = off)")
-      ("stop", po::value(&stop)->composing(), "stop when the output contains this string (repeatable; not printed)")
-      ("seed", po::value(&sp.seed)->default_value(42), "random seed")
-      ("threads,t", po::value(&threads_opt), "worker threads (default: all cores)")
-      ("backend", po::value(&backend_name), "kernel backend to use (default: best for this CPU)")
-      ("tokenizer", po::value(&tokenizer_path), "tokenizer file overriding the model's own")
-      ("mmap", po::bool_switch(&mmap_weights), kMmapHelp)
-      ("ctx,c", po::value(&n_ctx_opt), "context length (default: min(model's, 2048))")
-      ("cache-type-k", po::value(&cache_k)->default_value("f16"), kKvCacheTypeHelp)
-      ("cache-type-v", po::value(&cache_v)->default_value("f16"), kKvCacheTypeHelp)
-      ("logits-out", po::value(&logits_out), "write the prompt's token ids, every step's logits and the generated ids to this JSON file")
-      ("check-tensors", po::bool_switch(&check_tensors), "refuse a model with NaN / Inf weights (reads every tensor)")
-      ("verbose,v", po::bool_switch(&verbose), "print model and backend details");
+  opts.add_options()("help,h", "show this help")("model,m", po::value(&model_path),
+                                                 "model file (GGUF) or Hugging Face checkpoint directory")(
+      "prompt,p", po::value(&prompt), "prompt text (default: stdin when it is not a terminal)")(
+      "file,f", po::value(&prompt_file), "read the prompt from a file")(
+      "conversation", po::bool_switch(&conversation), "-cnv: chat with the model's template; /exit ends")(
+      "system", po::value(&system_prompt), "-sys: a system message for the conversation")(
+      "n-predict,n", po::value(&n_predict)->default_value(128), "tokens to generate")(
+      "temp", po::value(&sp.temperature)->default_value(0.8f, "0.8"), "sampling temperature; 0 = greedy")(
+      "top-k", po::value(&top_k)->default_value(40), "top-k sampling (0 = off)")(
+      "top-p", po::value(&sp.top_p)->default_value(0.95f, "0.95"), "top-p sampling (1 = off)")(
+      "min-p", po::value(&sp.min_p)->default_value(0.05f, "0.05"),
+      "min-p sampling: drop tokens below min-p x the top one's p (0 = off)")(
+      "repeat-penalty", po::value(&sp.repeat_penalty)->default_value(1.0f, "1.0"),
+      "penalize repeats of recent tokens (1 = off)")(
+      "repeat-last-n", po::value(&repeat_last_n)->default_value(64),
+      "how many recent tokens the penalties look at (0 = off, -1 = the context)")(
+      "presence-penalty", po::value(&sp.presence_penalty)->default_value(0.0f, "0.0"),
+      "lower the logit of every recent token (0 = off)")(
+      "frequency-penalty", po::value(&sp.frequency_penalty)->default_value(0.0f, "0.0"),
+      "lower a recent token's logit per occurrence (0 = off)")(
+      "stop", po::value(&stop)->composing(),
+      "stop when the output contains this string (repeatable; not printed)")(
+      "seed", po::value(&sp.seed)->default_value(42), "random seed")("threads,t", po::value(&threads_opt),
+                                                                     "worker threads (default: all cores)")(
+      "backend", po::value(&backend_name), "kernel backend to use (default: best for this CPU)")(
+      "tokenizer", po::value(&tokenizer_path), "tokenizer file overriding the model's own")(
+      "mmap", po::bool_switch(&mmap_weights), kMmapHelp)("ctx,c", po::value(&n_ctx_opt),
+                                                         "context length (default: min(model's, 2048))")(
+      "cache-type-k", po::value(&cache_k)->default_value("f16"), kKvCacheTypeHelp)(
+      "cache-type-v", po::value(&cache_v)->default_value("f16"), kKvCacheTypeHelp)(
+      "logits-out", po::value(&logits_out),
+      "write the prompt's token ids, every step's logits and the generated ids to this JSON file")(
+      "check-tensors", po::bool_switch(&check_tensors),
+      "refuse a model with NaN / Inf weights (reads every tensor)")("verbose,v", po::bool_switch(&verbose),
+                                                                    "print model and backend details");
   po::variables_map vm;
   po::positional_options_description pos;
   pos.add("model", 1);
@@ -97,7 +108,8 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   option_in_range("presence-penalty", double(sp.presence_penalty), -2.0, 2.0);
   option_in_range("frequency-penalty", double(sp.frequency_penalty), -2.0, 2.0);
   sp.repeat_last_n = int(option_in_range("repeat-last-n", repeat_last_n, -1, 1 << 20));
-  const KvCacheTypes cache{kv_cache_type_option("cache-type-k", cache_k), kv_cache_type_option("cache-type-v", cache_v)};
+  const KvCacheTypes cache{kv_cache_type_option("cache-type-k", cache_k),
+                           kv_cache_type_option("cache-type-v", cache_v)};
   for (const auto& s : stop)
     if (s.empty()) throw Error("--stop is empty");
   if (vm.count("model") && model_path.empty()) throw Error("-m / --model is empty");
@@ -106,7 +118,8 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   if (model_path.empty()) model_path = default_model_path();
   if (vm.count("prompt") + vm.count("file") > 1) throw Error("give the prompt with -p or -f, not both");
   if (conversation && (vm.count("prompt") || vm.count("file")))
-    throw Error("-cnv reads the conversation from the terminal: drop -p / -f (use -sys for a system message)");
+    throw Error(
+        "-cnv reads the conversation from the terminal: drop -p / -f (use -sys for a system message)");
   if (!conversation && vm.count("system")) throw Error("-sys / --system needs -cnv / --conversation");
   if (vm.count("file")) prompt = read_text_file(prompt_file);
   if (!conversation && !vm.count("prompt") && !vm.count("file") && !isatty(STDIN_FILENO))
@@ -120,7 +133,8 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   auto file = load_model_file(model_path);
   if (check_tensors)
     if (const std::string bad = find_non_finite(*file); !bad.empty()) throw Error(model_path + ": " + bad);
-  auto tokenizer = tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
+  auto tokenizer =
+      tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
   Model model(std::move(file), backend, mmap_weights ? WeightPlacement::Mapped : WeightPlacement::Memory);
   const auto& hp = model.hparams();
   check_tokenizer_matches(*tokenizer, model, model_path);
@@ -151,9 +165,11 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   if (verbose) {
     std::string chosen = backend_name;
     if (chosen.empty()) chosen = reg.usable_backends().front();
-    std::fprintf(stderr, "backend: %s (%s)\nmodel: %s [%s, %zu layers, dim %zu, %zu heads/%zu kv, ffn %zu, vocab %zu]\n",
-                 chosen.c_str(), why.c_str(), model_path.c_str(), hp.arch.c_str(), hp.n_layer, hp.n_embd, hp.n_head,
-                 hp.n_head_kv, hp.n_ff, hp.n_vocab);
+    std::fprintf(
+        stderr,
+        "backend: %s (%s)\nmodel: %s [%s, %zu layers, dim %zu, %zu heads/%zu kv, ffn %zu, vocab %zu]\n",
+        chosen.c_str(), why.c_str(), model_path.c_str(), hp.arch.c_str(), hp.n_layer, hp.n_embd, hp.n_head,
+        hp.n_head_kv, hp.n_ff, hp.n_vocab);
     std::fprintf(stderr, "prompt tokens:");
     for (auto t : tokens) std::fprintf(stderr, " %d", t);
     std::fprintf(stderr, "\n");
@@ -167,11 +183,14 @@ int cmd_run(const std::vector<std::string>& raw_args) {
   InterruptGuard interrupt;  // Ctrl-C ends the generation, and the timing line is still printed
   const auto t0 = clock::now();
   const std::vector<float>* logits = &session.eval(tokens);
-  auto finite = [&] { return std::all_of(logits->begin(), logits->end(), [](float x) { return std::isfinite(x); }); };
+  auto finite = [&] {
+    return std::all_of(logits->begin(), logits->end(), [](float x) { return std::isfinite(x); });
+  };
   const double prompt_s = std::chrono::duration<double>(clock::now() - t0).count();
   const auto t1 = clock::now();
   int generated = 0;
-  nlohmann::json record = {{"prompt_tokens", tokens}, {"logits", nlohmann::json::array()}, {"tokens", nlohmann::json::array()}};
+  nlohmann::json record = {
+      {"prompt_tokens", tokens}, {"logits", nlohmann::json::array()}, {"tokens", nlohmann::json::array()}};
   for (; generated < n_predict && !interrupted(); ++generated) {
     // NaN logits make every sample meaningless (greedy would silently print nothing): a broken model.
     if (!finite())
@@ -201,8 +220,8 @@ int cmd_run(const std::vector<std::string>& raw_args) {
     out << record.dump();
     if (!out.flush()) throw Error(logits_out + ": cannot write");
   }
-  std::fprintf(stderr, "load %.2f s | prompt %zu tokens, %.1f tok/s | generation %d tokens, %.1f tok/s\n", load_s,
-               tokens.size(), double(tokens.size()) / std::max(prompt_s, 1e-9), generated,
+  std::fprintf(stderr, "load %.2f s | prompt %zu tokens, %.1f tok/s | generation %d tokens, %.1f tok/s\n",
+               load_s, tokens.size(), double(tokens.size()) / std::max(prompt_s, 1e-9), generated,
                double(generated) / std::max(gen_s, 1e-9));
   return 0;
 }

@@ -37,8 +37,8 @@ int cmd_serve(const std::vector<std::string>& raw_args) {
       "cache-type-v", po::value(&cache_v)->default_value("f16"), kKvCacheTypeHelp)(
       "threads,t", po::value(&threads_opt), "worker threads (default: all cores)")(
       "backend", po::value(&backend_name), "kernel backend (default: best for this CPU)")(
-      "mmap", po::bool_switch(&mmap_weights), kMmapHelp)(
-      "alias", po::value(&alias), "model name in the API (default: the file name)")(
+      "mmap", po::bool_switch(&mmap_weights), kMmapHelp)("alias", po::value(&alias),
+                                                         "model name in the API (default: the file name)")(
       "api-key", po::value(&so.api_key), "require 'Authorization: Bearer KEY' on /v1/*")(
       "max-body", po::value(&max_body)->default_value(1 << 20), "largest request body in bytes (413 above)")(
       "max-connections", po::value(&max_connections)->default_value(64), "open connections (503 above)")(
@@ -51,7 +51,8 @@ int cmd_serve(const std::vector<std::string>& raw_args) {
   const size_t n_slots = size_t(option_in_range("parallel", parallel, 1, 64));
   size_t n_ctx = size_t(option_in_range("ctx", n_ctx_opt, 0, 1 << 20));
   const size_t threads = option_threads("threads", threads_opt);
-  const KvCacheTypes cache{kv_cache_type_option("cache-type-k", cache_k), kv_cache_type_option("cache-type-v", cache_v)};
+  const KvCacheTypes cache{kv_cache_type_option("cache-type-k", cache_k),
+                           kv_cache_type_option("cache-type-v", cache_v)};
   so.max_body_bytes = size_t(option_in_range("max-body", max_body, 1024, int64_t(1) << 30));
   so.max_connections = size_t(option_in_range("max-connections", max_connections, 1, 4096));
   so.idle_timeout_s = int(option_in_range("idle-timeout", idle, 1, 3600));

@@ -18,21 +18,24 @@ int cmd_validate(const std::vector<std::string>& args) {
   bool no_strict = false, as_json = false, strict_flag = false;
   po::options_description opts(
       "tern validate MODEL [--tokenizer tokenizer.json] [--strict]\n"
-      "exit codes: 0 passed, 10 norm inspection failed to run, 11 suspicious norm weights, 12 no healthy norm\n"
+      "exit codes: 0 passed, 10 norm inspection failed to run, 11 suspicious norm weights, 12 no healthy "
+      "norm\n"
       "weights, 13 model failed to load, 14 inference probe failed, 15 output is gibberish");
-  opts.add_options()("help,h", "show this help")("model,m", po::value(&o.model_path), "model file or checkpoint directory")
-      ("tokenizer", po::value(&o.tokenizer_path), "tokenizer file overriding the model's own")
-      ("strict", po::bool_switch(&strict_flag), "refuse runtime corrections of weights (the default)")
-      ("no-strict", po::bool_switch(&no_strict), "allow corrections requested by TERN_FIX_LN_SCALE")
-      ("probe", po::value(&probes)->composing(), "prompt for the linguistic probe (repeatable; replaces the defaults)")
-      ("probe-tokens", po::value(&probe_tokens)->default_value(16), "greedy tokens generated per probe")
-      ("words", po::value(&o.words_path), "English word list (default: Debian's wamerican)")
-      ("min-word-fraction", po::value(&o.min_word_fraction)->default_value(0.6, "0.6"),
-       "share of generated words that must be English")
-      ("ln-range", po::value(&ln_range), "healthy norm RMS range LO:HI (default 0.5:2.0; enforced for BitNet models, "
-                                          "and for others only when given)")
-      ("backend", po::value(&o.backend), "kernel backend for the probes")
-      ("json", po::bool_switch(&as_json), "machine-readable report on stdout");
+  opts.add_options()("help,h", "show this help")("model,m", po::value(&o.model_path),
+                                                 "model file or checkpoint directory")(
+      "tokenizer", po::value(&o.tokenizer_path), "tokenizer file overriding the model's own")(
+      "strict", po::bool_switch(&strict_flag), "refuse runtime corrections of weights (the default)")(
+      "no-strict", po::bool_switch(&no_strict), "allow corrections requested by TERN_FIX_LN_SCALE")(
+      "probe", po::value(&probes)->composing(),
+      "prompt for the linguistic probe (repeatable; replaces the defaults)")(
+      "probe-tokens", po::value(&probe_tokens)->default_value(16), "greedy tokens generated per probe")(
+      "words", po::value(&o.words_path), "English word list (default: Debian's wamerican)")(
+      "min-word-fraction", po::value(&o.min_word_fraction)->default_value(0.6, "0.6"),
+      "share of generated words that must be English")(
+      "ln-range", po::value(&ln_range),
+      "healthy norm RMS range LO:HI (default 0.5:2.0; enforced for BitNet models, "
+      "and for others only when given)")("backend", po::value(&o.backend), "kernel backend for the probes")(
+      "json", po::bool_switch(&as_json), "machine-readable report on stdout");
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
@@ -53,16 +56,30 @@ int cmd_validate(const std::vector<std::string>& args) {
   if (as_json) {
     ordered_json norms = ordered_json::array(), projs = ordered_json::array(), pr = ordered_json::array();
     for (const auto& n : r.norms)
-      norms.push_back({{"name", n.name}, {"rms", n.rms}, {"range_checked", n.range_checked}, {"healthy", n.healthy}});
+      norms.push_back(
+          {{"name", n.name}, {"rms", n.rms}, {"range_checked", n.range_checked}, {"healthy", n.healthy}});
     for (const auto& p : r.projections)
-      projs.push_back({{"name", p.name}, {"dtype", p.dtype}, {"rms", p.rms}, {"ratio_to_median", p.ratio}, {"outlier", p.outlier}});
+      projs.push_back({{"name", p.name},
+                       {"dtype", p.dtype},
+                       {"rms", p.rms},
+                       {"ratio_to_median", p.ratio},
+                       {"outlier", p.outlier}});
     for (const auto& p : r.probes)
-      pr.push_back({{"prompt", p.prompt}, {"output", p.text}, {"words", p.judgement.words}, {"english_words", p.judgement.known}});
-    std::printf("%s\n", ordered_json{{"model", o.model_path}, {"strict", o.strict}, {"exit_code", r.exit_code},
-                                     {"passed", r.exit_code == 0}, {"failure", r.failure}, {"warnings", r.warnings},
-                                     {"norms", norms}, {"projections", projs}, {"probes", pr}}
-                                .dump(2)
-                                .c_str());
+      pr.push_back({{"prompt", p.prompt},
+                    {"output", p.text},
+                    {"words", p.judgement.words},
+                    {"english_words", p.judgement.known}});
+    std::printf("%s\n", ordered_json{{"model", o.model_path},
+                                     {"strict", o.strict},
+                                     {"exit_code", r.exit_code},
+                                     {"passed", r.exit_code == 0},
+                                     {"failure", r.failure},
+                                     {"warnings", r.warnings},
+                                     {"norms", norms},
+                                     {"projections", projs},
+                                     {"probes", pr}}
+                            .dump(2)
+                            .c_str());
     return r.exit_code;
   }
 
@@ -73,12 +90,15 @@ int cmd_validate(const std::vector<std::string>& args) {
       if (n.range_checked) lo = std::min(lo, n.rms), hi = std::max(hi, n.rms);
     std::printf("[1/3] norm weights: %zu of %zu healthy", r.healthy_norms(), r.norms.size());
     if (hi > 0) std::printf(", RMS range [%.3f, %.3f]", lo, hi);
-    std::printf(r.range_enforced ? " (healthy: [%.2f, %.2f])\n" : " (range %.2f..%.2f not enforced for %s; see --ln-range)\n",
+    std::printf(r.range_enforced ? " (healthy: [%.2f, %.2f])\n"
+                                 : " (range %.2f..%.2f not enforced for %s; see --ln-range)\n",
                 o.ln_lo, o.ln_hi, r.architecture.c_str());
     for (const auto& n : r.norms) {
-      if (!n.healthy) std::printf("  %-28s rms=%.3f  SUSPICIOUS\n", n.name.c_str(), n.rms);
+      if (!n.healthy)
+        std::printf("  %-28s rms=%.3f  SUSPICIOUS\n", n.name.c_str(), n.rms);
       else if (!n.range_checked && r.range_enforced)
-        std::printf("  %-28s rms=%.3f  (final norm: gain is learned freely, not range-checked)\n", n.name.c_str(), n.rms);
+        std::printf("  %-28s rms=%.3f  (final norm: gain is learned freely, not range-checked)\n",
+                    n.name.c_str(), n.rms);
     }
   }
   if (!r.projections.empty()) {
@@ -98,12 +118,15 @@ int cmd_validate(const std::vector<std::string>& args) {
                   ordered_json(p.text).dump().c_str(), p.judgement.known, p.judgement.words);
   }
   for (const auto& w : r.warnings) std::printf("warning: %s\n", w.c_str());
-  if (r.exit_code == 0) std::printf("PASSED\n");
+  if (r.exit_code == 0)
+    std::printf("PASSED\n");
   else {
     std::printf("FAILED (exit %d): %s\n", r.exit_code, r.failure.c_str());
     // Most failures already start with the model's path (they come from the loader); name it only once.
-    if (r.failure.starts_with(o.model_path)) std::fprintf(stderr, "tern validate: %s\n", r.failure.c_str());
-    else std::fprintf(stderr, "tern validate: %s: %s\n", o.model_path.c_str(), r.failure.c_str());
+    if (r.failure.starts_with(o.model_path))
+      std::fprintf(stderr, "tern validate: %s\n", r.failure.c_str());
+    else
+      std::fprintf(stderr, "tern validate: %s: %s\n", o.model_path.c_str(), r.failure.c_str());
   }
   return r.exit_code;
 }

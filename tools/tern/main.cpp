@@ -18,8 +18,10 @@ void usage() {
       "  backends   list kernel and format plugins, which can run here, and which is chosen\n"
       "  inspect    metadata, tensor table, tensor statistics (--tensor) and norm health (--ln)\n"
       "  validate   norm weights, projection weights and greedy probes; exit codes 0, 10-15\n"
-      "  export     a model -> OUT_DIR/clean-f16.gguf (with fingerprint and provenance) and/or OUT_DIR/hf/ (Hugging Face)\n"
-      "  quantize   clean GGUF -> ternary projections (i2_s, tl1, tl2, tq1_0, tq2_0), norms and embeddings untouched\n"
+      "  export     a model -> OUT_DIR/clean-f16.gguf (with fingerprint and provenance) and/or OUT_DIR/hf/ "
+      "(Hugging Face)\n"
+      "  quantize   clean GGUF -> ternary projections (i2_s, tl1, tl2, tq1_0, tq2_0), norms and embeddings "
+      "untouched\n"
       "  baseline   write (-o) or re-check (--verify) a reproducible baseline document\n"
       "  manifest   deployment manifest (architecture, size, sha256, measured tok/s) as JSON\n"
       "  bench      prompt-processing and generation tokens/s per backend and thread count (--json)\n"
@@ -35,18 +37,14 @@ void usage() {
 
 int main(int argc, char** argv) {
   using Cmd = int (*)(const std::vector<std::string>&);
-  const std::map<std::string, Cmd> commands = {{"run", tern::cli::cmd_run}, {"backends", tern::cli::cmd_backends},
-                                                {"inspect", tern::cli::cmd_inspect},
-                                                {"validate", tern::cli::cmd_validate},
-                                                {"export", tern::cli::cmd_export},
-                                                {"quantize", tern::cli::cmd_quantize},
-                                                {"baseline", tern::cli::cmd_baseline},
-                                                {"manifest", tern::cli::cmd_manifest},
-                                                {"bench", tern::cli::cmd_bench},
-                                                {"synth", tern::cli::cmd_synth},
-                                                {"template", tern::cli::cmd_template},
-                                                {"tokenize", tern::cli::cmd_tokenize},
-                                                {"serve", tern::cli::cmd_serve}};
+  const std::map<std::string, Cmd> commands = {
+      {"run", tern::cli::cmd_run},           {"backends", tern::cli::cmd_backends},
+      {"inspect", tern::cli::cmd_inspect},   {"validate", tern::cli::cmd_validate},
+      {"export", tern::cli::cmd_export},     {"quantize", tern::cli::cmd_quantize},
+      {"baseline", tern::cli::cmd_baseline}, {"manifest", tern::cli::cmd_manifest},
+      {"bench", tern::cli::cmd_bench},       {"synth", tern::cli::cmd_synth},
+      {"template", tern::cli::cmd_template}, {"tokenize", tern::cli::cmd_tokenize},
+      {"serve", tern::cli::cmd_serve}};
   if (argc >= 2 && !std::strcmp(argv[1], "--version")) {
     std::printf("tern %s (%s)\n", tern::version(), tern::git_commit());
     return 0;

@@ -84,7 +84,8 @@ std::vector<std::pair<std::string, fs::path>> OutputSet::staged_files() const {
     const fs::path p = staging_ / name;
     if (fs::is_directory(p)) {
       for (const auto& e : fs::recursive_directory_iterator(p))
-        if (e.is_regular_file()) out.emplace_back((fs::path(name) / fs::relative(e.path(), p)).string(), e.path());
+        if (e.is_regular_file())
+          out.emplace_back((fs::path(name) / fs::relative(e.path(), p)).string(), e.path());
     } else if (fs::is_regular_file(p)) {
       out.emplace_back(name, p);
     }

@@ -2,12 +2,12 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
-#include <cctype>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -16,11 +16,11 @@
 #include "tern/convert.h"
 #include "tern/error.h"
 #include "tern/generate.h"
+#include "tern/mapped_file.h"
 #include "tern/model.h"
 #include "tern/registry.h"
-#include "tern/tokenizer.h"
-#include "tern/mapped_file.h"
 #include "tern/sha256.h"
+#include "tern/tokenizer.h"
 #include "tern/version.h"
 
 namespace po = boost::program_options;
@@ -29,7 +29,10 @@ namespace tern::cli {
 
 bool parse_command_line(const std::vector<std::string>& args, const po::options_description& opts,
                         const po::positional_options_description& pos, po::variables_map& vm) {
-  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end())).options(opts).positional(pos).run(),
+  po::store(po::command_line_parser(std::vector<std::string>(args.begin() + 1, args.end()))
+                .options(opts)
+                .positional(pos)
+                .run(),
             vm);
   if (vm.count("help")) {
     std::printf("%s", (std::ostringstream() << opts).str().c_str());
@@ -49,8 +52,8 @@ void Progress::operator()(size_t done, size_t total, const std::string& item) {
   if (!tty_ || total == 0) return;
   constexpr int kWidth = 30;
   const int filled = int(kWidth * done / total);
-  std::fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu %-32.32s", what_.c_str(), filled, "##############################",
-               kWidth - filled, "", done, total, item.c_str());
+  std::fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu %-32.32s", what_.c_str(), filled,
+               "##############################", kWidth - filled, "", done, total, item.c_str());
   std::fflush(stderr);
   drawn_ = true;
 }
@@ -59,14 +62,18 @@ void make_parent_directories(const std::filesystem::path& path) {
   if (!path.has_parent_path()) return;
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) throw Error(path.string() + ": cannot create its directory " + path.parent_path().string() + ": " + ec.message());
+  if (ec)
+    throw Error(path.string() + ": cannot create its directory " + path.parent_path().string() + ": " +
+                ec.message());
 }
 
 void write_text_file(const std::filesystem::path& path, const std::string& text) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error(path.string() + ": is a directory; give a file name");
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(path.string() + ": is a directory; give a file name");
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  if (!std::filesystem::is_directory(dir, ec)) throw Error(path.string() + ": directory " + dir.string() + " does not exist");
+  if (!std::filesystem::is_directory(dir, ec))
+    throw Error(path.string() + ": directory " + dir.string() + " does not exist");
   write_atomically(path.string(), [&](const std::string& tmp) {
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) throw Error(path.string() + ": cannot open for writing: " + std::strerror(errno));
@@ -87,7 +94,8 @@ std::string read_text_file(const std::filesystem::path& path) {
 
 std::string build_date() {
   std::time_t t = std::time(nullptr);
-  if (const char* e = std::getenv("SOURCE_DATE_EPOCH"); e && *e) t = std::time_t(std::strtoll(e, nullptr, 10));
+  if (const char* e = std::getenv("SOURCE_DATE_EPOCH"); e && *e)
+    t = std::time_t(std::strtoll(e, nullptr, 10));
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[16];
@@ -121,8 +129,8 @@ uint64_t model_bytes(const std::filesystem::path& path) {
 
 int64_t option_in_range(const char* name, int64_t value, int64_t lo, int64_t hi) {
   if (value < lo || value > hi)
-    throw Error(std::string("--") + name + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
-                ", not " + std::to_string(value));
+    throw Error(std::string("--") + name + " must be between " + std::to_string(lo) + " and " +
+                std::to_string(hi) + ", not " + std::to_string(value));
   return value;
 }
 
@@ -135,16 +143,20 @@ double option_in_range(const char* name, double value, double lo, double hi) {
   return value;
 }
 
-size_t default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+size_t default_threads() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 size_t option_threads(const char* name, int64_t value) {
   return size_t(option_in_range(name, value, 1, int64_t(std::max<size_t>(16, 4 * default_threads()))));
 }
 
 std::vector<std::string> llama_style_options(std::vector<std::string> args) {
-  static const std::map<std::string, std::string> kLong = {{"-cnv", "--conversation"}, {"-sys", "--system"},
-                                                            {"-np", "--parallel"},      {"-ctk", "--cache-type-k"},
-                                                            {"-ctv", "--cache-type-v"}};
+  static const std::map<std::string, std::string> kLong = {{"-cnv", "--conversation"},
+                                                           {"-sys", "--system"},
+                                                           {"-np", "--parallel"},
+                                                           {"-ctk", "--cache-type-k"},
+                                                           {"-ctv", "--cache-type-v"}};
   for (auto& a : args)
     if (const auto it = kLong.find(a); it != kLong.end()) a = it->second;
   return args;
@@ -153,7 +165,8 @@ std::vector<std::string> llama_style_options(std::vector<std::string> args) {
 DType kv_cache_type_option(const char* name, const std::string& value) {
   const auto t = dtype_from_name(value);
   if (!t || !is_kv_cache_type(*t))
-    throw Error(std::string("--") + name + " '" + value + "' is not a KV cache type (" + kv_cache_type_names() + ")");
+    throw Error(std::string("--") + name + " '" + value + "' is not a KV cache type (" +
+                kv_cache_type_names() + ")");
   return *t;
 }
 
@@ -166,7 +179,9 @@ void check_runnable(const ModelFile& f, const std::string& source) {
   }
 }
 
-std::string fingerprint(const std::filesystem::path& path) { return "sha256-" + sha256_file_hex(path); }
+std::string fingerprint(const std::filesystem::path& path) {
+  return "sha256-" + sha256_file_hex(path);
+}
 
 std::string write_provenance(const std::filesystem::path& gguf, nlohmann::ordered_json meta) {
   const std::string fp = fingerprint(gguf);

@@ -18,7 +18,8 @@ size_t ValidationResult::healthy_norms() const {
 }
 
 size_t ValidationResult::healthy_range_checked_norms() const {
-  return size_t(std::count_if(norms.begin(), norms.end(), [](const NormCheck& c) { return c.healthy && c.range_checked; }));
+  return size_t(std::count_if(norms.begin(), norms.end(),
+                              [](const NormCheck& c) { return c.healthy && c.range_checked; }));
 }
 
 ValidationResult run_validation(const ValidationOptions& opt) {
@@ -32,15 +33,16 @@ ValidationResult run_validation(const ValidationOptions& opt) {
   if (opt.strict) {
     for (const char* var : kCorrectionEnvVars)
       if (const char* v = std::getenv(var); v && *v)
-        return fail(kLoadFailed, std::string("strict mode refuses runtime corrections, but ") + var + "=" + v +
-                                     " is set (unset it, or pass --no-strict)");
+        return fail(kLoadFailed, std::string("strict mode refuses runtime corrections, but ") + var + "=" +
+                                     v + " is set (unset it, or pass --no-strict)");
   } else {
     try {
       correction = norm_correction_factor();
     } catch (const Error& e) {
       return fail(kLoadFailed, e.what());
     }
-    if (correction != 1.0f) r.warnings.push_back("TERN_FIX_LN_SCALE multiplies every norm weight by " + std::to_string(correction));
+    if (correction != 1.0f)
+      r.warnings.push_back("TERN_FIX_LN_SCALE multiplies every norm weight by " + std::to_string(correction));
   }
 
   std::unique_ptr<ModelFile> file;
@@ -51,7 +53,8 @@ ValidationResult run_validation(const ValidationOptions& opt) {
   }
   r.architecture = file->get_string("general.architecture");
   // NaN / Inf anywhere is a broken model (exit 13), whichever check would otherwise trip over it first.
-  if (const std::string bad = find_non_finite(*file); !bad.empty()) return fail(kLoadFailed, opt.model_path + ": " + bad);
+  if (const std::string bad = find_non_finite(*file); !bad.empty())
+    return fail(kLoadFailed, opt.model_path + ": " + bad);
 
   // (1) norm weights
   const ArchDescriptor* arch = find_arch(r.architecture);
@@ -62,16 +65,18 @@ ValidationResult run_validation(const ValidationOptions& opt) {
   } catch (const std::exception& e) {
     return fail(kLnInspectionFailed, std::string("norm inspection failed: ") + e.what());
   }
-  if (r.norms.empty()) return fail(kLnInspectionFailed, opt.model_path + ": no norm weights (*norm.weight) to inspect");
+  if (r.norms.empty())
+    return fail(kLnInspectionFailed, opt.model_path + ": no norm weights (*norm.weight) to inspect");
   const size_t healthy = r.healthy_norms();
   // The unchecked final norm alone does not make a model healthy.
-  const bool any_checked = std::any_of(r.norms.begin(), r.norms.end(), [](const NormCheck& c) { return c.range_checked; });
+  const bool any_checked =
+      std::any_of(r.norms.begin(), r.norms.end(), [](const NormCheck& c) { return c.range_checked; });
   if ((any_checked ? r.healthy_range_checked_norms() : healthy) == 0)
-    return fail(kLnNoneHealthy, "no healthy norm weights (" + std::to_string(r.norms.size() - healthy) + " of " +
-                                    std::to_string(r.norms.size()) + " suspicious)");
+    return fail(kLnNoneHealthy, "no healthy norm weights (" + std::to_string(r.norms.size() - healthy) +
+                                    " of " + std::to_string(r.norms.size()) + " suspicious)");
   if (healthy < r.norms.size())
-    return fail(kLnSuspicious, std::to_string(r.norms.size() - healthy) + " of " + std::to_string(r.norms.size()) +
-                                   " norm weights are suspicious");
+    return fail(kLnSuspicious, std::to_string(r.norms.size() - healthy) + " of " +
+                                   std::to_string(r.norms.size()) + " norm weights are suspicious");
 
   // (2) projection weights: finite, consistent RMS per kind, and the model builds on a backend
   try {
@@ -82,8 +87,8 @@ ValidationResult run_validation(const ValidationOptions& opt) {
   for (const auto& p : r.projections) {
     if (!p.finite) return fail(kLoadFailed, "projection " + p.name + " contains NaN or Inf");
     if (p.outlier)
-      r.warnings.push_back("projection " + p.name + " rms=" + std::to_string(p.rms) + " is " + std::to_string(p.ratio) +
-                           "x the median of " + p.kind);
+      r.warnings.push_back("projection " + p.name + " rms=" + std::to_string(p.rms) + " is " +
+                           std::to_string(p.ratio) + "x the median of " + p.kind);
   }
   if (!opt.run_probes) return r;
   std::unique_ptr<Model> model;
@@ -92,7 +97,8 @@ ValidationResult run_validation(const ValidationOptions& opt) {
     std::string why;
     auto be = Registry::instance().backend(opt.backend, &why);
     r.backend = opt.backend.empty() ? Registry::instance().usable_backends().front() : opt.backend;
-    tokenizer = opt.tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(opt.tokenizer_path);
+    tokenizer = opt.tokenizer_path.empty() ? Tokenizer::from_model_file(*file)
+                                           : Tokenizer::from_file(opt.tokenizer_path);
     model = std::make_unique<Model>(std::move(file), be);
     check_tokenizer_matches(*tokenizer, *model, opt.model_path);
   } catch (const Error& e) {
@@ -124,13 +130,15 @@ ValidationResult run_validation(const ValidationOptions& opt) {
   for (const auto& p : r.probes) {
     if (p.judgement.known == 0) return fail(kGibberish, "probe '" + p.prompt + "' produced no English words");
     if (p.judgement.repetitive())
-      return fail(kGibberish, "probe '" + p.prompt + "' repeats itself (" + std::to_string(p.judgement.distinct) +
-                                  " distinct of " + std::to_string(p.judgement.words) + " words)");
+      return fail(kGibberish, "probe '" + p.prompt + "' repeats itself (" +
+                                  std::to_string(p.judgement.distinct) + " distinct of " +
+                                  std::to_string(p.judgement.words) + " words)");
   }
   const double frac = total ? double(known) / double(total) : 0.0;
   if (frac < opt.min_word_fraction)
     return fail(kGibberish, "only " + std::to_string(known) + " of " + std::to_string(total) +
-                                " generated words are English (need " + std::to_string(int(opt.min_word_fraction * 100)) + "%)");
+                                " generated words are English (need " +
+                                std::to_string(int(opt.min_word_fraction * 100)) + "%)");
   return r;
 }
 

@@ -25,7 +25,7 @@ struct ValidationOptions {
   size_t probe_tokens = 16;
   bool strict = true;
   double ln_lo = 0.5, ln_hi = 2.0;
-  bool ln_range_given = false;    // without it, the range is enforced only for BitNet models
+  bool ln_range_given = false;  // without it, the range is enforced only for BitNet models
   double min_word_fraction = 0.6;
   bool run_probes = true;
 };
@@ -37,7 +37,7 @@ struct ProbeOutcome {
 
 struct ValidationResult {
   int exit_code = kValidateOk;
-  std::string failure;           // one line, empty when passed
+  std::string failure;  // one line, empty when passed
   std::vector<std::string> warnings;
   std::string architecture, backend, words_path;
   bool range_enforced = true;

@@ -96,7 +96,8 @@ TEST(Avx512Kernels, CodeDotsEqualTheAvx2KernelsOnArbitraryBytes) {
     std::vector<int32_t> got(n_blocks);
     x86::tq1_row_dots_avx512vnni(row.data(), q.data(), n_blocks, got.data());
     for (size_t b = 0; b < n_blocks; ++b)
-      EXPECT_EQ(got[b], x86::tq1_block_dot_codes_avx2(row.data() + b * 54, q.data() + b * 256)) << n_blocks << " " << b;
+      EXPECT_EQ(got[b], x86::tq1_block_dot_codes_avx2(row.data() + b * 54, q.data() + b * 256))
+          << n_blocks << " " << b;
   }
 }
 

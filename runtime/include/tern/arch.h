@@ -13,22 +13,22 @@
 namespace tern {
 
 struct ArchDescriptor {
-  const char* name;          // general.architecture and the prefix of its hyper-parameter keys
-  bool bitlinear;            // BitNet: sub-norms, int8 activations in every projection
-  Activation ffn_act;        // the gated FFN's activation in the peers' graph for this name
-  RopeStyle gguf_rope;       // how GGUF files of this name order q/k rows (and how the peers rotate them)
-  const char* described_as;  // which model family the peers' graph for this name is
-  const char* hf_class;      // config.json "architectures" entry tern writes
-  const char* hf_model_type; // config.json "model_type"
+  const char* name;           // general.architecture and the prefix of its hyper-parameter keys
+  bool bitlinear;             // BitNet: sub-norms, int8 activations in every projection
+  Activation ffn_act;         // the gated FFN's activation in the peers' graph for this name
+  RopeStyle gguf_rope;        // how GGUF files of this name order q/k rows (and how the peers rotate them)
+  const char* described_as;   // which model family the peers' graph for this name is
+  const char* hf_class;       // config.json "architectures" entry tern writes
+  const char* hf_model_type;  // config.json "model_type"
 };
 
 // One hyper-parameter: its GGUF key (after "<arch>.") and its Hugging Face config.json key.
 struct HparamNaming {
   const char* gguf;
   const char* hf;
-  bool real;            // a float (rope base, epsilon), else a positive integer
-  bool required;        // config.json must have it
-  double fallback;      // when not required and absent (0: leave the GGUF key out)
+  bool real;                           // a float (rope base, epsilon), else a positive integer
+  bool required;                       // config.json must have it
+  double fallback;                     // when not required and absent (0: leave the GGUF key out)
   const char* default_from = nullptr;  // absent: take this GGUF key's value instead (head_count_kv)
 };
 const std::vector<HparamNaming>& hparam_namings();
@@ -46,9 +46,20 @@ const ArchDescriptor& arch_for_graph(bool bitlinear, Activation act);
 // Every tensor a decoder model has, by role. The GGUF, Hugging Face and ONNX names below are the only place
 // the project spells tensor names; everything else builds and parses them through these functions.
 enum class TensorRole : uint8_t {
-  TokenEmbd, Output, OutputNorm,                                  // model-level
-  AttnNorm, AttnQ, AttnK, AttnV, AttnOutput, AttnSubNorm,         // per layer
-  FfnNorm, FfnGate, FfnUp, FfnDown, FfnSubNorm,
+  TokenEmbd,
+  Output,
+  OutputNorm,  // model-level
+  AttnNorm,
+  AttnQ,
+  AttnK,
+  AttnV,
+  AttnOutput,
+  AttnSubNorm,  // per layer
+  FfnNorm,
+  FfnGate,
+  FfnUp,
+  FfnDown,
+  FfnSubNorm,
 };
 enum class NameScheme : uint8_t { Gguf, HuggingFace, Onnx };
 
@@ -60,7 +71,7 @@ struct TensorNaming {
   bool bitlinear_only;  // present only in BitLinear models (the sub-norms)
   const char* gguf;     // "{}" stands for the layer index
   const char* hf;
-  const char* onnx;     // the initializer name in the ONNX graphs tern writes
+  const char* onnx;  // the initializer name in the ONNX graphs tern writes
 };
 const std::vector<TensorNaming>& tensor_namings();
 const TensorNaming& tensor_naming(TensorRole role);
@@ -81,12 +92,14 @@ bool is_projection_tensor(std::string_view gguf_name);
 bool is_norm_tensor(std::string_view gguf_name);
 
 // A Hugging Face config.json for `f` (its architecture, hyper-parameters, tied embeddings, BOS / EOS):
-// `bitnet_mode` is the quantization_mode of BitLinear models (offline / online), `torch_dtype` as transformers
-// names it (bfloat16, float16, float32).
-std::string hf_config_json(const ModelFile& f, const std::string& bitnet_mode, const std::string& torch_dtype);
+// `bitnet_mode` is the quantization_mode of BitLinear models (offline / online), `torch_dtype` as
+// transformers names it (bfloat16, float16, float32).
+std::string hf_config_json(const ModelFile& f, const std::string& bitnet_mode,
+                           const std::string& torch_dtype);
 
 // Hugging Face config.json -> descriptor, or nullptr when the architecture is not one tern runs.
-const ArchDescriptor* arch_from_hf(const std::string& hf_class, const std::string& model_type, Activation act);
+const ArchDescriptor* arch_from_hf(const std::string& hf_class, const std::string& model_type,
+                                   Activation act);
 // Hugging Face parameter name -> GGUF tensor name ("" when not a tensor the runtime uses).
 std::string hf_to_gguf_tensor_name(const std::string& hf);
 

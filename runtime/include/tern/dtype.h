@@ -30,7 +30,8 @@ enum class DType : uint32_t {
   // GGML's range.
   TL1 = 1001,
   // ONNX MatMulNBits' 4-bit weights, held exactly: blocks of 32 with an f32 scale d and a 4-bit zero point z,
-  // value = d * (q - z). Q4_0 / Q4_1 cannot hold them (f16 scales, and Q4_1's min is not d * z). tern's own id.
+  // value = d * (q - z). Q4_0 / Q4_1 cannot hold them (f16 scales, and Q4_1's min is not d * z). tern's own
+  // id.
   Q4_ZP = 1003,
 };
 
@@ -95,7 +96,9 @@ size_t dtype_row_offset(DType t, size_t n_per_row, size_t row);
 // True for types with one f32 scale for the whole tensor in a trailer (I2_S, TL1, TL2).
 bool dtype_tensor_scaled(DType t);
 // True for types whose rows are interleaved in tiles of rows (TL1, TL2).
-inline bool dtype_tiled(DType t) { return t == DType::TL1 || t == DType::TL2; }
+inline bool dtype_tiled(DType t) {
+  return t == DType::TL1 || t == DType::TL2;
+}
 
 // A Q4_ZP block: f32 d, the zero point (0..15) in one byte, then 16 bytes of codes laid out as Q4_0's (byte
 // j holds weight j in its low nibble and weight j + 16 in its high nibble).

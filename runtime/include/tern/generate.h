@@ -21,8 +21,8 @@ struct GreedyResult {
 // more, token ids would index past the embedding.
 void check_tokenizer_matches(const Tokenizer& tokenizer, const Model& model, const std::string& model_path);
 
-// Encodes `prompt` (with BOS when the vocabulary asks for it), then takes the argmax `n_tokens` times or until
-// an end-of-generation token. Uses a fresh session of `n_threads` threads.
+// Encodes `prompt` (with BOS when the vocabulary asks for it), then takes the argmax `n_tokens` times or
+// until an end-of-generation token. Uses a fresh session of `n_threads` threads.
 GreedyResult generate_greedy(const Model& model, const Tokenizer& tokenizer, const std::string& prompt,
                              size_t n_tokens, size_t n_threads = 1);
 

@@ -29,24 +29,25 @@ float norm_correction_factor();
 inline constexpr const char* kCorrectionEnvVars[] = {"TERN_FIX_LN_SCALE"};
 
 struct NormCheck {
-  std::string name;         // without ".weight"
+  std::string name;  // without ".weight"
   double rms = 0;
   bool finite = true;
   bool range_checked = true;  // false for the final output_norm, whose gain is learned freely
   bool healthy = true;
 };
-// RMS of every norm weight (times `correction`), healthy when finite and inside [lo, hi]. When `enforce_range`
-// is false only finiteness and a non-zero RMS are required.
-std::vector<NormCheck> check_norms(const ModelFile& f, double lo, double hi, bool enforce_range, float correction = 1);
+// RMS of every norm weight (times `correction`), healthy when finite and inside [lo, hi]. When
+// `enforce_range` is false only finiteness and a non-zero RMS are required.
+std::vector<NormCheck> check_norms(const ModelFile& f, double lo, double hi, bool enforce_range,
+                                   float correction = 1);
 
 struct ProjectionCheck {
-  std::string name;       // e.g. blk.3.attn_q
-  std::string kind;       // attn_q, attn_k, ..., ffn_down
+  std::string name;  // e.g. blk.3.attn_q
+  std::string kind;  // attn_q, attn_k, ..., ffn_down
   std::string dtype;
   double rms = 0;
-  double ratio = 1;       // rms / median rms of the same kind over all layers
+  double ratio = 1;  // rms / median rms of the same kind over all layers
   bool finite = true;
-  bool outlier = false;   // ratio outside [1/ratio_limit, ratio_limit]
+  bool outlier = false;  // ratio outside [1/ratio_limit, ratio_limit]
 };
 std::vector<ProjectionCheck> check_projections(const ModelFile& f, double ratio_limit = 4.0);
 

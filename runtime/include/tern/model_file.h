@@ -12,8 +12,19 @@
 namespace tern {
 
 enum class MetaType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, BOOL = 7, STRING = 8, ARRAY = 9,
-  U64 = 10, I64 = 11, F64 = 12,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
 };
 const char* meta_type_name(MetaType t);
 
@@ -26,19 +37,48 @@ struct MetaValue {
   std::string s;
   std::vector<MetaValue> arr;
 
-  static MetaValue u32(uint32_t v) { MetaValue m; m.type = MetaType::U32; m.u = v; return m; }
-  static MetaValue i32(int32_t v) { MetaValue m; m.type = MetaType::I32; m.i = v; return m; }
-  static MetaValue f32(float v) { MetaValue m; m.type = MetaType::F32; m.f = v; return m; }
-  static MetaValue boolean(bool v) { MetaValue m; m.type = MetaType::BOOL; m.u = v; return m; }
-  static MetaValue str(std::string v) { MetaValue m; m.type = MetaType::STRING; m.s = std::move(v); return m; }
+  static MetaValue u32(uint32_t v) {
+    MetaValue m;
+    m.type = MetaType::U32;
+    m.u = v;
+    return m;
+  }
+  static MetaValue i32(int32_t v) {
+    MetaValue m;
+    m.type = MetaType::I32;
+    m.i = v;
+    return m;
+  }
+  static MetaValue f32(float v) {
+    MetaValue m;
+    m.type = MetaType::F32;
+    m.f = v;
+    return m;
+  }
+  static MetaValue boolean(bool v) {
+    MetaValue m;
+    m.type = MetaType::BOOL;
+    m.u = v;
+    return m;
+  }
+  static MetaValue str(std::string v) {
+    MetaValue m;
+    m.type = MetaType::STRING;
+    m.s = std::move(v);
+    return m;
+  }
   static MetaValue array(MetaType elem, std::vector<MetaValue> v) {
-    MetaValue m; m.type = MetaType::ARRAY; m.elem = elem; m.arr = std::move(v); return m;
+    MetaValue m;
+    m.type = MetaType::ARRAY;
+    m.elem = elem;
+    m.arr = std::move(v);
+    return m;
   }
 
   bool is_int() const;
   bool is_float() const { return type == MetaType::F32 || type == MetaType::F64; }
-  int64_t as_int() const;     // any integer or bool; throws on other types
-  double as_float() const;    // any number
+  int64_t as_int() const;                             // any integer or bool; throws on other types
+  double as_float() const;                            // any number
   std::string to_string(size_t max_array = 8) const;  // human-readable, arrays abbreviated
   bool operator==(const MetaValue& o) const;
 };

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 #include "tern/error.h"
 
@@ -84,13 +84,17 @@ class ProtoReader {
     return v;
   }
   void skip(uint32_t wire) {
-    if (wire == 0) varint();
+    if (wire == 0)
+      varint();
     else if (wire == 1) {
       if (d_.size() - pos_ < 8) fail();
       pos_ += 8;
-    } else if (wire == 2) bytes();
-    else if (wire == 5) fixed32();
-    else fail();
+    } else if (wire == 2)
+      bytes();
+    else if (wire == 5)
+      fixed32();
+    else
+      fail();
   }
   [[noreturn]] void fail() const { throw Error(what_); }
   const std::string& what() const { return what_; }

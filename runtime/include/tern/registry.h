@@ -13,14 +13,14 @@ namespace tern {
 
 struct PluginRecord {
   std::string path;
-  std::string kind;         // "backend" / "format" / "" when it could not be read
+  std::string kind;  // "backend" / "format" / "" when it could not be read
   std::string name;
   std::string description;
   int priority = 0;
   std::string requires_features;
-  bool loaded = false;      // passed ABI check and was created
-  bool usable = false;      // CPU has the required features
-  std::string problem;      // why it was skipped, empty if fine
+  bool loaded = false;  // passed ABI check and was created
+  bool usable = false;  // CPU has the required features
+  std::string problem;  // why it was skipped, empty if fine
 };
 
 class Registry {

@@ -13,19 +13,26 @@
 namespace tern {
 
 // Token types as in GGUF tokenizer.ggml.token_type.
-enum class TokenType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
+enum class TokenType : int32_t {
+  Normal = 1,
+  Unknown = 2,
+  Control = 3,
+  UserDefined = 4,
+  Unused = 5,
+  Byte = 6
+};
 
 struct Vocab {
   enum class Kind { Spm, Bpe };
   Kind kind = Kind::Spm;
   std::vector<std::string> tokens;
-  std::vector<float> scores;        // SPM piece scores
+  std::vector<float> scores;  // SPM piece scores
   std::vector<TokenType> types;
   std::vector<std::string> merges;  // BPE: "left right", highest priority first
   std::string pre = "default";      // BPE pre-tokenizer: "default" (GPT-2), "llama-bpe" (Llama 3), "smollm"
   int32_t bos = -1, eos = -1, unk = -1, pad = -1;
   bool add_bos = false;
-  bool add_space_prefix = true;     // SPM: prepend "▁" to the text
+  bool add_space_prefix = true;  // SPM: prepend "▁" to the text
 
   // Reads tokenizer.ggml.* keys; throws tern::Error if there is no usable vocabulary.
   static Vocab from_metadata(const ModelFile& file);
@@ -65,8 +72,8 @@ class Tokenizer {
   Vocab vocab_;
   std::unordered_map<std::string, int32_t> token_to_id_;
   std::unordered_map<std::string, int32_t> merge_rank_;
-  std::vector<int32_t> specials_;  // control/user-defined tokens matched literally, longest first
-  int32_t byte_tokens_[256];       // SPM <0xXX> tokens
+  std::vector<int32_t> specials_;      // control/user-defined tokens matched literally, longest first
+  int32_t byte_tokens_[256];           // SPM <0xXX> tokens
   bool special_first_byte_[256] = {};  // bytes a special token starts with: elsewhere none can match
 };
 

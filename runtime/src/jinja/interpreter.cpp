@@ -462,7 +462,8 @@ class Interpreter {
         int64_t p = 1;
         bool overflowed = false;
         // |a| <= 1 never grows: b can be huge without a long loop.
-        for (int64_t i = 0; i < b && !overflowed && (a < -1 || a > 1 || i < 2); ++i) overflowed = __builtin_mul_overflow(p, a, &p);
+        for (int64_t i = 0; i < b && !overflowed && (a < -1 || a > 1 || i < 2); ++i)
+          overflowed = __builtin_mul_overflow(p, a, &p);
         if (a == -1) p = b % 2 ? -1 : 1;
         if (a == 0) p = b == 0 ? 1 : 0;
         v = p;

@@ -1,7 +1,8 @@
 #pragma once
-// The backend plugin boundary. A backend is a shared library exporting the C symbols below; the runtime checks
-// tern_plugin_abi_version() and the CPU features in tern_backend_info() before calling tern_backend_create(),
-// so a plugin is never asked to run code the CPU cannot execute. Bump kBackendAbiVersion on any change here.
+// The backend plugin boundary. A backend is a shared library exporting the C symbols below; the runtime
+// checks tern_plugin_abi_version() and the CPU features in tern_backend_info() before calling
+// tern_backend_create(), so a plugin is never asked to run code the CPU cannot execute. Bump
+// kBackendAbiVersion on any change here.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -45,16 +46,16 @@ struct WeightView {
 // (kv_cache_types()); with Q8_0 head_dim is a multiple of 32, so every head starts on a block. A backend
 // computes as if each row were first dequantized exactly (dequantize_row) into floats.
 struct AttentionArgs {
-  const float* q = nullptr;      // [n_tokens, n_head * head_dim], RoPE applied
+  const float* q = nullptr;       // [n_tokens, n_head * head_dim], RoPE applied
   const void* k_cache = nullptr;  // [n_ctx] rows of k_type
   const void* v_cache = nullptr;  // [n_ctx] rows of v_type
-  float* out = nullptr;          // [n_tokens, n_head * head_dim]
+  float* out = nullptr;           // [n_tokens, n_head * head_dim]
   size_t n_tokens = 0;
-  size_t pos0 = 0;               // position of the first query token; token t attends to [0, pos0 + t]
+  size_t pos0 = 0;  // position of the first query token; token t attends to [0, pos0 + t]
   size_t n_head = 0;
   size_t n_head_kv = 0;
   size_t head_dim = 0;
-  float scale = 1.0f;            // usually 1/sqrt(head_dim)
+  float scale = 1.0f;  // usually 1/sqrt(head_dim)
   DType k_type = DType::F32;
   DType v_type = DType::F32;
 };
@@ -70,10 +71,10 @@ class Backend {
   // y[t, :] = W x[t, :] for t < n_tokens (x: [n_tokens, k], y: [n_tokens, n]).
   // quantize_activations applies BitNet's per-token absmax int8 quantization to x first; ternary weight types
   // always use int8 activations.
-  virtual void matmul(const WeightView& w, const float* x, float* y, size_t n_tokens, bool quantize_activations,
-                      const Parallel& par) const = 0;
-  // ys[i] = Ws[i] x for `count` weights with the same k (q/k/v, gate/up): one call lets a backend quantize the
-  // activations once and run all of them as one parallel job. Same results as `count` matmul calls.
+  virtual void matmul(const WeightView& w, const float* x, float* y, size_t n_tokens,
+                      bool quantize_activations, const Parallel& par) const = 0;
+  // ys[i] = Ws[i] x for `count` weights with the same k (q/k/v, gate/up): one call lets a backend quantize
+  // the activations once and run all of them as one parallel job. Same results as `count` matmul calls.
   virtual void matmul_multi(const WeightView* const* ws, float* const* ys, size_t count, const float* x,
                             size_t n_tokens, bool quantize_activations, const Parallel& par) const {
     for (size_t i = 0; i < count; ++i) matmul(*ws[i], x, ys[i], n_tokens, quantize_activations, par);
@@ -93,9 +94,9 @@ class Backend {
 };
 
 struct BackendInfo {
-  const char* name;         // "reference", "x86-avx2", ...
+  const char* name;  // "reference", "x86-avx2", ...
   const char* description;
-  int priority;             // highest usable priority wins
+  int priority;                   // highest usable priority wins
   const char* requires_features;  // space-separated CPU features, e.g. "avx2 fma f16c"; "" for none
 };
 

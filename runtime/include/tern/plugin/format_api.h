@@ -2,8 +2,8 @@
 // The format plugin boundary: reading (and optionally writing) model files into a tern::ModelFile.
 // Bump kFormatAbiVersion on any change here or in model_file.h.
 #include <cstdint>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -28,7 +28,8 @@ class FormatPlugin {
   virtual bool can_write() const { return false; }
   // Writes atomically: to a temporary name in the same directory, then renamed. Formats that are a directory
   // (a Hugging Face checkpoint, an ONNX model with external data) create `path`, which must not exist yet.
-  virtual void write(const ModelFile& model, const std::filesystem::path& path, const WriteOptions& options) const;
+  virtual void write(const ModelFile& model, const std::filesystem::path& path,
+                     const WriteOptions& options) const;
   void write(const ModelFile& model, const std::filesystem::path& path) const { write(model, path, {}); }
 };
 
