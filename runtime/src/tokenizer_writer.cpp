@@ -131,6 +131,8 @@ ordered_json vocab_object(const Vocab& v) {
 // piece into two pieces, ordered by the score of the piece they make (best first): SentencePiece's merge
 // order.
 std::string spm_tokenizer_json(const Vocab& v) {
+  // First: it refuses a duplicate token before the merges are worked out.
+  ordered_json vocab = vocab_object(v);
   std::unordered_map<std::string, size_t> id;
   for (size_t i = 0; i < v.tokens.size(); ++i) id.emplace(v.tokens[i], i);
   struct Merge {
@@ -157,7 +159,7 @@ std::string spm_tokenizer_json(const Vocab& v) {
   std::sort(merges.begin(), merges.end(), [](const Merge& a, const Merge& b) {
     return a.score != b.score ? a.score > b.score : a.order < b.order;
   });
-  ordered_json vocab = vocab_object(v), merge_list = ordered_json::array();
+  ordered_json merge_list = ordered_json::array();
   for (const auto& m : merges) merge_list.push_back({v.tokens[m.left], v.tokens[m.right]});
   const std::string space = "\xe2\x96\x81";
   ordered_json replace = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", space}};

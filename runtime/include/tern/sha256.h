@@ -13,7 +13,7 @@ struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 namespace tern {
 
 // Backed by OpenSSL's libcrypto, which picks the CPU's SHA instructions (x86 SHA-NI, Armv8 SHA2) at run time:
-// several times a portable loop's speed, and export hashes every byte it writes.
+// export hashes every byte it writes, so the hash's speed is export's.
 class Sha256 {
  public:
   Sha256();
