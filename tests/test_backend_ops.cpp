@@ -75,6 +75,14 @@ size_t random_k(DType t, std::mt19937& rng) {
 
 class BackendOps : public ::testing::TestWithParam<std::string> {
  protected:
+  // w as the file stores it, and the backend's prepared copy of it if prepare makes one (--no-repack runs
+  // the first, the default the second): both must match the reference.
+  std::vector<WeightView> as_stored_and_prepared(const WeightView& w) const {
+    WeightView p = w;
+    backend_->prepare(p);
+    if (!p.prepared) return {w};
+    return {w, p};
+  }
   void SetUp() override {
     backend_ = registry().backend(GetParam());
     reference_ = registry().backend("reference");
@@ -96,14 +104,17 @@ TEST_P(BackendOps, Matmul) {
         float scale;
         auto bytes = test::make_weight(tr.type, K, N, rng_, &scale);
         WeightView w{tr.type, bytes.data(), bytes.size(), K, N, scale, nullptr}, wr = w;
-        backend_->prepare(w);
         reference_->prepare(wr);
         const auto x = normal(T * K, rng_);
-        std::vector<float> y(T * N, NAN), y_ref(T * N);
-        backend_->matmul(w, x.data(), y.data(), T, qa, pool_);
+        std::vector<float> y_ref(T * N);
         reference_->matmul(wr, x.data(), y_ref.data(), T, qa, pool_);
-        EXPECT_EQ(mismatch("y", y, y_ref, tol), "")
-            << tr.name << " K=" << K << " N=" << N << " T=" << T << " qa=" << qa;
+        for (const WeightView& v : as_stored_and_prepared(w)) {
+          std::vector<float> y(T * N, NAN);
+          backend_->matmul(v, x.data(), y.data(), T, qa, pool_);
+          EXPECT_EQ(mismatch("y", y, y_ref, tol), "")
+              << tr.name << (v.prepared ? " prepared" : "") << " K=" << K << " N=" << N << " T=" << T
+              << " qa=" << qa;
+        }
       }
   }
 }
@@ -118,15 +129,18 @@ TEST_P(BackendOps, MatmulLargeDots) {
       float scale;
       auto bytes = test::make_large_dot_weight(tr.type, K, N, rng_, &scale);
       WeightView w{tr.type, bytes.data(), bytes.size(), K, N, scale, nullptr}, wr = w;
-      backend_->prepare(w);
       reference_->prepare(wr);
       std::uniform_real_distribution<float> positive(0.5f, 1.0f);
       std::vector<float> x(T * K);
       for (auto& v : x) v = positive(rng_);
-      std::vector<float> y(T * N, NAN), y_ref(T * N);
-      backend_->matmul(w, x.data(), y.data(), T, true, pool_);
+      std::vector<float> y_ref(T * N);
       reference_->matmul(wr, x.data(), y_ref.data(), T, true, pool_);
-      EXPECT_EQ(mismatch("y", y, y_ref, 0.0f), "") << tr.name << " K=" << K << " N=" << N << " T=" << T;
+      for (const WeightView& v : as_stored_and_prepared(w)) {
+        std::vector<float> y(T * N, NAN);
+        backend_->matmul(v, x.data(), y.data(), T, true, pool_);
+        EXPECT_EQ(mismatch("y", y, y_ref, 0.0f), "")
+            << tr.name << (v.prepared ? " prepared" : "") << " K=" << K << " N=" << N << " T=" << T;
+      }
     }
   }
 }
@@ -172,10 +186,14 @@ TEST_P(BackendOps, GetRows) {
     const WeightView w{tr.type, bytes.data(), bytes.size(), K, N, scale, nullptr};
     std::vector<int32_t> ids(7);
     for (auto& id : ids) id = int32_t(rng_() % N);
-    std::vector<float> got(ids.size() * K), want(ids.size() * K);
-    backend_->get_rows(w, ids.data(), ids.size(), got.data());
+    std::vector<float> want(ids.size() * K);
     reference_->get_rows(w, ids.data(), ids.size(), want.data());
-    EXPECT_EQ(mismatch("rows", got, want, 0), "") << tr.name << " K=" << K;
+    for (const WeightView& v : as_stored_and_prepared(w)) {
+      std::vector<float> got(ids.size() * K);
+      backend_->get_rows(v, ids.data(), ids.size(), got.data());
+      EXPECT_EQ(mismatch("rows", got, want, 0), "")
+          << tr.name << (v.prepared ? " prepared" : "") << " K=" << K;
+    }
   }
 }
 

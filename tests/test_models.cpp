@@ -14,6 +14,7 @@
 #include "tern/model.h"
 #include "tern/registry.h"
 #include "tern/sampler.h"
+#include "tern/synthetic.h"
 #include "tern/tokenizer.h"
 #include "test_util.h"
 
@@ -141,6 +142,29 @@ TEST(Models, WeightsInMemoryGiveTheMappedWeightsLogits) {
     const Generation copied = greedy(path, "Once upon a time", 12, "", {}, WeightPlacement::Memory);
     EXPECT_EQ(copied.tokens, mapped.tokens) << path;
     EXPECT_EQ(copied.margins, mapped.margins) << path;
+  }
+}
+
+// The CPU plugins run TQ1_0 from a TQ2_0 copy made at load (WeightLayout::Backend, the default); --no-repack
+// (WeightLayout::File) runs the file's base-3 bytes. Both give every usable backend's logits bit for bit, on
+// a GGUF file (a shared file mapping, whose pages of the repacked weights are dropped).
+TEST(Models, RepackedTq1WeightsGiveTheFileLayoutsLogits) {
+  const std::string path = test::tmp_dir() + "/tiny-tq1_0.gguf";
+  Registry::instance().format("gguf").write(
+      make_synthetic_model(synthetic_preset("tiny"), DType::TQ1_0, DType::F16, 7), path);
+  for (const std::string& backend : Registry::instance().usable_backends()) {
+    std::vector<std::vector<float>> logits[2];
+    for (WeightLayout layout : {WeightLayout::File, WeightLayout::Backend}) {
+      Model model(load_model_file(path), Registry::instance().backend(backend), WeightPlacement::Mapped,
+                  layout);
+      const bool prepared = model.layers()[0].wq.prepared != nullptr;
+      EXPECT_EQ(prepared, layout == WeightLayout::Backend && backend != "reference") << backend;
+      Session s(model, 64, 2);
+      auto& out = logits[layout == WeightLayout::Backend];
+      out.push_back(s.eval({1, 2, 3, 4, 5}));                  // prefill
+      for (int32_t t : {6, 7, 8}) out.push_back(s.eval({t}));  // decode
+    }
+    EXPECT_EQ(logits[1], logits[0]) << backend;
   }
 }
 

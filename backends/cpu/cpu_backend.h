@@ -1,5 +1,8 @@
 #pragma once
+#include <vector>
+
 #include "cpu_kernels.h"
+#include "cpu_repack.h"
 #include "reference_backend.h"
 
 namespace tern::cpu {
@@ -10,13 +13,29 @@ namespace tern::cpu {
 class CpuBackend final : public ReferenceBackend {
  public:
   explicit CpuBackend(const CpuKernels& kernels) : kernels_(kernels) {}
+  // TQ1_0 runs from a TQ2_0 copy wherever the table has TQ2_0 kernels (cpu_repack.h).
+  void prepare(WeightView& w) const override {
+    if (w.type == DType::TQ1_0 && !w.prepared && has_kernels(kernels_, DType::TQ2_0))
+      w.prepared = repack_tq1_as_tq2(w.data, w.k, w.n);
+  }
   void matmul(const WeightView& w, const float* x, float* y, size_t T, bool qa,
               const Parallel& par) const override {
-    cpu::matmul(kernels_, w, x, y, T, qa, par);
+    cpu::matmul(kernels_, runnable_view(w), x, y, T, qa, par);
   }
   void matmul_multi(const WeightView* const* ws, float* const* ys, size_t count, const float* x, size_t T,
                     bool qa, const Parallel& par) const override {
-    cpu::matmul_multi(kernels_, ws, ys, count, x, T, qa, par);
+    thread_local std::vector<WeightView> views;
+    thread_local std::vector<const WeightView*> ptrs;
+    views.resize(count);
+    ptrs.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      views[i] = runnable_view(*ws[i]);
+      ptrs[i] = &views[i];
+    }
+    cpu::matmul_multi(kernels_, ptrs.data(), ys, count, x, T, qa, par);
+  }
+  void get_rows(const WeightView& w, const int32_t* ids, size_t n_ids, float* out) const override {
+    ReferenceBackend::get_rows(runnable_view(w), ids, n_ids, out);
   }
   void gated_activation(const float* gate, const float* up, float* out, size_t n,
                         Activation act) const override {

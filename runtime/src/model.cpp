@@ -79,7 +79,8 @@ void check_shape(const ModelFile& f, const TensorInfo& t, std::vector<uint64_t> 
   }
 }
 
-WeightView weight(const ModelFile& f, const Backend& be, const std::string& name, size_t k, size_t n) {
+WeightView weight(const ModelFile& f, const Backend& be, WeightLayout layout, const std::string& name,
+                  size_t k, size_t n) {
   const auto& t = tensor(f, name);
   check_shape(f, t, {k, n});
   if (!dtype_row_ok(t.type, k))
@@ -97,7 +98,10 @@ WeightView weight(const ModelFile& f, const Backend& be, const std::string& name
   w.k = k;
   w.n = n;
   w.scale = tensor_scale(t.type, t.data, k, n);
-  be.prepare(w);
+  if (layout == WeightLayout::Backend) be.prepare(w);
+  // The backend reads its own copy of a prepared weight, so the file's pages would only take memory; dropped
+  // one weight at a time, they never add up.
+  if (w.prepared) drop_file_pages(w.data, w.nbytes);
   return w;
 }
 
@@ -117,7 +121,8 @@ std::vector<float> norm_weight(const ModelFile& f, const std::string& name, size
 
 }  // namespace
 
-Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend, WeightPlacement placement)
+Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend, WeightPlacement placement,
+             WeightLayout layout)
     : file_(std::move(file)), backend_(std::move(backend)) {
   const auto& f = *file_;
   hp_ = HParams::from_metadata(f);
@@ -132,8 +137,8 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend, 
                  double(fix), f.path.c_str());
   using R = TensorRole;
   const std::string embd_name = tensor_name({R::TokenEmbd}), output_name = tensor_name({R::Output});
-  token_embd_ = weight(f, *backend_, embd_name, D, hp_.n_vocab);
-  output_ = f.find(output_name) ? weight(f, *backend_, output_name, D, hp_.n_vocab) : token_embd_;
+  token_embd_ = weight(f, *backend_, layout, embd_name, D, hp_.n_vocab);
+  output_ = f.find(output_name) ? weight(f, *backend_, layout, output_name, D, hp_.n_vocab) : token_embd_;
   output_norm_ = norm_weight(f, tensor_name({R::OutputNorm}), D, fix);
   for (size_t l = 0; l < hp_.n_layer; ++l) {
     auto name = [l](R role) { return tensor_name(role, l); };
@@ -144,13 +149,13 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend, 
       L.attn_sub_norm = norm_weight(f, name(R::AttnSubNorm), q_dim, fix);
       L.ffn_sub_norm = norm_weight(f, name(R::FfnSubNorm), F, fix);
     }
-    L.wq = weight(f, *backend_, name(R::AttnQ), D, q_dim);
-    L.wk = weight(f, *backend_, name(R::AttnK), D, kv_dim);
-    L.wv = weight(f, *backend_, name(R::AttnV), D, kv_dim);
-    L.wo = weight(f, *backend_, name(R::AttnOutput), q_dim, D);
-    L.w_gate = weight(f, *backend_, name(R::FfnGate), D, F);
-    L.w_up = weight(f, *backend_, name(R::FfnUp), D, F);
-    L.w_down = weight(f, *backend_, name(R::FfnDown), F, D);
+    L.wq = weight(f, *backend_, layout, name(R::AttnQ), D, q_dim);
+    L.wk = weight(f, *backend_, layout, name(R::AttnK), D, kv_dim);
+    L.wv = weight(f, *backend_, layout, name(R::AttnV), D, kv_dim);
+    L.wo = weight(f, *backend_, layout, name(R::AttnOutput), q_dim, D);
+    L.w_gate = weight(f, *backend_, layout, name(R::FfnGate), D, F);
+    L.w_up = weight(f, *backend_, layout, name(R::FfnUp), D, F);
+    L.w_down = weight(f, *backend_, layout, name(R::FfnDown), F, D);
     layers_.push_back(std::move(L));
   }
   if (placement == WeightPlacement::Memory) place_weights_in_memory();
@@ -158,10 +163,17 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend, 
 
 Model::~Model() = default;
 
-void Model::place_weights_in_memory() {
+std::vector<WeightView*> Model::weight_views() {
   std::vector<WeightView*> views = {&token_embd_, &output_};
   for (Layer& L : layers_)
     for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) views.push_back(w);
+  return views;
+}
+
+void Model::place_weights_in_memory() {
+  std::vector<WeightView*> views;
+  for (WeightView* w : weight_views())
+    if (!w->prepared) views.push_back(w);
   // Views of the same bytes (tied embeddings) share one copy.
   std::map<const uint8_t*, const uint8_t*> copied;
   size_t bytes = 0;

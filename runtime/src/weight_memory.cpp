@@ -38,7 +38,27 @@ std::vector<std::pair<uintptr_t, uintptr_t>> shared_file_mappings() {
   return ranges;
 }
 
+bool in_ranges(const std::vector<std::pair<uintptr_t, uintptr_t>>& ranges, const uint8_t* p, size_t n) {
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + n;
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const auto& r) { return lo >= r.first && hi <= r.second; });
+}
+
+// madvise takes whole pages: those inside [p, p + n).
+void drop_pages(const uint8_t* p, size_t n) {
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page,
+                  b = reinterpret_cast<uintptr_t>(p + n) / page * page;
+  if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
+}
+
 }  // namespace
+
+bool drop_file_pages(const uint8_t* p, size_t n) {
+  if (!in_ranges(shared_file_mappings(), p, n)) return false;
+  drop_pages(p, n);
+  return true;
+}
 
 WeightMemory::WeightMemory(size_t bytes) {
   size_ = (bytes + kHugePage - 1) / kHugePage * kHugePage;
@@ -48,9 +68,8 @@ WeightMemory::WeightMemory(size_t bytes) {
     throw Error("cannot allocate " + std::to_string(size_ >> 20) + " MiB for the weights: " +
                 std::strerror(errno) + " (--mmap keeps them in the file's mapping)");
   base_ = static_cast<uint8_t*>(p);
-  madvise(base_, size_, MADV_HUGEPAGE);
-  shared_file_ranges_ = shared_file_mappings();  // once: the sources are mapped before the copies  // a hint:
-                                                 // without transparent huge pages, 4 KB pages as before
+  madvise(base_, size_, MADV_HUGEPAGE);  // a hint: without transparent huge pages, 4 KB pages as before
+  shared_file_ranges_ = shared_file_mappings();  // once: the sources are mapped before the copies
 }
 
 WeightMemory::~WeightMemory() {
@@ -62,18 +81,11 @@ const uint8_t* WeightMemory::copy(const uint8_t* src, size_t n) {
   if (n > size_ - std::min(used_, size_)) throw Error("weight memory overflow (an internal error)");
   uint8_t* dst = base_ + used_;
   used_ += n;
-  const uintptr_t lo = reinterpret_cast<uintptr_t>(src), hi = lo + n;
-  const bool drop = std::any_of(shared_file_ranges_.begin(), shared_file_ranges_.end(),
-                                [&](const auto& r) { return lo >= r.first && hi <= r.second; });
-  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const bool drop = in_ranges(shared_file_ranges_, src, n);
   for (size_t off = 0; off < n; off += kChunk) {
     const size_t len = std::min(kChunk, n - off);
     std::memcpy(dst + off, src + off, len);
-    if (drop) {  // madvise takes whole pages: those inside the chunk
-      const uintptr_t a = (reinterpret_cast<uintptr_t>(src + off) + page - 1) / page * page,
-                      b = (reinterpret_cast<uintptr_t>(src + off + len)) / page * page;
-      if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
-    }
+    if (drop) drop_pages(src + off, len);
   }
   return dst;
 }

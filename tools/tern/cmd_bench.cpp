@@ -98,7 +98,7 @@ int cmd_bench(const std::vector<std::string>& raw_args) {
                           cache_v_s = "f16";
   std::vector<std::string> backends;
   int64_t n_prompt_opt = 128, n_gen_opt = 64, reps_opt = 3;
-  bool as_json = false, bandwidth = false, mmap_weights = false;
+  bool as_json = false, bandwidth = false, mmap_weights = false, no_repack = false;
   po::options_description opts(
       "tern bench -m MODEL [options]\n"
       "Prompt processing (pp: N tokens in one batch) and generation (tg: N tokens one at a time)\n"
@@ -119,6 +119,7 @@ int cmd_bench(const std::vector<std::string>& raw_args) {
                                               "every pair of k and v types is measured")
       ("repetitions,r", po::value(&reps_opt)->default_value(3), "repetitions of each test")
       ("mmap", po::bool_switch(&mmap_weights), kMmapHelp)
+      ("no-repack", po::bool_switch(&no_repack), kNoRepackHelp)
       ("bandwidth", po::bool_switch(&bandwidth), "also measure memory read bandwidth and the tg bound it implies")
       ("json", po::bool_switch(&as_json), "JSON on stdout instead of a table");
   // clang-format on
@@ -160,7 +161,8 @@ int cmd_bench(const std::vector<std::string>& raw_args) {
     if (model_desc.size() > 26) model_desc = fs::path(model_path).stem().string();
     model_desc += " " + proj;
     Model model(std::move(file), reg.backend(be_name),
-                mmap_weights ? WeightPlacement::Mapped : WeightPlacement::Memory);
+                mmap_weights ? WeightPlacement::Mapped : WeightPlacement::Memory,
+                no_repack ? WeightLayout::File : WeightLayout::Backend);
     const auto& hp = model.hparams();
     std::uniform_int_distribution<int32_t> tok(0, int32_t(hp.n_vocab) - 1);
     auto random_tokens = [&](size_t n) {

@@ -55,7 +55,7 @@ int cmd_run(const std::vector<std::string>& raw_args) {
           repeat_last_n = 64;
   std::vector<std::string> stop;
   SamplerParams sp;
-  bool verbose = false, check_tensors = false, mmap_weights = false;
+  bool verbose = false, check_tensors = false, mmap_weights = false, no_repack = false;
   po::options_description opts("tern run [options]");
   opts.add_options()("help,h", "show this help")("model,m", po::value(&model_path),
                                                  "model file (GGUF) or Hugging Face checkpoint directory")(
@@ -83,8 +83,9 @@ int cmd_run(const std::vector<std::string>& raw_args) {
                                                                      "worker threads (default: all cores)")(
       "backend", po::value(&backend_name), "kernel backend to use (default: best for this CPU)")(
       "tokenizer", po::value(&tokenizer_path), "tokenizer file overriding the model's own")(
-      "mmap", po::bool_switch(&mmap_weights), kMmapHelp)("ctx,c", po::value(&n_ctx_opt),
-                                                         "context length (default: min(model's, 2048))")(
+      "mmap", po::bool_switch(&mmap_weights), kMmapHelp)("no-repack", po::bool_switch(&no_repack),
+                                                         kNoRepackHelp)(
+      "ctx,c", po::value(&n_ctx_opt), "context length (default: min(model's, 2048))")(
       "cache-type-k", po::value(&cache_k)->default_value("f16"), kKvCacheTypeHelp)(
       "cache-type-v", po::value(&cache_v)->default_value("f16"), kKvCacheTypeHelp)(
       "logits-out", po::value(&logits_out),
@@ -135,7 +136,8 @@ int cmd_run(const std::vector<std::string>& raw_args) {
     if (const std::string bad = find_non_finite(*file); !bad.empty()) throw Error(model_path + ": " + bad);
   auto tokenizer =
       tokenizer_path.empty() ? Tokenizer::from_model_file(*file) : Tokenizer::from_file(tokenizer_path);
-  Model model(std::move(file), backend, mmap_weights ? WeightPlacement::Mapped : WeightPlacement::Memory);
+  Model model(std::move(file), backend, mmap_weights ? WeightPlacement::Mapped : WeightPlacement::Memory,
+              no_repack ? WeightLayout::File : WeightLayout::Backend);
   const auto& hp = model.hparams();
   check_tokenizer_matches(*tokenizer, model, model_path);
   if (n_ctx == 0) n_ctx = std::min<size_t>(hp.n_ctx_train ? hp.n_ctx_train : 2048, 2048);

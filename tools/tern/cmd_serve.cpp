@@ -23,7 +23,7 @@ int cmd_serve(const std::vector<std::string>& raw_args) {
   const std::vector<std::string> args = llama_style_options(raw_args);
   std::string model_path, backend_name, alias, cache_k = "f16", cache_v = "f16";
   serve::ServerOptions so;
-  bool mmap_weights = false;
+  bool mmap_weights = false, no_repack = false;
   int64_t port = 8080, parallel = 4, n_ctx_opt = 0, threads_opt = int64_t(default_threads()),
           max_body = 1 << 20, max_connections = 64, idle = 30;
   po::options_description opts("tern serve [MODEL] [options]");
@@ -37,8 +37,9 @@ int cmd_serve(const std::vector<std::string>& raw_args) {
       "cache-type-v", po::value(&cache_v)->default_value("f16"), kKvCacheTypeHelp)(
       "threads,t", po::value(&threads_opt), "worker threads (default: all cores)")(
       "backend", po::value(&backend_name), "kernel backend (default: best for this CPU)")(
-      "mmap", po::bool_switch(&mmap_weights), kMmapHelp)("alias", po::value(&alias),
-                                                         "model name in the API (default: the file name)")(
+      "mmap", po::bool_switch(&mmap_weights), kMmapHelp)("no-repack", po::bool_switch(&no_repack),
+                                                         kNoRepackHelp)(
+      "alias", po::value(&alias), "model name in the API (default: the file name)")(
       "api-key", po::value(&so.api_key), "require 'Authorization: Bearer KEY' on /v1/*")(
       "max-body", po::value(&max_body)->default_value(1 << 20), "largest request body in bytes (413 above)")(
       "max-connections", po::value(&max_connections)->default_value(64), "open connections (503 above)")(
@@ -62,7 +63,8 @@ int cmd_serve(const std::vector<std::string>& raw_args) {
   auto backend = Registry::instance().backend(backend_name);
   auto file = load_model_file(model_path);
   auto tokenizer = Tokenizer::from_model_file(*file);
-  Model model(std::move(file), backend, mmap_weights ? WeightPlacement::Mapped : WeightPlacement::Memory);
+  Model model(std::move(file), backend, mmap_weights ? WeightPlacement::Mapped : WeightPlacement::Memory,
+              no_repack ? WeightLayout::File : WeightLayout::Backend);
   const auto& hp = model.hparams();
   if (n_ctx == 0) n_ctx = std::min<size_t>(hp.n_ctx_train ? hp.n_ctx_train : 4096, 4096);
   if (hp.n_ctx_train && n_ctx > hp.n_ctx_train)

@@ -69,6 +69,11 @@ inline constexpr const char* kMmapHelp =
     "read the weights in place from the file's mapping instead of copying them into huge-page memory at load "
     "(faster start, one page-cache copy shared between processes; slower generation)";
 
+// --no-repack of run, serve and bench (WeightLayout::File), llama.cpp's name for the same choice.
+inline constexpr const char* kNoRepackHelp =
+    "run every weight as the file stores it, not from the faster copy a backend may make at load (TQ1_0 "
+    "runs from 2-bit codes by default: 22% more memory for its weights, faster generation)";
+
 // Throws "SOURCE cannot be written as a runnable model: <why>" unless `f` builds a Model on the reference
 // backend (every tensor present, with its shape and type) and its embedded tokenizer fits the embedding.
 void check_runnable(const ModelFile& f, const std::string& source);

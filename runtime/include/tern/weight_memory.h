@@ -10,6 +10,11 @@
 
 namespace tern {
 
+// Drops from this process the whole pages of [p, p + n) if they lie in a shared mapping of a file (they stay
+// in the page cache and come back from the file if read again); leaves any other memory alone, since
+// anonymous or private pages would lose their contents. Returns whether it dropped them.
+bool drop_file_pages(const uint8_t* p, size_t n);
+
 class WeightMemory {
  public:
   // Room for `bytes` of weights (each copy 64-byte aligned); throws tern::Error if the memory cannot be had.
