@@ -23,6 +23,7 @@ RUNS=(
   "tl2 $X86 128 64 3"
   "tq2_0 $X86 128 64 3"
   "tq1_0 $X86 64 32 2"
+  "tq1_0 $X86 64 32 2 --no-repack"
   "f16 $X86 32 16 1"
   "i2_s reference 8 4 1"
 )
@@ -31,12 +32,13 @@ if [[ $X86 == x86-amx ]]; then
   RUNS+=("i2_s x86-avx512 128 64 3" "tq2_0 x86-avx512 128 64 3" "tq1_0 x86-avx512 64 32 2")
 fi
 for run in "${RUNS[@]}"; do
-  read -r type backend pp tg reps <<<"$run"
+  read -r type backend pp tg reps flags <<<"$run"
   model=$MODELS/2b4t-$type.gguf
   [[ -f $model ]] || "$TERN" synth --preset bitnet-2b4t --type "$type" -o "$model" >&2
-  echo "bench: $type on $backend (pp$pp, tg$tg)" >&2
-  "$TERN" bench -m "$model" --backend "$backend" -p "$pp" -n "$tg" -t 1,2 -r "$reps" --bandwidth --json \
-    >"$RAW/$type-$backend.json"
+  echo "bench: $type on $backend (pp$pp, tg$tg) $flags" >&2
+  # shellcheck disable=SC2086 # flags: none or --no-repack
+  "$TERN" bench -m "$model" --backend "$backend" -p "$pp" -n "$tg" -t 1,2 -r "$reps" --bandwidth --json $flags \
+    >"$RAW/$type-$backend${flags:+-as-stored}.json"
 done
 # Prefill through our kernels (TERN_ONEDNN=0) against oneDNN's GEMM for every batch (TERN_ONEDNN=1).
 mkdir -p "$RAW/onednn"
@@ -131,7 +133,9 @@ lines = [
     "can load: `x86-amx` (AMX-INT8 prefill on top of x86-avx512) where it exists, then `x86-avx512` (AVX-512 "
     "F/BW/VL + VNNI), otherwise `x86-avx2`; the backend column says which (on AMX machines x86-avx512 runs the "
     "ternary types too, for its VNNI prefill). `bench_x86_kernels` compares the plugins' kernels "
-    "(BM_MatmulAvx2, BM_MatmulAvx512Vnni, BM_MatmulAmx) on CPUs that have them.",
+    "(BM_MatmulAvx2, BM_MatmulAvx512Vnni, BM_MatmulAmx) on CPUs that have them. TQ1_0 runs from the 2-bit "
+    "codes the plugins write at load (docs/backends.md, 'Weights rewritten at load': same output, 22% more memory "
+    "for those weights); the `TQ1_0 as stored` rows run the file's base-3 bytes (`--no-repack`).",
     "",
     "| weights | backend | threads | pp t/s | tg t/s | tg bound t/s | tg / bound | pp / tg |",
     "|---|---|---|---|---|---|---|---|",
@@ -144,8 +148,11 @@ def pp_tg_by_threads(runs):
             tg = [x for x in r["results"] if x["threads"] == bw["threads"] and x["test"].startswith("tg")]
             if pp and tg:
                 yield r, bw, pp[0], tg[0]
+def weights(result):
+    """The weight type, and "as stored" for a run with --no-repack (TQ1_0 otherwise runs from 2-bit codes)."""
+    return result["model"].split()[-1] + (" as stored" if result.get("weight_layout") == "file" else "")
 def speed_rows(runs):
-    return [f"| {pp['model'].split()[-1]} | {pp['backend']} | {bw['threads']} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
+    return [f"| {weights(pp)} | {pp['backend']} | {bw['threads']} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
             f"{tg['tokens_per_sec']:.2f} ({tg['test']}) | {bw['tg_bound_tokens_per_sec']:.2f} | "
             f"{100 * bw['tg_fraction_of_bound']:.0f}% | {pp['tokens_per_sec'] / tg['tokens_per_sec']:.1f}x |"
             for _, bw, pp, tg in pp_tg_by_threads(runs)]
@@ -179,7 +186,7 @@ for r, bw, pp, _ in pp_tg_by_threads(runs):
     if bw["threads"] not in c:
         continue
     th, pp_ceiling = bw["threads"], c[bw["threads"]] / r["matmul_macs_per_prompt_token"]
-    lines.append(f"| {pp['model'].split()[-1]} | {pp['backend']} | {th} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
+    lines.append(f"| {weights(pp)} | {pp['backend']} | {th} | {pp['tokens_per_sec']:.2f} ({pp['test']}) | "
                  f"{pp_ceiling:.2f} | {100 * pp['tokens_per_sec'] / pp_ceiling:.0f}% | "
                  f"{pp_ceiling / bw['tg_bound_tokens_per_sec']:.1f}x |")
 lines += ["", "Prefill, 2 threads: our kernels (`TERN_ONEDNN=0`) against oneDNN's GEMM (`TERN_ONEDNN=1`). By default "
@@ -223,7 +230,8 @@ if llama:
     # Each file's run on the best x86 plugin measured (on AMX machines x86-avx512 ran the same files too).
     rank = {"x86-avx2": 1, "x86-avx512": 2, "x86-amx": 3}
     tern_runs = {}
-    for r in sorted((r for r in runs + smol if r["results"][0]["backend"] != "reference"),
+    for r in sorted((r for r in runs + smol if r["results"][0]["backend"] != "reference"
+                     and r["results"][0].get("weight_layout") != "file"),
                     key=lambda r: rank.get(r["results"][0]["backend"], 0)):
         tern_runs[os.path.basename(r["results"][0]["file"])[:-5]] = r["results"]
     lines += ["", f"llama.cpp (build {llama[next(iter(llama))][0].get('build_commit', '?')}, the sources the "
@@ -262,7 +270,7 @@ if llama:
 lines += ["", "| weights | file | weights read per token | read bandwidth 1 / 2 threads | peak RSS / (file + KV cache) |",
           "|---|---|---|---|---|"]
 for r in runs:
-    name = r["results"][0]["model"].split()[-1] + " (" + r["results"][0]["backend"] + ")"
+    name = weights(r["results"][0]) + " (" + r["results"][0]["backend"] + ")"
     bws = " / ".join(f"{b['read_bytes_per_sec'] / 1e9:.1f} GB/s" for b in r["bandwidth"])
     lines.append(f"| {name} | {r['file_bytes'] / 2**30:.2f} GiB | {r['weight_bytes_per_token'] / 1e6:.0f} MB | {bws} | "
                  f"{r['peak_rss_over_file_plus_kv']:.3f} |")
@@ -315,7 +323,8 @@ for p in sorted(glob.glob(os.path.join(raw, "*.json"))):
     if r["results"][0]["backend"] == "reference":
         continue
     for bw in r["bandwidth"]:
-        bars.append((r["results"][0]["model"].split()[-1] + "\n" + r["results"][0]["backend"], bw["threads"],
+        label = r["results"][0]["model"].split()[-1] + (" as stored" if r["results"][0].get("weight_layout") == "file" else "")
+        bars.append((label + "\n" + r["results"][0]["backend"], bw["threads"],
                      bw["best_tg_tokens_per_sec"], bw["tg_bound_tokens_per_sec"]))
 types = sorted({b[0] for b in bars}, key=lambda t: [b[0] for b in bars].index(t))
 threads = sorted({b[1] for b in bars})

@@ -206,6 +206,7 @@ int cmd_bench(const std::vector<std::string>& raw_args) {
                                {"threads", threads},
                                {"type_k", kv_cache_type_name(cache.k)},
                                {"type_v", kv_cache_type_name(cache.v)},
+                               {"weight_layout", no_repack ? "file" : "backend"},  // --no-repack: "file"
                                {"test", name},
                                {"depth", depth},
                                {"tokens_per_sec", s.mean},
