@@ -21,8 +21,8 @@ constexpr uint8_t tq1_code(int v, int n) {
   return uint8_t((((v * pow3) & 0xff) * 3) >> 8);
 }
 
-// For every byte value, some of its trits' codes already shifted to their place in a TQ2_0 byte (2 bits
-// each, lowest first): codes of trits n0, n1, ... at 2-bit slots s0, s1, ... (255 marks an unused slot).
+// For every byte value, some of its trits' codes already shifted to their place in a TQ2_0 byte: trit[s] is
+// the trit whose code goes to 2-bit slot s (bits 2s, 2s + 1), -1 for a slot left empty.
 struct TritPlacement {
   int trit[4];
 };
@@ -33,6 +33,7 @@ constexpr std::array<uint8_t, 256> placed_codes(TritPlacement p) {
       if (p.trit[slot] >= 0) t[v] = uint8_t(t[v] | tq1_code(v, p.trit[slot]) << (2 * slot));
   return t;
 }
+
 // Prepared weights are carved out of 64 MB chunks of anonymous memory on huge pages: one mapping each would
 // round every small matrix (a GQA key projection) up to whole 2 MB pages.
 struct Chunk {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <new>
 #include <optional>
 
 #include "tern/arch.h"
@@ -98,7 +99,14 @@ WeightView weight(const ModelFile& f, const Backend& be, WeightLayout layout, co
   w.k = k;
   w.n = n;
   w.scale = tensor_scale(t.type, t.data, k, n);
-  if (layout == WeightLayout::Backend) be.prepare(w);
+  if (layout == WeightLayout::Backend) {
+    try {
+      be.prepare(w);
+    } catch (const std::bad_alloc&) {
+      throw Error(f.path + ": no memory for the backend's copy of tensor " + name +
+                  " (--no-repack runs the file's bytes)");
+    }
+  }
   // The backend reads its own copy of a prepared weight, so the file's pages would only take memory; dropped
   // one weight at a time, they never add up.
   if (w.prepared) drop_file_pages(w.data, w.nbytes);
