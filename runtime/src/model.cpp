@@ -80,8 +80,17 @@ void check_shape(const ModelFile& f, const TensorInfo& t, std::vector<uint64_t> 
   }
 }
 
-WeightView weight(const ModelFile& f, const Backend& be, WeightLayout layout, const std::string& name,
-                  size_t k, size_t n) {
+// How weight() loads each matrix: through the backend's prepare unless the layout is File. The file's
+// mappings are read once, for dropping the pages of each prepared weight.
+struct WeightLoading {
+  const Backend& backend;
+  WeightLayout layout;
+  SharedFileMappings file_mappings;
+};
+
+WeightView weight(const ModelFile& f, const WeightLoading& load, const std::string& name, size_t k,
+                  size_t n) {
+  const Backend& be = load.backend;
   const auto& t = tensor(f, name);
   check_shape(f, t, {k, n});
   if (!dtype_row_ok(t.type, k))
@@ -99,7 +108,7 @@ WeightView weight(const ModelFile& f, const Backend& be, WeightLayout layout, co
   w.k = k;
   w.n = n;
   w.scale = tensor_scale(t.type, t.data, k, n);
-  if (layout == WeightLayout::Backend) {
+  if (load.layout == WeightLayout::Backend) {
     try {
       be.prepare(w);
     } catch (const std::bad_alloc&) {
@@ -109,7 +118,7 @@ WeightView weight(const ModelFile& f, const Backend& be, WeightLayout layout, co
   }
   // The backend reads its own copy of a prepared weight, so the file's pages would only take memory; dropped
   // one weight at a time, they never add up.
-  if (w.prepared) drop_file_pages(w.data, w.nbytes);
+  if (w.prepared) load.file_mappings.drop_pages(w.data, w.nbytes);
   return w;
 }
 
@@ -144,9 +153,10 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend, 
                  "correction; re-export the model instead)\n",
                  double(fix), f.path.c_str());
   using R = TensorRole;
+  const WeightLoading load{*backend_, layout, {}};
   const std::string embd_name = tensor_name({R::TokenEmbd}), output_name = tensor_name({R::Output});
-  token_embd_ = weight(f, *backend_, layout, embd_name, D, hp_.n_vocab);
-  output_ = f.find(output_name) ? weight(f, *backend_, layout, output_name, D, hp_.n_vocab) : token_embd_;
+  token_embd_ = weight(f, load, embd_name, D, hp_.n_vocab);
+  output_ = f.find(output_name) ? weight(f, load, output_name, D, hp_.n_vocab) : token_embd_;
   output_norm_ = norm_weight(f, tensor_name({R::OutputNorm}), D, fix);
   for (size_t l = 0; l < hp_.n_layer; ++l) {
     auto name = [l](R role) { return tensor_name(role, l); };
@@ -157,13 +167,13 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend, 
       L.attn_sub_norm = norm_weight(f, name(R::AttnSubNorm), q_dim, fix);
       L.ffn_sub_norm = norm_weight(f, name(R::FfnSubNorm), F, fix);
     }
-    L.wq = weight(f, *backend_, layout, name(R::AttnQ), D, q_dim);
-    L.wk = weight(f, *backend_, layout, name(R::AttnK), D, kv_dim);
-    L.wv = weight(f, *backend_, layout, name(R::AttnV), D, kv_dim);
-    L.wo = weight(f, *backend_, layout, name(R::AttnOutput), q_dim, D);
-    L.w_gate = weight(f, *backend_, layout, name(R::FfnGate), D, F);
-    L.w_up = weight(f, *backend_, layout, name(R::FfnUp), D, F);
-    L.w_down = weight(f, *backend_, layout, name(R::FfnDown), F, D);
+    L.wq = weight(f, load, name(R::AttnQ), D, q_dim);
+    L.wk = weight(f, load, name(R::AttnK), D, kv_dim);
+    L.wv = weight(f, load, name(R::AttnV), D, kv_dim);
+    L.wo = weight(f, load, name(R::AttnOutput), q_dim, D);
+    L.w_gate = weight(f, load, name(R::FfnGate), D, F);
+    L.w_up = weight(f, load, name(R::FfnUp), D, F);
+    L.w_down = weight(f, load, name(R::FfnDown), F, D);
     layers_.push_back(std::move(L));
   }
   if (placement == WeightPlacement::Memory) place_weights_in_memory();
@@ -171,17 +181,14 @@ Model::Model(std::unique_ptr<ModelFile> file, std::shared_ptr<Backend> backend, 
 
 Model::~Model() = default;
 
-std::vector<WeightView*> Model::weight_views() {
-  std::vector<WeightView*> views = {&token_embd_, &output_};
-  for (Layer& L : layers_)
-    for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) views.push_back(w);
-  return views;
-}
-
 void Model::place_weights_in_memory() {
+  // A prepared weight runs from the backend's copy: the file's bytes are not copied again.
   std::vector<WeightView*> views;
-  for (WeightView* w : weight_views())
+  for (WeightView* w : {&token_embd_, &output_})
     if (!w->prepared) views.push_back(w);
+  for (Layer& L : layers_)
+    for (WeightView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+      if (!w->prepared) views.push_back(w);
   // Views of the same bytes (tied embeddings) share one copy.
   std::map<const uint8_t*, const uint8_t*> copied;
   size_t bytes = 0;

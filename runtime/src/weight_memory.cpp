@@ -20,32 +20,8 @@ constexpr size_t kHugePage = size_t(2) << 20;
 // Copied, then dropped from the source mapping, this much at a time: the transient extra residency.
 constexpr size_t kChunk = size_t(64) << 20;
 
-// This process's shared mappings of files (/proc/self/maps: 's' and an inode), whose pages
-// madvise(MADV_DONTNEED) can drop without losing data. Private or anonymous memory would lose its contents.
-std::vector<std::pair<uintptr_t, uintptr_t>> shared_file_mappings() {
-  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
-  FILE* maps = std::fopen("/proc/self/maps", "r");
-  if (!maps) return ranges;
-  char line[512];
-  while (std::fgets(line, sizeof line, maps)) {
-    unsigned long start, end, inode;
-    char perms[8];
-    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %lu", &start, &end, perms, &inode) == 4 && perms[3] == 's' &&
-        inode != 0)
-      ranges.emplace_back(start, end);
-  }
-  std::fclose(maps);
-  return ranges;
-}
-
-bool in_ranges(const std::vector<std::pair<uintptr_t, uintptr_t>>& ranges, const uint8_t* p, size_t n) {
-  const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + n;
-  return std::any_of(ranges.begin(), ranges.end(),
-                     [&](const auto& r) { return lo >= r.first && hi <= r.second; });
-}
-
 // madvise takes whole pages: those inside [p, p + n).
-void drop_pages(const uint8_t* p, size_t n) {
+void drop_whole_pages(const uint8_t* p, size_t n) {
   const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
   const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page,
                   b = reinterpret_cast<uintptr_t>(p + n) / page * page;
@@ -54,9 +30,30 @@ void drop_pages(const uint8_t* p, size_t n) {
 
 }  // namespace
 
-bool drop_file_pages(const uint8_t* p, size_t n) {
-  if (!in_ranges(shared_file_mappings(), p, n)) return false;
-  drop_pages(p, n);
+// Shared mappings are 's' in /proc/self/maps' permissions, files have an inode.
+SharedFileMappings::SharedFileMappings() {
+  FILE* maps = std::fopen("/proc/self/maps", "r");
+  if (!maps) return;
+  char line[512];
+  while (std::fgets(line, sizeof line, maps)) {
+    unsigned long start, end, inode;
+    char perms[8];
+    if (std::sscanf(line, "%lx-%lx %7s %*s %*s %lu", &start, &end, perms, &inode) == 4 && perms[3] == 's' &&
+        inode != 0)
+      ranges_.emplace_back(start, end);
+  }
+  std::fclose(maps);
+}
+
+bool SharedFileMappings::contain(const uint8_t* p, size_t n) const {
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + n;
+  return std::any_of(ranges_.begin(), ranges_.end(),
+                     [&](const auto& r) { return lo >= r.first && hi <= r.second; });
+}
+
+bool SharedFileMappings::drop_pages(const uint8_t* p, size_t n) const {
+  if (!contain(p, n)) return false;
+  drop_whole_pages(p, n);
   return true;
 }
 
@@ -69,7 +66,6 @@ WeightMemory::WeightMemory(size_t bytes) {
                 std::strerror(errno) + " (--mmap keeps them in the file's mapping)");
   base_ = static_cast<uint8_t*>(p);
   madvise(base_, size_, MADV_HUGEPAGE);  // a hint: without transparent huge pages, 4 KB pages as before
-  shared_file_ranges_ = shared_file_mappings();  // once: the sources are mapped before the copies
 }
 
 WeightMemory::~WeightMemory() {
@@ -81,11 +77,11 @@ const uint8_t* WeightMemory::copy(const uint8_t* src, size_t n) {
   if (n > size_ - std::min(used_, size_)) throw Error("weight memory overflow (an internal error)");
   uint8_t* dst = base_ + used_;
   used_ += n;
-  const bool drop = in_ranges(shared_file_ranges_, src, n);
+  const bool drop = sources_.contain(src, n);
   for (size_t off = 0; off < n; off += kChunk) {
     const size_t len = std::min(kChunk, n - off);
     std::memcpy(dst + off, src + off, len);
-    if (drop) drop_pages(src + off, len);
+    if (drop) drop_whole_pages(src + off, len);
   }
   return dst;
 }

@@ -57,7 +57,6 @@ class Model {
   const std::vector<float>& output_norm() const { return output_norm_; }
 
  private:
-  std::vector<WeightView*> weight_views();
   void place_weights_in_memory();
   std::unique_ptr<ModelFile> file_;
   std::shared_ptr<Backend> backend_;

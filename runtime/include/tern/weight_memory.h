@@ -10,10 +10,20 @@
 
 namespace tern {
 
-// Drops from this process the whole pages of [p, p + n) if they lie in a shared mapping of a file (they stay
-// in the page cache and come back from the file if read again); leaves any other memory alone, since
-// anonymous or private pages would lose their contents. Returns whether it dropped them.
-bool drop_file_pages(const uint8_t* p, size_t n);
+// This process's shared mappings of files, read from /proc/self/maps when made (map the sources first).
+// Their pages can be dropped from the process without losing data: they stay in the page cache and come back
+// from the file if read again. Anonymous or private pages would lose their contents.
+class SharedFileMappings {
+ public:
+  SharedFileMappings();
+  bool contain(const uint8_t* p, size_t n) const;
+  // Drops the whole pages of [p, p + n) if the range lies in one of the mappings; leaves any other memory
+  // alone. Returns whether it dropped them.
+  bool drop_pages(const uint8_t* p, size_t n) const;
+
+ private:
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges_;  // [start, end) of each
+};
 
 class WeightMemory {
  public:
@@ -32,7 +42,7 @@ class WeightMemory {
  private:
   uint8_t* base_ = nullptr;
   size_t size_ = 0, used_ = 0;
-  std::vector<std::pair<uintptr_t, uintptr_t>> shared_file_ranges_;  // [start, end) of each
+  SharedFileMappings sources_;  // once: the sources are mapped before the copies
 };
 
 }  // namespace tern
